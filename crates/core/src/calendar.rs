@@ -14,8 +14,9 @@
 //!   (Good Friday included, MLK Day from 1998, Juneteenth from 2022, New Year's Day falling on a
 //!   Saturday not observed) and the one-off closures since 1990 (funerals, 9/11, Hurricane Sandy).
 //! * [`CalendarKind::Bond`] — the US Treasury market as the Treasury's published par-yield dates
-//!   show it: the NYSE rules plus Columbus Day and Veterans Day, with federal observance rules, and
-//!   without the exchange's one-off closures (the bond market stayed open on most of them).
+//!   show it: the NYSE rules plus Columbus Day and Veterans Day, with federal observance rules,
+//!   its own one-off closures (it opened on some days the exchange closed), and open on the Good Fridays that had an early close
+//!   (a test checks this against every publication date from 1990 to 2025).
 //!
 //! Dates outside 1900–2199 fall back to "every weekday is a session".
 
@@ -58,6 +59,20 @@ const NYSE_ONE_OFF_CLOSURES: &[(i32, u32, u32)] = &[
     (2025, 1, 9),   // national day of mourning, President Carter
 ];
 
+/// Bond-market closures that follow no yearly rule, as the Treasury's publication gaps show.
+const BOND_ONE_OFF_CLOSURES: &[(i32, u32, u32)] = &[
+    (1994, 4, 27),
+    (2001, 9, 11),
+    (2001, 9, 12),
+    (2004, 6, 11),
+    (2012, 10, 30),
+    (2018, 12, 5),
+];
+
+/// Good Fridays on which the bond market opened (an early close, recommended by SIFMA when the
+/// monthly employment report fell on that day), as the Treasury's published yields show.
+const BOND_GOOD_FRIDAY_SESSIONS: &[i32] = &[1996, 1999, 2007, 2010, 2012, 2015, 2021, 2023];
+
 const FIRST_YEAR: i32 = 1900;
 const LAST_YEAR: i32 = 2199;
 
@@ -98,11 +113,13 @@ impl TradingCalendar {
                 }
             }
         }
-        if kind == CalendarKind::Nyse {
-            for &(y, m, d) in NYSE_ONE_OFF_CLOSURES {
-                if let Some(i) = index_of(origin, days, ymd(y, m, d)) {
-                    is_session[i] = false;
-                }
+        let one_off = match kind {
+            CalendarKind::Nyse => NYSE_ONE_OFF_CLOSURES,
+            CalendarKind::Bond => BOND_ONE_OFF_CLOSURES,
+        };
+        for &(y, m, d) in one_off {
+            if let Some(i) = index_of(origin, days, ymd(y, m, d)) {
+                is_session[i] = false;
             }
         }
         let mut sessions_before = Vec::with_capacity(days + 1);
@@ -275,7 +292,9 @@ fn holidays(kind: CalendarKind, year: i32) -> Vec<NaiveDate> {
         out.push(nth_weekday(year, 2, Weekday::Mon, 3)); // Washington's Birthday
         out.push(last_weekday(year, 5, Weekday::Mon)); // Memorial Day
     }
-    out.push(easter_sunday(year) - Duration::days(2)); // Good Friday
+    if kind == CalendarKind::Nyse || !BOND_GOOD_FRIDAY_SESSIONS.contains(&year) {
+        out.push(easter_sunday(year) - Duration::days(2)); // Good Friday
+    }
     if year >= 2022 {
         out.push(observed(ymd(year, 6, 19))); // Juneteenth
     }

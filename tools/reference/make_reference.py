@@ -1,0 +1,152 @@
+"""Independent reference values for Stratus's numerical tests.
+
+Computed with numpy/scipy straight from the bundled CSV files, following the written definitions
+in shared/spec (reference-values.md for the portfolio-library conventions, scrilla-behaviour.md §4
+for scrilla's estimators). Nothing here imports Stratus. Re-run with:
+
+    pip install numpy scipy && python3 tools/reference/make_reference.py
+
+and commit crates/core/tests/fixtures/reference.json.
+"""
+
+import csv
+import gzip
+import json
+import math
+import pathlib
+
+import numpy as np
+from scipy import optimize, stats
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+OUT = ROOT / "crates" / "core" / "tests" / "fixtures" / "reference.json"
+
+
+def read_wide(name):
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(DATA / name, "rt") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0][1:], rows[1:]
+    dates = [r[0] for r in body]
+    values = {h: [float(r[i + 1]) if r[i + 1] else math.nan for r in body] for i, h in enumerate(header)}
+    return dates, values
+
+
+def main():
+    dates, stocks = read_wide("sp500_dataset.csv.gz")
+    _, index = read_wide("sp500_index.csv.gz")
+    tickers = list(stocks)
+    prices = np.array([stocks[t] for t in tickers]).T
+    market = np.array(index["SP500"])
+
+    # A. Portfolio-library conventions, 2015-01-02 .. 2022-12-28, simple returns.
+    lo, hi = dates.index("2015-01-02"), dates.index("2022-12-28")
+    window = prices[lo : hi + 1]
+    simple = window[1:] / window[:-1] - 1.0
+    market_simple = market[lo + 1 : hi + 1] / market[lo:hi] - 1.0
+    mu = 252.0 * simple.mean(axis=0)
+    cov = 252.0 * np.cov(simple, rowvar=False, ddof=1)
+    corr = np.corrcoef(simple, rowvar=False)
+    beta = [float(np.cov(simple[:, i], market_simple, ddof=1)[0, 1] / np.var(market_simple, ddof=1)) for i in range(len(tickers))]
+    x = simple.mean(axis=1)  # equal weight, rebalanced daily
+    T = len(x)
+    alpha = 0.05
+    losses = np.sort(-x)[::-1]
+    kappa = alpha * T
+    k = math.ceil(kappa)
+    hist_var = float(losses[k - 1])
+    whole = math.floor(kappa)
+    hist_cvar = float((losses[:whole].sum() + (kappa - whole) * losses[whole]) / kappa)
+    m, s = x.mean(), x.std(ddof=1)
+    z = stats.norm.ppf(1 - alpha)
+    portfolio = {
+        "start": "2015-01-02", "end": "2022-12-28", "tickers": tickers, "returns": T,
+        "mu": mu.tolist(), "cov": cov.tolist(), "corr": corr.tolist(),
+        "volatility": np.sqrt(np.diag(cov)).tolist(), "beta": beta,
+        "market_mean": float(252.0 * market_simple.mean()),
+        "equal_weight": {"hist_var": hist_var, "hist_cvar": hist_cvar,
+                          "gauss_var": float(z * s - m), "gauss_cvar": float(s * stats.norm.pdf(z) / alpha - m)},
+    }
+
+    # B. scrilla's definitions over the default window: the last 101 prices ending 2022-12-28.
+    #    The bundled history has every NYSE session, so every return spans one period.
+    dt = 1.0 / 252.0
+    end = dates.index("2022-12-28")
+    start = end - 100
+    series = dict(stocks)
+    series["SP500"] = index["SP500"]
+    names = ["AAPL", "MSFT", "JPM", "KO", "SP500"]
+    z75 = stats.norm.ppf(0.75)
+    profiles = {}
+    logs = {}
+    for name in names:
+        p = np.array(series[name][start : end + 1])
+        log = np.diff(np.log(p))
+        logs[name] = log
+        n = len(log)
+        vol = log.std(ddof=1) / math.sqrt(dt)
+        drift = math.log(p[-1] / p[0]) / (n * dt)
+        sample = log / dt
+        q1, q3 = np.percentile(sample, [25, 75], method="weibull")
+        pvol = (q3 - q1) / (2 * z75) * math.sqrt(dt)
+        lvol = sample.std(ddof=0) * math.sqrt(dt)
+        profiles[name] = {
+            "moments": [drift + vol**2 / 2, vol],
+            "percentiles": [(q1 + q3) / 2 + pvol**2 / 2, pvol],
+            "likelihood": [sample.mean() + lvol**2 / 2, lvol],
+        }
+
+    def copula_rho(a, b):
+        za = (a - a.mean()) / a.std(ddof=1)
+        zb = (b - b.mean()) / b.std(ddof=1)
+        ps = [10, 16, 50, 84, 90]
+        qa = np.percentile(za, ps, method="weibull")
+        qb = np.percentile(zb, ps, method="weibull")
+        emp = [np.mean((za <= u) & (zb <= v)) for u, v in zip(qa, qb)]
+
+        def loss(r):
+            mvn = stats.multivariate_normal(mean=[0, 0], cov=[[1, r], [r, 1]])
+            return sum((mvn.cdf([u, v]) - e) ** 2 for u, v, e in zip(qa, qb, emp))
+
+        grid = np.linspace(-0.99999, 0.99999, 201)
+        best = int(np.argmin([loss(r) for r in grid]))
+        res = optimize.minimize_scalar(loss, bounds=(grid[max(best - 1, 0)], grid[min(best + 1, 200)]), method="bounded", options={"xatol": 1e-10})
+        return float(res.x)
+
+    stock_names = names[:4]
+    correlation = {
+        "tickers": stock_names,
+        "moments": np.corrcoef([logs[t] for t in stock_names]).tolist(),
+        "percentiles": [[1.0 if i == j else copula_rho(logs[a] / dt, logs[b] / dt) for j, b in enumerate(stock_names)] for i, a in enumerate(stock_names)],
+    }
+    ydates, yields = read_wide("us_treasury_par_yields_1990_2025.csv")
+    risk_free = yields["10Y"][ydates.index("2022-12-28")] / 100.0
+    mkt_ret, mkt_vol = profiles["SP500"]["moments"]
+    capm = {}
+    for t in stock_names:
+        ret, vol = profiles[t]["moments"]
+        rho = float(np.corrcoef(logs[t], logs["SP500"])[0, 1])
+        b = rho * vol / mkt_vol
+        capm[t] = {"sharpe_ratio": (ret - risk_free) / vol, "asset_beta": b, "equity_cost": risk_free + b * (mkt_ret - risk_free)}
+    aapl = np.array(series["AAPL"][start : end + 1])
+    ret, vol = profiles["AAPL"]["moments"]
+    S0, T_, p_ = float(aapl[-1]), 0.5, 0.05
+    var = S0 * math.exp((ret - vol**2 / 2) * T_ + vol * math.sqrt(T_) * stats.norm.ppf(p_))
+    d1 = (math.log(S0 / var) + (ret + vol**2 / 2) * T_) / (vol * math.sqrt(T_))
+    d2 = d1 - vol * math.sqrt(T_)
+    cvar = S0 * math.exp(ret * T_) * stats.norm.cdf(-d1) / stats.norm.cdf(-d2)
+    full = np.array(series["AAPL"][: end + 1])
+    mas = {f"MA_{p}": math.log(full[-1] / full[-1 - p]) / (p * dt) for p in (20, 60, 100)}
+    scrilla = {
+        "window": {"start": dates[start], "end": dates[end]},
+        "profiles": profiles, "correlation": correlation, "risk_free": risk_free, "capm": capm,
+        "var_aapl": {"prob": p_, "expiry": T_, "spot": S0, "value_at_risk": var, "conditional_value_at_risk": cvar},
+        "moving_averages_aapl_2022_12_28": mas,
+    }
+    OUT.write_text(json.dumps({"portfolio": portfolio, "scrilla": scrilla}, indent=1) + "\n")
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    main()
