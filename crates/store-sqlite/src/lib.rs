@@ -1,1 +1,560 @@
-//! placeholder
+//! The default, embedded store: one SQLite file.
+//!
+//! The tables are scrilla 1.6.0's (`prices`, `interest`, `profile`, `correlations`, same columns),
+//! so a scrilla cache file can be opened directly and a Stratus file read by scrilla. Stratus
+//! adds what scrilla lacked: unique indexes on each table's identity, so saves are keyed upserts
+//! instead of duplicate rows (scrilla defect D11), indexes named after the DynamoDB "telescoping"
+//! GSIs, and one connection per store instead of one per statement. Opening a scrilla file
+//! removes its duplicate correlation rows before the unique index is created.
+//!
+//! SQLite calls block, so every operation runs on tokio's blocking pool, never on the async
+//! runtime's threads.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, params};
+use stratus_core::{Maturity, Method};
+use stratus_store::{
+    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow, RateStore, Store,
+    StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
+};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS prices(ticker text, date text, open real, close real, UNIQUE(ticker, date));
+CREATE TABLE IF NOT EXISTS interest(maturity text, date text, value real, UNIQUE(maturity, date));
+CREATE TABLE IF NOT EXISTS profile(id INTEGER PRIMARY KEY, ticker TEXT, start_date TEXT, end_date TEXT,
+    annual_return REAL, annual_volatility REAL, sharpe_ratio REAL, asset_beta REAL, equity_cost REAL,
+    method TEXT, weekends INT);
+CREATE TABLE IF NOT EXISTS correlations(ticker_1 TEXT, ticker_2 TEXT, start_date TEXT, end_date TEXT,
+    correlation REAL, method TEXT, weekends INT);
+";
+
+const MIGRATION_1: &str = "
+DELETE FROM correlations WHERE rowid NOT IN (
+    SELECT max(rowid) FROM correlations GROUP BY ticker_1, ticker_2, start_date, end_date, method, weekends);
+DELETE FROM profile WHERE id NOT IN (
+    SELECT max(id) FROM profile GROUP BY ticker, start_date, end_date, method, weekends);
+CREATE UNIQUE INDEX IF NOT EXISTS profile_identity ON profile(ticker, start_date, end_date, method, weekends);
+CREATE UNIQUE INDEX IF NOT EXISTS correlation_identity
+    ON correlations(ticker_1, ticker_2, start_date, end_date, method, weekends);
+CREATE INDEX IF NOT EXISTS DateTelescoping ON profile(weekends, end_date);
+CREATE INDEX IF NOT EXISTS EstimationTelescoping ON profile(method);
+CREATE INDEX IF NOT EXISTS AssetTelescoping ON correlations(ticker_2, end_date);
+CREATE INDEX IF NOT EXISTS WeekendTelescoping ON correlations(weekends);
+CREATE INDEX IF NOT EXISTS CorrelationEstimationTelescoping ON correlations(method);
+CREATE INDEX IF NOT EXISTS interest_by_date ON interest(date);
+";
+
+/// A store in one SQLite file.
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+fn unavailable(path: &Path, error: rusqlite::Error) -> StoreError {
+    StoreError::with_source(
+        StoreErrorKind::Unavailable,
+        format!(
+            "cannot open the SQLite store at {}: {error}; check that the folder exists and is writable, or set STRATUS_HOME",
+            path.display()
+        ),
+        error,
+    )
+}
+
+fn query_failed(error: rusqlite::Error) -> StoreError {
+    let kind = match &error {
+        rusqlite::Error::SqliteFailure(e, _) => match e.code {
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => StoreErrorKind::Throttled,
+            rusqlite::ErrorCode::ConstraintViolation => StoreErrorKind::Conflict,
+            rusqlite::ErrorCode::CannotOpen
+            | rusqlite::ErrorCode::ReadOnly
+            | rusqlite::ErrorCode::DiskFull
+            | rusqlite::ErrorCode::SystemIoFailure => StoreErrorKind::Unavailable,
+            rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt => StoreErrorKind::Invalid,
+            _ => StoreErrorKind::Internal,
+        },
+        _ => StoreErrorKind::Internal,
+    };
+    StoreError::with_source(kind, format!("SQLite store error: {error}"), error)
+}
+
+fn parse_date(table: &str, text: &str) -> StoreResult<NaiveDate> {
+    text.get(..10).and_then(|t| t.parse().ok()).ok_or_else(|| {
+        StoreError::new(StoreErrorKind::Invalid, format!("malformed date {text:?} in table {table}; expected YYYY-MM-DD"))
+    })
+}
+
+fn date_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn check_finite(what: &str, value: f64) -> StoreResult<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(StoreError::new(StoreErrorKind::Invalid, format!("refusing to store a non-finite {what}: {value}")))
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        let connection = Connection::open(&path).map_err(|e| unavailable(&path, e))?;
+        connection
+            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;")
+            .map_err(|e| unavailable(&path, e))?;
+        connection.execute_batch(SCHEMA).map_err(|e| unavailable(&path, e))?;
+        let version: i64 =
+            connection.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| unavailable(&path, e))?;
+        if version < SCHEMA_VERSION {
+            let migrate = format!("BEGIN; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+            connection.execute_batch(&migrate).map_err(|e| unavailable(&path, e))?;
+        }
+        Ok(SqliteStore { connection: Arc::new(Mutex::new(connection)), path })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` with the connection on the blocking pool.
+    async fn run<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        let job = move || {
+            let mut guard = connection
+                .lock()
+                .map_err(|_| StoreError::new(StoreErrorKind::Internal, "SQLite connection poisoned by a panic"))?;
+            work(&mut guard)
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle
+                .spawn_blocking(job)
+                .await
+                .map_err(|e| StoreError::new(StoreErrorKind::Internal, format!("SQLite task failed: {e}")))?,
+            Err(_) => job(),
+        }
+    }
+}
+
+#[async_trait]
+impl PriceStore for SqliteStore {
+    async fn put_prices(&self, rows: &[PriceRow]) -> StoreResult<usize> {
+        for row in rows {
+            check_finite("close", row.close)?;
+            if let Some(open) = row.open {
+                check_finite("open", open)?;
+            }
+        }
+        let rows = rows.to_vec();
+        self.run(move |conn| {
+            let tx = conn.transaction().map_err(query_failed)?;
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT OR REPLACE INTO prices(ticker, date, open, close) VALUES (?1, ?2, ?3, ?4)")
+                    .map_err(query_failed)?;
+                for row in &rows {
+                    insert.execute(params![row.ticker, date_text(row.date), row.open, row.close]).map_err(query_failed)?;
+                }
+            }
+            tx.commit().map_err(query_failed)?;
+            Ok(rows.len())
+        })
+        .await
+    }
+
+    async fn prices(&self, ticker: &str, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<PriceRow>> {
+        let ticker = ticker.to_string();
+        self.run(move |conn| {
+            let mut query = conn
+                .prepare_cached(
+                    "SELECT date, open, close FROM prices WHERE ticker = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date",
+                )
+                .map_err(query_failed)?;
+            let rows = query
+                .query_map(params![ticker, date_text(start), date_text(end)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<f64>>(1)?, r.get::<_, Option<f64>>(2)?))
+                })
+                .map_err(query_failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (date, open, close) = row.map_err(query_failed)?;
+                let date = parse_date("prices", &date)?;
+                let close = close.ok_or_else(|| {
+                    StoreError::new(StoreErrorKind::Invalid, format!("prices row {ticker} {date} has no close"))
+                })?;
+                out.push(PriceRow { ticker: ticker.clone(), date, open, close });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn tickers(&self) -> StoreResult<Vec<TickerSummary>> {
+        self.run(|conn| {
+            let mut query = conn
+                .prepare_cached(
+                    "SELECT ticker, min(date), max(date), count(*) FROM prices GROUP BY ticker ORDER BY ticker",
+                )
+                .map_err(query_failed)?;
+            let rows = query
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)))
+                .map_err(query_failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (ticker, first, last, count) = row.map_err(query_failed)?;
+                out.push(TickerSummary {
+                    ticker,
+                    first: parse_date("prices", &first)?,
+                    last: parse_date("prices", &last)?,
+                    count: count as u64,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RateStore for SqliteStore {
+    async fn put_rates(&self, rows: &[RateRow]) -> StoreResult<usize> {
+        for row in rows {
+            check_finite("yield", row.percent)?;
+        }
+        let rows = rows.to_vec();
+        self.run(move |conn| {
+            let tx = conn.transaction().map_err(query_failed)?;
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT OR REPLACE INTO interest(maturity, date, value) VALUES (?1, ?2, ?3)")
+                    .map_err(query_failed)?;
+                for row in &rows {
+                    insert.execute(params![row.maturity.name(), date_text(row.date), row.percent]).map_err(query_failed)?;
+                }
+            }
+            tx.commit().map_err(query_failed)?;
+            Ok(rows.len())
+        })
+        .await
+    }
+
+    async fn rates(&self, maturity: Maturity, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<RateRow>> {
+        self.run(move |conn| {
+            let mut query = conn
+                .prepare_cached(
+                    "SELECT date, value FROM interest WHERE maturity = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date",
+                )
+                .map_err(query_failed)?;
+            let rows = query
+                .query_map(params![maturity.name(), date_text(start), date_text(end)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<f64>>(1)?))
+                })
+                .map_err(query_failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (date, value) = row.map_err(query_failed)?;
+                let date = parse_date("interest", &date)?;
+                // A NULL yield is an unpublished value: skip it rather than invent a zero.
+                if let Some(percent) = value {
+                    out.push(RateRow { maturity, date, percent });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn latest_rate_date(&self, on_or_before: NaiveDate) -> StoreResult<Option<NaiveDate>> {
+        self.run(move |conn| {
+            let latest: Option<String> = conn
+                .query_row(
+                    "SELECT max(date) FROM interest WHERE date <= ?1 AND value IS NOT NULL",
+                    params![date_text(on_or_before)],
+                    |r| r.get(0),
+                )
+                .map_err(query_failed)?;
+            latest.map(|d| parse_date("interest", &d)).transpose()
+        })
+        .await
+    }
+}
+
+fn weekends_flag(weekends: bool) -> i64 {
+    i64::from(weekends)
+}
+
+#[async_trait]
+impl AnalyticsCache for SqliteStore {
+    async fn profile(&self, key: &ProfileKey) -> StoreResult<Option<ProfileRecord>> {
+        let key = key.clone();
+        self.run(move |conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT annual_return, annual_volatility, sharpe_ratio, asset_beta, equity_cost FROM profile
+                     WHERE ticker = ?1 AND start_date = ?2 AND end_date = ?3 AND method = ?4 AND weekends = ?5",
+                )
+                .map_err(query_failed)?
+                .query_row(
+                    params![key.ticker, date_text(key.start), date_text(key.end), key.method.as_str(), weekends_flag(key.weekends)],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<f64>>(0)?,
+                            r.get::<_, Option<f64>>(1)?,
+                            r.get::<_, Option<f64>>(2)?,
+                            r.get::<_, Option<f64>>(3)?,
+                            r.get::<_, Option<f64>>(4)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(query_failed)?;
+            // A row without return or volatility (scrilla builds rows column by column) is a miss.
+            Ok(row.and_then(|(ret, vol, sharpe_ratio, asset_beta, equity_cost)| {
+                Some(ProfileRecord { annual_return: ret?, annual_volatility: vol?, sharpe_ratio, asset_beta, equity_cost })
+            }))
+        })
+        .await
+    }
+
+    async fn put_profile(&self, key: &ProfileKey, record: &ProfileRecord) -> StoreResult<()> {
+        check_finite("annual return", record.annual_return)?;
+        check_finite("annual volatility", record.annual_volatility)?;
+        let (key, record) = (key.clone(), *record);
+        self.run(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO profile(ticker, start_date, end_date, annual_return, annual_volatility, sharpe_ratio,
+                    asset_beta, equity_cost, method, weekends) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT(ticker, start_date, end_date, method, weekends) DO UPDATE SET
+                    annual_return = excluded.annual_return, annual_volatility = excluded.annual_volatility,
+                    sharpe_ratio = excluded.sharpe_ratio, asset_beta = excluded.asset_beta,
+                    equity_cost = excluded.equity_cost",
+            )
+            .map_err(query_failed)?
+            .execute(params![
+                key.ticker,
+                date_text(key.start),
+                date_text(key.end),
+                record.annual_return,
+                record.annual_volatility,
+                record.sharpe_ratio,
+                record.asset_beta,
+                record.equity_cost,
+                key.method.as_str(),
+                weekends_flag(key.weekends)
+            ])
+            .map_err(query_failed)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn correlation(&self, key: &CorrelationKey) -> StoreResult<Option<f64>> {
+        let key = key.clone();
+        self.run(move |conn| {
+            let mut query = conn
+                .prepare_cached(
+                    "SELECT correlation FROM correlations WHERE ticker_1 = ?1 AND ticker_2 = ?2 AND start_date = ?3
+                     AND end_date = ?4 AND method = ?5 AND weekends = ?6",
+                )
+                .map_err(query_failed)?;
+            for k in [key.clone(), key.swapped()] {
+                let found: Option<Option<f64>> = query
+                    .query_row(
+                        params![k.ticker_1, k.ticker_2, date_text(k.start), date_text(k.end), k.method.as_str(), weekends_flag(k.weekends)],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(query_failed)?;
+                if let Some(Some(value)) = found {
+                    return Ok(Some(value));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn put_correlation(&self, key: &CorrelationKey, value: f64) -> StoreResult<()> {
+        check_finite("correlation", value)?;
+        let key = key.clone();
+        self.run(move |conn| {
+            let tx = conn.transaction().map_err(query_failed)?;
+            {
+                let mut upsert = tx
+                    .prepare_cached(
+                        "INSERT INTO correlations(ticker_1, ticker_2, start_date, end_date, correlation, method, weekends)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT(ticker_1, ticker_2, start_date, end_date, method, weekends)
+                         DO UPDATE SET correlation = excluded.correlation",
+                    )
+                    .map_err(query_failed)?;
+                for k in [key.clone(), key.swapped()] {
+                    upsert
+                        .execute(params![
+                            k.ticker_1,
+                            k.ticker_2,
+                            date_text(k.start),
+                            date_text(k.end),
+                            value,
+                            k.method.as_str(),
+                            weekends_flag(k.weekends)
+                        ])
+                        .map_err(query_failed)?;
+                }
+            }
+            tx.commit().map_err(query_failed)
+        })
+        .await
+    }
+
+    async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()> {
+        let ticker = ticker.to_string();
+        self.run(move |conn| {
+            let tx = conn.transaction().map_err(query_failed)?;
+            tx.execute("DELETE FROM profile WHERE ticker = ?1", params![ticker]).map_err(query_failed)?;
+            tx.execute("DELETE FROM correlations WHERE ticker_1 = ?1 OR ticker_2 = ?1", params![ticker])
+                .map_err(query_failed)?;
+            tx.commit().map_err(query_failed)
+        })
+        .await
+    }
+
+    async fn clear_analytics(&self) -> StoreResult<()> {
+        self.run(|conn| conn.execute_batch("BEGIN; DELETE FROM profile; DELETE FROM correlations; COMMIT;").map_err(query_failed))
+            .await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn status(&self) -> StoreResult<StoreStatus> {
+        let description = format!("sqlite:{}", self.path.display());
+        self.run(move |conn| {
+            let count = |table: &str| -> StoreResult<u64> {
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
+                    .map_err(query_failed)
+            };
+            Ok(StoreStatus {
+                description,
+                prices: count("prices")?,
+                rates: count("interest")?,
+                profiles: count("profile")?,
+                correlations: count("correlations")?,
+            })
+        })
+        .await
+    }
+
+    async fn clear_all(&self) -> StoreResult<()> {
+        self.run(|conn| {
+            conn.execute_batch(
+                "BEGIN; DELETE FROM prices; DELETE FROM interest; DELETE FROM profile; DELETE FROM correlations; COMMIT;",
+            )
+            .map_err(query_failed)
+        })
+        .await
+    }
+}
+
+/// Parses a stored method name (for tools reading the raw tables).
+pub fn parse_method(text: &str) -> Option<Method> {
+    text.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("cache.db")).unwrap();
+        (dir, store)
+    }
+
+    mod conformance {
+        stratus_store::conformance_tests!(super::Fixture::new(), super::Fixture::store);
+    }
+
+    /// Keeps the temporary folder alive as long as the store.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: SqliteStore,
+    }
+
+    impl Fixture {
+        fn store(&self) -> &SqliteStore {
+            &self.store
+        }
+
+        fn new() -> Self {
+            let (dir, store) = fresh();
+            Fixture { _dir: dir, store }
+        }
+    }
+
+    #[test]
+    fn a_missing_folder_is_an_unavailable_store_with_a_clear_message() {
+        let err = SqliteStore::open("/nonexistent/folder/cache.db").err().unwrap();
+        assert_eq!(err.kind, StoreErrorKind::Unavailable);
+        assert!(err.message.contains("/nonexistent/folder/cache.db") && err.message.contains("STRATUS_HOME"));
+    }
+
+    #[tokio::test]
+    async fn opens_a_scrilla_cache_and_removes_its_duplicate_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scrilla.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            // scrilla writes (t2, t1) twice (defect D11) and builds profile rows column by column.
+            conn.execute_batch(
+                "INSERT INTO correlations VALUES ('AAPL','MSFT','2022-08-05','2022-12-28',0.8,'moments',0);
+                 INSERT INTO correlations VALUES ('MSFT','AAPL','2022-08-05','2022-12-28',0.8,'moments',0);
+                 INSERT INTO correlations VALUES ('MSFT','AAPL','2022-08-05','2022-12-28',0.8,'moments',0);
+                 INSERT INTO profile(ticker,start_date,end_date,annual_return,method,weekends)
+                     VALUES ('KO','2022-08-05','2022-12-28',0.1,'moments',0);
+                 INSERT INTO prices VALUES ('KO','2022-12-28',60.1,60.5);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let status = store.status().await.unwrap();
+        assert_eq!(status.correlations, 2);
+        let key = ProfileKey {
+            ticker: "KO".into(),
+            start: "2022-08-05".parse().unwrap(),
+            end: "2022-12-28".parse().unwrap(),
+            method: Method::Moments,
+            weekends: false,
+        };
+        // Without a volatility the row is a miss, not a half-filled answer.
+        assert_eq!(store.profile(&key).await.unwrap(), None);
+        let prices = store.prices("KO", key.start, key.end).await.unwrap();
+        assert_eq!((prices[0].open, prices[0].close), (Some(60.1), 60.5));
+    }
+
+    #[tokio::test]
+    async fn malformed_rows_are_reported_not_panicked_on() {
+        let (_dir, store) = fresh();
+        store.run(|c| c.execute_batch("INSERT INTO prices VALUES ('X','not-a-date',1,2)").map_err(query_failed)).await.unwrap();
+        store.run(|c| c.execute_batch("INSERT INTO prices VALUES ('Y','2022-01-03',1,NULL)").map_err(query_failed)).await.unwrap();
+        let err = store.tickers().await.unwrap_err();
+        assert_eq!(err.kind, StoreErrorKind::Invalid);
+        assert!(err.message.contains("not-a-date"));
+        let err = store.prices("Y", "2022-01-01".parse().unwrap(), "2022-12-31".parse().unwrap()).await.unwrap_err();
+        assert!(err.message.contains("has no close"));
+    }
+}

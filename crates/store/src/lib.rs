@@ -1,1 +1,228 @@
-//! placeholder
+//! Storage for Stratus: market data (prices, Treasury rates) and the analytics cache (risk
+//! profiles, correlations).
+//!
+//! The traits are shaped after what the cache tables guarantee, not after SQL: every read is by
+//! key or by a key plus a date range, every write is an idempotent upsert of whole records, and
+//! "which tickers do you hold" is the only listing. That is exactly what a DynamoDB table with a
+//! hash and range key offers, so SQLite, DynamoDB and the in-memory store can all implement the
+//! same contract, and the [`conformance`] suite (feature `testsuite`) holds each of them to it.
+//!
+//! Errors carry a [`StoreErrorKind`] so callers can branch (retry when throttled, tell the user
+//! the store is down when unavailable) without parsing messages.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use stratus_core::{Maturity, Method};
+
+mod memory;
+pub use memory::MemoryStore;
+
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance;
+
+/// What went wrong, for callers that branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The thing asked for does not exist.
+    NotFound,
+    /// A write conflicted with existing data.
+    Conflict,
+    /// The backend asked us to slow down; retrying later may succeed.
+    Throttled,
+    /// The backend cannot be reached or opened.
+    Unavailable,
+    /// Stored data is malformed, or a request was invalid.
+    Invalid,
+    /// Anything else.
+    Internal,
+}
+
+/// A storage failure with a kind and a message that names the store and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    /// The kind, for branching.
+    pub kind: StoreErrorKind,
+    /// Human-readable description.
+    pub message: String,
+    /// The underlying error, if any.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A new error without a source.
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        StoreError { kind, message: message.into(), source: None }
+    }
+
+    /// A new error wrapping a source.
+    pub fn with_source(
+        kind: StoreErrorKind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError { kind, message: message.into(), source: Some(Box::new(source)) }
+    }
+}
+
+/// Result alias for store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One stored daily price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceRow {
+    /// Upper-case symbol.
+    pub ticker: String,
+    /// Trading date.
+    pub date: NaiveDate,
+    /// Opening price, where the source has one.
+    pub open: Option<f64>,
+    /// Closing price.
+    pub close: f64,
+}
+
+/// One stored Treasury yield, in **percent** as published (the cache format scrilla shares).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateRow {
+    /// Tenor.
+    pub maturity: Maturity,
+    /// Publication date.
+    pub date: NaiveDate,
+    /// Yield in percent.
+    pub percent: f64,
+}
+
+/// What the store holds for one ticker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TickerSummary {
+    /// Symbol.
+    pub ticker: String,
+    /// First date.
+    pub first: NaiveDate,
+    /// Last date.
+    pub last: NaiveDate,
+    /// Number of prices.
+    pub count: u64,
+}
+
+/// Identity of a cached risk profile: scrilla's (ticker, start_date, end_date, method, weekends).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProfileKey {
+    /// Symbol.
+    pub ticker: String,
+    /// Window start.
+    pub start: NaiveDate,
+    /// Window end.
+    pub end: NaiveDate,
+    /// Estimator.
+    pub method: Method,
+    /// scrilla's weekend flag: true only for crypto-only analyses.
+    pub weekends: bool,
+}
+
+/// A cached risk profile. Sharpe ratio, beta and cost of equity are stored for scrilla users
+/// reading a shared cache; Stratus recomputes them from their inputs (they depend on the
+/// risk-free rate and the market proxy, which are not part of the key — scrilla defect D5).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProfileRecord {
+    /// GBM drift per year.
+    pub annual_return: f64,
+    /// Volatility per year.
+    pub annual_volatility: f64,
+    /// Sharpe ratio, if computed.
+    pub sharpe_ratio: Option<f64>,
+    /// CAPM beta, if computed.
+    pub asset_beta: Option<f64>,
+    /// CAPM cost of equity, if computed.
+    pub equity_cost: Option<f64>,
+}
+
+/// Identity of a cached correlation. Lookups match either ticker order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CorrelationKey {
+    /// First symbol.
+    pub ticker_1: String,
+    /// Second symbol.
+    pub ticker_2: String,
+    /// Window start.
+    pub start: NaiveDate,
+    /// Window end.
+    pub end: NaiveDate,
+    /// Estimator.
+    pub method: Method,
+    /// Weekend flag.
+    pub weekends: bool,
+}
+
+impl CorrelationKey {
+    /// The same key with the tickers swapped.
+    pub fn swapped(&self) -> CorrelationKey {
+        CorrelationKey { ticker_1: self.ticker_2.clone(), ticker_2: self.ticker_1.clone(), ..self.clone() }
+    }
+}
+
+/// Health and size of a store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreStatus {
+    /// Backend name and location, for messages (never credentials).
+    pub description: String,
+    /// Stored prices.
+    pub prices: u64,
+    /// Stored rates.
+    pub rates: u64,
+    /// Cached profiles.
+    pub profiles: u64,
+    /// Cached correlations (each stored once per ticker order).
+    pub correlations: u64,
+}
+
+/// Daily prices by ticker and date.
+#[async_trait]
+pub trait PriceStore: Send + Sync {
+    /// Inserts or replaces rows (keyed on ticker and date); returns how many were written.
+    /// All rows are written or none.
+    async fn put_prices(&self, rows: &[PriceRow]) -> StoreResult<usize>;
+    /// Prices of `ticker` dated in `[start, end]`, ascending.
+    async fn prices(&self, ticker: &str, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<PriceRow>>;
+    /// Every ticker held, sorted by symbol.
+    async fn tickers(&self) -> StoreResult<Vec<TickerSummary>>;
+}
+
+/// Treasury yields by maturity and date.
+#[async_trait]
+pub trait RateStore: Send + Sync {
+    /// Inserts or replaces rows (keyed on maturity and date). All or none.
+    async fn put_rates(&self, rows: &[RateRow]) -> StoreResult<usize>;
+    /// Yields of one maturity dated in `[start, end]`, ascending.
+    async fn rates(&self, maturity: Maturity, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<RateRow>>;
+    /// The latest date on or before `date` with any published yield, if there is one.
+    async fn latest_rate_date(&self, on_or_before: NaiveDate) -> StoreResult<Option<NaiveDate>>;
+}
+
+/// Cached analytics results.
+#[async_trait]
+pub trait AnalyticsCache: Send + Sync {
+    /// The cached profile with exactly this identity.
+    async fn profile(&self, key: &ProfileKey) -> StoreResult<Option<ProfileRecord>>;
+    /// Stores a profile, replacing one with the same identity.
+    async fn put_profile(&self, key: &ProfileKey, record: &ProfileRecord) -> StoreResult<()>;
+    /// The cached correlation with this identity, in either ticker order.
+    async fn correlation(&self, key: &CorrelationKey) -> StoreResult<Option<f64>>;
+    /// Stores a correlation under both ticker orders, idempotently.
+    async fn put_correlation(&self, key: &CorrelationKey, value: f64) -> StoreResult<()>;
+    /// Drops cached results that involve `ticker` (its prices changed).
+    async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()>;
+    /// Drops every cached profile and correlation.
+    async fn clear_analytics(&self) -> StoreResult<()>;
+}
+
+/// A complete store: market data, cache, and housekeeping.
+#[async_trait]
+pub trait Store: PriceStore + RateStore + AnalyticsCache {
+    /// Reachability and sizes.
+    async fn status(&self) -> StoreResult<StoreStatus>;
+    /// Empties everything, market data included.
+    async fn clear_all(&self) -> StoreResult<()>;
+}
