@@ -225,6 +225,26 @@ impl PriceStore for SqliteStore {
         })
         .await
     }
+
+    async fn latest_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
+        let ticker = ticker.to_string();
+        self.run(move |conn| {
+            let latest: Option<String> = conn
+                .prepare_cached("SELECT max(date) FROM prices WHERE ticker = ?1")
+                .map_err(query_failed)?
+                .query_row(params![ticker], |r| r.get(0))
+                .map_err(query_failed)?;
+            latest.map(|d| parse_date("prices", &d)).transpose()
+        })
+        .await
+    }
+
+    async fn has_prices(&self) -> StoreResult<bool> {
+        self.run(|conn| {
+            conn.query_row("SELECT EXISTS(SELECT 1 FROM prices)", [], |r| r.get::<_, bool>(0)).map_err(query_failed)
+        })
+        .await
+    }
 }
 
 #[async_trait]

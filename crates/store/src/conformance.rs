@@ -37,6 +37,9 @@ pub async fn prices_round_trip_in_date_order(store: &dyn Store) {
     assert_eq!(inner.len(), 1);
     assert!(store.prices("MSFT", d("2022-01-05"), d("2022-01-03")).await.unwrap().is_empty());
     assert!(store.prices("NOPE", d("2022-01-01"), d("2022-12-31")).await.unwrap().is_empty());
+    assert_eq!(store.latest_price_date("MSFT").await.unwrap(), Some(d("2022-01-05")));
+    assert_eq!(store.latest_price_date("NOPE").await.unwrap(), None);
+    assert!(store.has_prices().await.unwrap());
 }
 
 pub async fn price_upsert_replaces_and_tickers_summarise(store: &dyn Store) {
@@ -138,6 +141,7 @@ pub async fn invalidation_and_clearing(store: &dyn Store) {
     let status = store.status().await.unwrap();
     assert_eq!((status.prices, status.rates), (0, 0));
     assert!(store.tickers().await.unwrap().is_empty());
+    assert!(!store.has_prices().await.unwrap());
 }
 
 /// Expands to one `#[tokio::test]` per behaviour, each on a fresh store built by `$make`. Where

@@ -188,6 +188,10 @@ pub trait PriceStore: Send + Sync {
     async fn prices(&self, ticker: &str, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<PriceRow>>;
     /// Every ticker held, sorted by symbol.
     async fn tickers(&self) -> StoreResult<Vec<TickerSummary>>;
+    /// The last date with a price for `ticker`, or `None` if the ticker is unknown.
+    async fn latest_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>>;
+    /// Whether any price is stored at all.
+    async fn has_prices(&self) -> StoreResult<bool>;
 }
 
 /// Treasury yields by maturity and date.

@@ -90,6 +90,14 @@ impl PriceStore for MemoryStore {
             })
             .collect())
     }
+
+    async fn latest_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
+        Ok(self.lock()?.prices.get(ticker).and_then(|s| s.keys().next_back().copied()))
+    }
+
+    async fn has_prices(&self) -> StoreResult<bool> {
+        Ok(self.lock()?.prices.values().any(|s| !s.is_empty()))
+    }
 }
 
 #[async_trait]
