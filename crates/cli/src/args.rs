@@ -1,0 +1,228 @@
+//! The command line, declared with clap derive: doc comments are the help text.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use stratus_core::Method;
+
+/// Stratus: portfolio and risk analytics over a local cache of real market data.
+///
+/// Runs offline on the bundled dataset (20 S&P 500 stocks, the S&P 500 index as SP500, five
+/// factor ETFs, 1990–2022, and US Treasury par yields 1990–2025). The default window is the last
+/// 100 trading-day returns ending at the latest date in the store.
+#[derive(Debug, Parser)]
+#[command(name = "stratus", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to compute.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print exactly one JSON document instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Also write the result to FILE (.json or .csv).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Data folder (overrides STRATUS_HOME).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print nothing on stdout (errors still go to stderr).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| format!("bad date {text:?}; expected YYYY-MM-DD"))
+}
+
+/// An analysis window; both ends optional.
+#[derive(Debug, Clone, Args)]
+pub struct WindowArgs {
+    /// First date (YYYY-MM-DD); a weekend or holiday moves back to the previous session.
+    #[arg(long, visible_alias = "start-date", value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub start: Option<NaiveDate>,
+    /// Last date (YYYY-MM-DD); default: the latest date in the store.
+    #[arg(long, visible_alias = "end-date", value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub end: Option<NaiveDate>,
+}
+
+/// Estimation method flag.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    /// Sample moments.
+    Moments,
+    /// Quartile matching.
+    Percentiles,
+    /// Maximum likelihood.
+    Likelihood,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Method {
+        match m {
+            MethodArg::Moments => Method::Moments,
+            MethodArg::Percentiles => Method::Percentiles,
+            MethodArg::Likelihood => Method::Likelihood,
+        }
+    }
+}
+
+/// Window plus method.
+#[derive(Debug, Clone, Args)]
+pub struct AnalysisArgs {
+    /// The window.
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Estimation method (default: DEFAULT_ESTIMATION_METHOD, else moments).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+}
+
+/// Value-at-risk options.
+#[derive(Debug, Clone, Args)]
+pub struct VarArgs {
+    /// Tickers.
+    #[arg(required = true, value_name = "TICKER")]
+    pub tickers: Vec<String>,
+    /// Window and method.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// Tail probability, e.g. 0.05 for the 5 % worst outcomes.
+    #[arg(long, visible_alias = "probability", default_value_t = 0.05)]
+    pub prob: f64,
+    /// Horizon in years (0.5 = six months; 1/252 ≈ 0.004 = one trading day).
+    #[arg(long, visible_alias = "exp", default_value_t = 1.0 / 252.0)]
+    pub expiry: f64,
+    /// Use the empirical distribution of the window's returns instead of the GBM model.
+    #[arg(long)]
+    pub historical: bool,
+}
+
+/// Tickers plus window and method.
+#[derive(Debug, Clone, Args)]
+pub struct TickersArgs {
+    /// Tickers, e.g. AAPL MSFT.
+    #[arg(required = true, value_name = "TICKER")]
+    pub tickers: Vec<String>,
+    /// Window and method.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// The commands (scrilla's verbs and aliases).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Annual return, volatility, Sharpe ratio, CAPM beta and cost of equity per ticker.
+    #[command(visible_alias = "rp")]
+    RiskProfile(TickersArgs),
+    /// Correlation matrix of two or more tickers.
+    #[command(visible_alias = "cor")]
+    Correlation(TickersArgs),
+    /// Rolling correlation of two tickers: one value per session of the window, each over the
+    /// default-length window ending that day (moments).
+    #[command(visible_alias = "cors")]
+    Correlations {
+        /// First ticker.
+        first: String,
+        /// Second ticker.
+        second: String,
+        /// Window.
+        #[command(flatten)]
+        window: WindowArgs,
+    },
+    /// Annualised covariance matrix σᵢσⱼρᵢⱼ.
+    #[command(visible_alias = "cov")]
+    Covariance(TickersArgs),
+    /// Sharpe ratio (μ − r_f)/σ with r_f as of the window's end.
+    #[command(visible_alias = "sr")]
+    SharpeRatio(TickersArgs),
+    /// CAPM beta against MARKET_PROXY (default SP500).
+    #[command(visible_alias = "capm-b")]
+    CapmBeta(TickersArgs),
+    /// CAPM cost of equity r_f + β(μ_market − r_f).
+    #[command(visible_alias = "capm-e")]
+    CapmEquity(TickersArgs),
+    /// Value at risk: the price level undershot with probability --prob at --expiry.
+    Var(VarArgs),
+    /// Conditional value at risk: the expected price given it is below the VaR.
+    #[command(visible_alias = "cv")]
+    Cvar(VarArgs),
+    /// Moving averages of the return (MA_1, MA_2, MA_3 sessions) for each session of the window.
+    #[command(visible_alias = "mas")]
+    MovAverages(TickersArgs),
+    /// Treasury yield curve on a date (decimals; missing tenors interpolated and marked).
+    #[command(visible_alias = "yc")]
+    YieldCurve {
+        /// The date (default: the latest publication); non-publication days use the previous one.
+        #[arg(long, visible_alias = "start", value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<NaiveDate>,
+    },
+    /// Treasury yield history for maturities (decimals), e.g. TEN_YEAR or 10Y.
+    #[command(visible_alias = "int")]
+    Interest {
+        /// Maturities.
+        #[arg(required = true, value_name = "MATURITY")]
+        maturities: Vec<String>,
+        /// Window (default: the last 100 sessions of the yield history).
+        #[command(flatten)]
+        window: WindowArgs,
+    },
+    /// The risk-free rate (RISK_FREE maturity, default TEN_YEAR) as of a date.
+    #[command(visible_alias = "rf")]
+    RiskFree {
+        /// As-of date (default: the latest publication).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<NaiveDate>,
+    },
+    /// Closing prices in the window.
+    #[command(visible_alias = "pr")]
+    Prices {
+        /// Tickers.
+        #[arg(required = true, value_name = "TICKER")]
+        tickers: Vec<String>,
+        /// Window.
+        #[command(flatten)]
+        window: WindowArgs,
+    },
+    /// The last close on or before a date (scrilla returned the open here; Stratus the close).
+    #[command(visible_alias = "cl")]
+    Close {
+        /// Tickers.
+        #[arg(required = true, value_name = "TICKER")]
+        tickers: Vec<String>,
+        /// As-of date (default: latest).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<NaiveDate>,
+    },
+    /// Asset type of each ticker (every stored ticker is an equity).
+    Asset {
+        /// Tickers.
+        #[arg(required = true, value_name = "TICKER")]
+        tickers: Vec<String>,
+    },
+    /// Tickers in the store with their date ranges.
+    Tickers,
+    /// Load a price CSV: wide (Date,T1,T2,…) or long (date,ticker,close). All rows or none.
+    ImportCsv {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Empty the cached profiles and correlations (with --all, the market data too; the bundled
+    /// data is reloaded on next use).
+    #[command(visible_alias = "cc")]
+    ClearCache {
+        /// Also delete prices and yields, including imported ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print the version.
+    Version,
+}

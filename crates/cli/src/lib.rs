@@ -1,0 +1,102 @@
+//! The `stratus` command line as a library: [`run`] takes parsed arguments, an environment
+//! lookup and two writers, so every command can be tested in process without spawning a binary
+//! or touching the real environment.
+//!
+//! Exit codes: 0 success; 2 bad input (unknown ticker, bad date, too few prices, malformed CSV —
+//! clap's usage errors are 2 as well); 1 anything else (a store that cannot be opened, an I/O
+//! failure). Errors go to stderr, one line, naming the input and the fix; stdout then stays
+//! empty, so a pipeline never sees a partial result.
+
+pub mod args;
+mod commands;
+pub mod output;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use args::Cli;
+use stratus_app::{AppError, Settings};
+
+/// Exit code for input the user can fix.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for every other failure.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// Runs one command. `env` reads environment variables.
+pub fn run(cli: Cli, env: &dyn Fn(&str) -> Option<String>, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+    match execute(cli, env, out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let code = match error.downcast_ref::<AppError>() {
+                Some(app) if !app.is_user_error() => EXIT_FAILURE,
+                Some(_) => EXIT_BAD_INPUT,
+                None if error.downcast_ref::<std::io::Error>().is_some() => EXIT_FAILURE,
+                None => EXIT_BAD_INPUT,
+            };
+            let _ = writeln!(err, "error: {error:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn execute(cli: Cli, env: &dyn Fn(&str) -> Option<String>, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let Some(path) = &cli.global.save {
+        output::check_save_path(path)?;
+    }
+    if matches!(cli.command, args::Command::Version) {
+        let text = env!("CARGO_PKG_VERSION");
+        let result = output::Output::table(serde_json::json!({ "version": text }), vec![], vec![]).note(format!("stratus {text}"));
+        return emit(&cli, &result, out);
+    }
+    let home = cli.global.home.clone();
+    let layered = |key: &str| -> Option<String> {
+        match (key, &home) {
+            ("STRATUS_HOME", Some(h)) => Some(h.display().to_string()),
+            _ => env(key),
+        }
+    };
+    let settings = Settings::load(&layered).map_err(|e| AppError::Setup { message: e.to_string() })?;
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let result = runtime.block_on(async {
+        let store = stratus_app::open_store(&settings)?;
+        let analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
+        seed_with_progress(&analytics, cli.global.quiet).await?;
+        commands::dispatch(&cli.command, &analytics).await
+    })?;
+    emit(&cli, &result, out)
+}
+
+fn emit(cli: &Cli, result: &output::Output, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let Some(path) = &cli.global.save {
+        output::save(result, path)?;
+    }
+    if cli.global.quiet {
+        return Ok(());
+    }
+    if cli.global.json {
+        serde_json::to_writer(&mut *out, &result.json)?;
+        writeln!(out)?;
+    } else {
+        result.write_text(out)?;
+    }
+    Ok(())
+}
+
+async fn seed_with_progress(analytics: &stratus_app::Analytics, quiet: bool) -> Result<(), AppError> {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = ProgressBar::with_draw_target(None, if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+    bar.set_style(
+        ProgressStyle::with_template("loading bundled market data {bar:30} {pos}/{len} rows")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let update = |p: stratus_app::SeedProgress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    };
+    let loaded = analytics.ensure_seeded(&update).await?;
+    if loaded {
+        bar.finish_and_clear();
+    }
+    Ok(())
+}
