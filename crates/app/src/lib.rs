@@ -21,7 +21,11 @@ use stratus_store_sqlite::SqliteStore;
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     match settings.cache_mode {
         CacheMode::Sqlite => {
-            if let Some(parent) = settings.sqlite_file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Some(parent) = settings
+                .sqlite_file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(parent).map_err(|e| AppError::Setup {
                     message: format!(
                         "cannot create the data folder {}: {e}; set STRATUS_HOME to a writable folder",
@@ -32,7 +36,9 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
             Ok(Arc::new(SqliteStore::open(&settings.sqlite_file)?))
         }
         CacheMode::Dynamodb => Err(AppError::Setup {
-            message: "CACHE_MODE=dynamodb: this build has no DynamoDB backend yet; use CACHE_MODE=sqlite".into(),
+            message:
+                "CACHE_MODE=dynamodb: this build has no DynamoDB backend yet; use CACHE_MODE=sqlite"
+                    .into(),
         }),
     }
 }

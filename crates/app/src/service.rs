@@ -10,11 +10,13 @@ use stratus_core::moving_average::{MovingAverages, moving_averages};
 use stratus_core::risk;
 use stratus_core::yield_curve::{CurvePoint, complete_curve};
 use stratus_core::{
-    AnalyticsError, CalendarKind, EQUITY_PERIODS_PER_YEAR, Maturity, Method, PriceSeries, RiskProfile, TradingCalendar,
-    Window, estimate, resolve_window,
+    AnalyticsError, CalendarKind, EQUITY_PERIODS_PER_YEAR, Maturity, Method, PriceSeries,
+    RiskProfile, TradingCalendar, Window, estimate, resolve_window,
 };
 use stratus_providers::{ProviderError, bundled, csv_import, normalise_ticker};
-use stratus_store::{CorrelationKey, PriceRow, ProfileKey, ProfileRecord, RateRow, Store, StoreError};
+use stratus_store::{
+    CorrelationKey, PriceRow, ProfileKey, ProfileRecord, RateRow, Store, StoreError,
+};
 
 use crate::settings::Settings;
 
@@ -55,7 +57,13 @@ pub enum AppError {
 impl AppError {
     /// Whether the user can fix this by changing the request (as opposed to the environment).
     pub fn is_user_error(&self) -> bool {
-        matches!(self, AppError::UnknownTicker { .. } | AppError::Analytics(_) | AppError::Provider(_) | AppError::NoData { .. })
+        matches!(
+            self,
+            AppError::UnknownTicker { .. }
+                | AppError::Analytics(_)
+                | AppError::Provider(_)
+                | AppError::NoData { .. }
+        )
     }
 }
 
@@ -95,7 +103,11 @@ const SEED_CHUNK: usize = 25_000;
 impl Analytics {
     /// Services over `store` with `settings`.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        Analytics { store, settings, calendar: TradingCalendar::get(CalendarKind::Nyse) }
+        Analytics {
+            store,
+            settings,
+            calendar: TradingCalendar::get(CalendarKind::Nyse),
+        }
     }
 
     /// The settings in force.
@@ -114,7 +126,10 @@ impl Analytics {
     }
 
     /// Loads the bundled dataset into an empty store. Returns whether anything was loaded.
-    pub async fn ensure_seeded(&self, progress: &(dyn Fn(SeedProgress) + Sync)) -> Result<bool, AppError> {
+    pub async fn ensure_seeded(
+        &self,
+        progress: &(dyn Fn(SeedProgress) + Sync),
+    ) -> Result<bool, AppError> {
         if self.store.has_prices().await? {
             return Ok(false);
         }
@@ -125,15 +140,26 @@ impl Analytics {
         progress(SeedProgress { done, total });
         // Rates first: the store counts as seeded once it has prices, so prices go last.
         for chunk in rates.chunks(SEED_CHUNK) {
-            let rows: Vec<RateRow> =
-                chunk.iter().map(|y| RateRow { maturity: y.maturity, date: y.date, percent: y.percent }).collect();
+            let rows: Vec<RateRow> = chunk
+                .iter()
+                .map(|y| RateRow {
+                    maturity: y.maturity,
+                    date: y.date,
+                    percent: y.percent,
+                })
+                .collect();
             done += self.store.put_rates(&rows).await? as u64;
             progress(SeedProgress { done, total });
         }
         for chunk in prices.chunks(SEED_CHUNK) {
             let rows: Vec<PriceRow> = chunk
                 .iter()
-                .map(|p| PriceRow { ticker: p.ticker.clone(), date: p.date, open: p.open, close: p.close })
+                .map(|p| PriceRow {
+                    ticker: p.ticker.clone(),
+                    date: p.date,
+                    open: p.open,
+                    close: p.close,
+                })
                 .collect();
             done += self.store.put_prices(&rows).await? as u64;
             progress(SeedProgress { done, total });
@@ -143,11 +169,20 @@ impl Analytics {
 
     /// Imports a user's price CSV: validates every row first, then writes all of it and drops
     /// cached results for the tickers it touched. Returns (tickers, rows).
-    pub async fn import_csv(&self, file: &str, bytes: &[u8]) -> Result<(Vec<String>, usize), AppError> {
+    pub async fn import_csv(
+        &self,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<(Vec<String>, usize), AppError> {
         let points = csv_import::parse_prices(file, bytes)?;
         let rows: Vec<PriceRow> = points
             .into_iter()
-            .map(|p| PriceRow { ticker: p.ticker, date: p.date, open: p.open, close: p.close })
+            .map(|p| PriceRow {
+                ticker: p.ticker,
+                date: p.date,
+                open: p.open,
+                close: p.close,
+            })
             .collect();
         let mut tickers: Vec<String> = rows.iter().map(|r| r.ticker.clone()).collect();
         tickers.sort();
@@ -161,7 +196,8 @@ impl Analytics {
 
     /// Normalises a user's ticker and checks the store has it; returns its last price date.
     async fn known(&self, raw: &str) -> Result<(String, NaiveDate), AppError> {
-        let unknown = |ticker: String, known: Vec<String>| AppError::UnknownTicker { ticker, known };
+        let unknown =
+            |ticker: String, known: Vec<String>| AppError::UnknownTicker { ticker, known };
         let Some(ticker) = normalise_ticker(raw) else {
             return Err(unknown(raw.to_string(), self.ticker_names().await?));
         };
@@ -173,7 +209,13 @@ impl Analytics {
 
     /// Every ticker the store holds.
     pub async fn ticker_names(&self) -> Result<Vec<String>, AppError> {
-        Ok(self.store.tickers().await?.into_iter().map(|t| t.ticker).collect())
+        Ok(self
+            .store
+            .tickers()
+            .await?
+            .into_iter()
+            .map(|t| t.ticker)
+            .collect())
     }
 
     /// Checks the tickers and resolves the window for them: by default the last
@@ -191,29 +233,61 @@ impl Analytics {
             latest = Some(latest.map_or(last, |l| l.max(last)));
             names.push(ticker);
         }
-        let latest = latest.ok_or_else(|| AppError::NoData { message: "no tickers given".into() })?;
-        Ok((names, resolve_window(start, end, latest, self.settings.window_returns, self.calendar)))
+        let latest = latest.ok_or_else(|| AppError::NoData {
+            message: "no tickers given".into(),
+        })?;
+        Ok((
+            names,
+            resolve_window(
+                start,
+                end,
+                latest,
+                self.settings.window_returns,
+                self.calendar,
+            ),
+        ))
     }
 
     /// Prices of one (checked) ticker in a window.
     pub async fn series(&self, ticker: &str, window: Window) -> Result<PriceSeries, AppError> {
         let rows = self.store.prices(ticker, window.start, window.end).await?;
-        Ok(PriceSeries::new(ticker, rows.into_iter().map(|r| (r.date, r.close)))?)
+        Ok(PriceSeries::new(
+            ticker,
+            rows.into_iter().map(|r| (r.date, r.close)),
+        )?)
     }
 
     fn profile_key(ticker: &str, window: Window, method: Method) -> ProfileKey {
-        ProfileKey { ticker: ticker.to_string(), start: window.start, end: window.end, method, weekends: false }
+        ProfileKey {
+            ticker: ticker.to_string(),
+            start: window.start,
+            end: window.end,
+            method,
+            weekends: false,
+        }
     }
 
     /// The (cached) return and volatility of a checked ticker.
-    pub async fn profile(&self, ticker: &str, window: Window, method: Method) -> Result<RiskProfile, AppError> {
+    pub async fn profile(
+        &self,
+        ticker: &str,
+        window: Window,
+        method: Method,
+    ) -> Result<RiskProfile, AppError> {
         let key = Self::profile_key(ticker, window, method);
         if let Some(hit) = self.store.profile(&key).await? {
-            return Ok(RiskProfile { annual_return: hit.annual_return, annual_volatility: hit.annual_volatility });
+            return Ok(RiskProfile {
+                annual_return: hit.annual_return,
+                annual_volatility: hit.annual_volatility,
+            });
         }
         let series = self.series(ticker, window).await?;
         series.require(3)?;
-        let profile = estimate(&series.log_returns(self.calendar), method, EQUITY_PERIODS_PER_YEAR)?;
+        let profile = estimate(
+            &series.log_returns(self.calendar),
+            method,
+            EQUITY_PERIODS_PER_YEAR,
+        )?;
         let record = ProfileRecord {
             annual_return: profile.annual_return,
             annual_volatility: profile.annual_volatility,
@@ -226,7 +300,13 @@ impl Analytics {
     }
 
     /// The (cached) correlation of two checked tickers.
-    pub async fn correlation(&self, a: &str, b: &str, window: Window, method: Method) -> Result<f64, AppError> {
+    pub async fn correlation(
+        &self,
+        a: &str,
+        b: &str,
+        window: Window,
+        method: Method,
+    ) -> Result<f64, AppError> {
         if a == b {
             return Ok(1.0);
         }
@@ -242,18 +322,29 @@ impl Analytics {
             return Ok(hit);
         }
         let (sa, sb) = (self.series(a, window).await?, self.series(b, window).await?);
-        let rho = correlation_of(&AlignedReturns::new(&sa, &sb, self.calendar)?, method, EQUITY_PERIODS_PER_YEAR)?;
+        let rho = correlation_of(
+            &AlignedReturns::new(&sa, &sb, self.calendar)?,
+            method,
+            EQUITY_PERIODS_PER_YEAR,
+        )?;
         self.store.put_correlation(&key, rho).await?;
         Ok(rho)
     }
 
     /// The correlation matrix of checked tickers.
-    pub async fn correlation_matrix(&self, tickers: &[String], window: Window, method: Method) -> Result<Vec<Vec<f64>>, AppError> {
+    pub async fn correlation_matrix(
+        &self,
+        tickers: &[String],
+        window: Window,
+        method: Method,
+    ) -> Result<Vec<Vec<f64>>, AppError> {
         let n = tickers.len();
         let mut matrix = vec![vec![1.0; n]; n];
         for i in 0..n {
             for j in (i + 1)..n {
-                let rho = self.correlation(&tickers[i], &tickers[j], window, method).await?;
+                let rho = self
+                    .correlation(&tickers[i], &tickers[j], window, method)
+                    .await?;
                 matrix[i][j] = rho;
                 matrix[j][i] = rho;
             }
@@ -262,7 +353,12 @@ impl Analytics {
     }
 
     /// The annualised covariance matrix σ_i·σ_j·ρ_ij.
-    pub async fn covariance_matrix(&self, tickers: &[String], window: Window, method: Method) -> Result<Vec<Vec<f64>>, AppError> {
+    pub async fn covariance_matrix(
+        &self,
+        tickers: &[String],
+        window: Window,
+        method: Method,
+    ) -> Result<Vec<Vec<f64>>, AppError> {
         let corr = self.correlation_matrix(tickers, window, method).await?;
         let mut vols = Vec::with_capacity(tickers.len());
         for t in tickers {
@@ -271,20 +367,40 @@ impl Analytics {
         Ok(corr
             .iter()
             .enumerate()
-            .map(|(i, row)| row.iter().enumerate().map(|(j, rho)| vols[i] * vols[j] * rho).collect())
+            .map(|(i, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(|(j, rho)| vols[i] * vols[j] * rho)
+                    .collect()
+            })
             .collect())
     }
 
     /// The yield curve as of `date` (the latest publication on or before it), rates as decimals,
     /// with every tenor in `wanted` present (gaps filled and marked).
-    pub async fn yield_curve(&self, date: NaiveDate, wanted: &[Maturity]) -> Result<(NaiveDate, Vec<CurvePoint>), AppError> {
+    pub async fn yield_curve(
+        &self,
+        date: NaiveDate,
+        wanted: &[Maturity],
+    ) -> Result<(NaiveDate, Vec<CurvePoint>), AppError> {
         let no_data = || AppError::NoData {
-            message: format!("no Treasury yields on or before {date}; the bundled history starts 1990-01-02"),
+            message: format!(
+                "no Treasury yields on or before {date}; the bundled history starts 1990-01-02"
+            ),
         };
-        let published = self.store.latest_rate_date(date).await?.ok_or_else(no_data)?;
+        let published = self
+            .store
+            .latest_rate_date(date)
+            .await?
+            .ok_or_else(no_data)?;
         let mut observed = Vec::new();
         for maturity in Maturity::ALL {
-            if let Some(row) = self.store.rates(maturity, published, published).await?.first() {
+            if let Some(row) = self
+                .store
+                .rates(maturity, published, published)
+                .await?
+                .first()
+            {
                 observed.push((maturity, row.percent / 100.0));
             }
         }
@@ -305,15 +421,18 @@ impl Analytics {
         window: Window,
         method: Method,
     ) -> Result<Vec<(String, FullProfile)>, AppError> {
-        let (market, _) = self.known(&self.settings.market_proxy).await.map_err(|e| match e {
-            AppError::UnknownTicker { ticker, known } => AppError::NoData {
-                message: format!(
-                    "the market proxy {ticker} has no prices; set MARKET_PROXY to one of {}",
-                    known.join(", ")
-                ),
-            },
-            other => other,
-        })?;
+        let (market, _) = self
+            .known(&self.settings.market_proxy)
+            .await
+            .map_err(|e| match e {
+                AppError::UnknownTicker { ticker, known } => AppError::NoData {
+                    message: format!(
+                        "the market proxy {ticker} has no prices; set MARKET_PROXY to one of {}",
+                        known.join(", ")
+                    ),
+                },
+                other => other,
+            })?;
         // The requested tickers first, so a too-short window is reported against them.
         let mut profiles = Vec::with_capacity(tickers.len());
         for ticker in tickers {
@@ -340,7 +459,9 @@ impl Analytics {
                 asset_beta: Some(full.asset_beta),
                 equity_cost: Some(full.equity_cost),
             };
-            self.store.put_profile(&Self::profile_key(ticker, window, method), &record).await?;
+            self.store
+                .put_profile(&Self::profile_key(ticker, window, method), &record)
+                .await?;
             out.push((ticker.clone(), full));
         }
         Ok(out)
@@ -358,7 +479,9 @@ impl Analytics {
     ) -> Result<(f64, f64), AppError> {
         let profile = self.profile(ticker, window, method).await?;
         let series = self.series(ticker, window).await?;
-        let (_, spot) = series.last().ok_or_else(|| AppError::NoData { message: format!("no prices for {ticker} in the window") })?;
+        let (_, spot) = series.last().ok_or_else(|| AppError::NoData {
+            message: format!("no prices for {ticker} in the window"),
+        })?;
         Ok((
             risk::gbm_value_at_risk(spot, &profile, expiry, prob)?,
             risk::gbm_conditional_value_at_risk(spot, &profile, expiry, prob)?,
@@ -379,7 +502,10 @@ impl Analytics {
         let horizon = ((expiry * EQUITY_PERIODS_PER_YEAR).round() as usize).max(1);
         series.require(horizon + 2)?;
         let closes = series.closes();
-        let returns: Vec<f64> = closes.windows(horizon + 1).map(|w| w[horizon] / w[0] - 1.0).collect();
+        let returns: Vec<f64> = closes
+            .windows(horizon + 1)
+            .map(|w| w[horizon] / w[0] - 1.0)
+            .collect();
         let spot = closes[closes.len() - 1];
         let var = risk::historical_var(&returns, prob)?;
         let cvar = risk::historical_cvar(&returns, prob)?;
@@ -387,20 +513,46 @@ impl Analytics {
     }
 
     /// Moving averages of one ticker for every session of the window.
-    pub async fn moving_averages(&self, ticker: &str, window: Window, method: Method) -> Result<MovingAverages, AppError> {
+    pub async fn moving_averages(
+        &self,
+        ticker: &str,
+        window: Window,
+        method: Method,
+    ) -> Result<MovingAverages, AppError> {
         let periods = &self.settings.moving_average_periods;
         let longest = periods.iter().copied().max().unwrap_or(1);
-        let history = Window { start: self.calendar.sessions_back(window.start, longest), end: window.end };
+        let history = Window {
+            start: self.calendar.sessions_back(window.start, longest),
+            end: window.end,
+        };
         let series = self.series(ticker, history).await?;
-        Ok(moving_averages(&series, self.calendar, periods, window.start, method, EQUITY_PERIODS_PER_YEAR)?)
+        Ok(moving_averages(
+            &series,
+            self.calendar,
+            periods,
+            window.start,
+            method,
+            EQUITY_PERIODS_PER_YEAR,
+        )?)
     }
 
     /// scrilla's `correlations`: for each session of the window, the moments correlation of the
     /// pair over the default-length window ending on that session.
-    pub async fn correlation_series(&self, a: &str, b: &str, window: Window) -> Result<Vec<(NaiveDate, f64)>, AppError> {
+    pub async fn correlation_series(
+        &self,
+        a: &str,
+        b: &str,
+        window: Window,
+    ) -> Result<Vec<(NaiveDate, f64)>, AppError> {
         let lookback = self.settings.window_returns;
-        let history = Window { start: self.calendar.sessions_back(window.start, lookback), end: window.end };
-        let (sa, sb) = (self.series(a, history).await?, self.series(b, history).await?);
+        let history = Window {
+            start: self.calendar.sessions_back(window.start, lookback),
+            end: window.end,
+        };
+        let (sa, sb) = (
+            self.series(a, history).await?,
+            self.series(b, history).await?,
+        );
         let joint_a = sa.restricted_to_dates_of(&sb);
         let joint_b = sb.restricted_to_dates_of(&sa);
         let mut out = Vec::new();
@@ -411,11 +563,17 @@ impl Analytics {
             let slice = |s: &PriceSeries| {
                 PriceSeries::new(
                     s.ticker(),
-                    s.dates()[index - lookback..=index].iter().copied().zip(s.closes()[index - lookback..=index].iter().copied()),
+                    s.dates()[index - lookback..=index]
+                        .iter()
+                        .copied()
+                        .zip(s.closes()[index - lookback..=index].iter().copied()),
                 )
             };
             let aligned = AlignedReturns::new(&slice(&joint_a)?, &slice(&joint_b)?, self.calendar)?;
-            out.push((date, correlation_of(&aligned, Method::Moments, EQUITY_PERIODS_PER_YEAR)?));
+            out.push((
+                date,
+                correlation_of(&aligned, Method::Moments, EQUITY_PERIODS_PER_YEAR)?,
+            ));
         }
         if out.is_empty() {
             return Err(AppError::Analytics(AnalyticsError::TooLittleOverlap {
@@ -429,11 +587,20 @@ impl Analytics {
     }
 
     /// Yield history per maturity in the window, as decimals.
-    pub async fn interest(&self, maturities: &[Maturity], window: Window) -> Result<BTreeMap<Maturity, Vec<(NaiveDate, f64)>>, AppError> {
+    pub async fn interest(
+        &self,
+        maturities: &[Maturity],
+        window: Window,
+    ) -> Result<BTreeMap<Maturity, Vec<(NaiveDate, f64)>>, AppError> {
         let mut out = BTreeMap::new();
         for &m in maturities {
             let rows = self.store.rates(m, window.start, window.end).await?;
-            out.insert(m, rows.into_iter().map(|r| (r.date, r.percent / 100.0)).collect());
+            out.insert(
+                m,
+                rows.into_iter()
+                    .map(|r| (r.date, r.percent / 100.0))
+                    .collect(),
+            );
         }
         Ok(out)
     }
@@ -443,6 +610,8 @@ impl Analytics {
         self.store
             .latest_rate_date(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date"))
             .await?
-            .ok_or_else(|| AppError::NoData { message: "the store holds no Treasury yields".into() })
+            .ok_or_else(|| AppError::NoData {
+                message: "the store holds no Treasury yields".into(),
+            })
     }
 }

@@ -42,17 +42,50 @@ pub struct EnvVar {
 
 /// The registry of every environment variable Stratus reads.
 pub const ENV_VARS: &[EnvVar] = &[
-    EnvVar { names: &["STRATUS_HOME"], help: "folder for the cache and config (default: the platform data folder, e.g. ~/.local/share/stratus)" },
-    EnvVar { names: &["STRATUS_CONFIG"], help: "settings file (default: $STRATUS_HOME/stratus.toml, if present)" },
-    EnvVar { names: &["STRATUS_CACHE_MODE", "CACHE_MODE"], help: "sqlite (default) or dynamodb" },
-    EnvVar { names: &["STRATUS_SQLITE_FILE", "SQLITE_FILE"], help: "SQLite cache file (default: $STRATUS_HOME/stratus.db)" },
-    EnvVar { names: &["STRATUS_RISK_FREE", "RISK_FREE"], help: "Treasury maturity used as the risk-free rate (default TEN_YEAR)" },
-    EnvVar { names: &["STRATUS_MARKET_PROXY", "MARKET_PROXY"], help: "market ticker for CAPM (default SP500)" },
-    EnvVar { names: &["STRATUS_METHOD", "DEFAULT_ESTIMATION_METHOD"], help: "moments (default), percentiles or likelihood" },
-    EnvVar { names: &["STRATUS_WINDOW", "DEFAULT_ANALYSIS_PERIOD"], help: "returns in a default window (default 100)" },
-    EnvVar { names: &["STRATUS_MA_1", "MA_1"], help: "first moving-average period (default 20)" },
-    EnvVar { names: &["STRATUS_MA_2", "MA_2"], help: "second moving-average period (default 60)" },
-    EnvVar { names: &["STRATUS_MA_3", "MA_3"], help: "third moving-average period (default 100)" },
+    EnvVar {
+        names: &["STRATUS_HOME"],
+        help: "folder for the cache and config (default: the platform data folder, e.g. ~/.local/share/stratus)",
+    },
+    EnvVar {
+        names: &["STRATUS_CONFIG"],
+        help: "settings file (default: $STRATUS_HOME/stratus.toml, if present)",
+    },
+    EnvVar {
+        names: &["STRATUS_CACHE_MODE", "CACHE_MODE"],
+        help: "sqlite (default) or dynamodb",
+    },
+    EnvVar {
+        names: &["STRATUS_SQLITE_FILE", "SQLITE_FILE"],
+        help: "SQLite cache file (default: $STRATUS_HOME/stratus.db)",
+    },
+    EnvVar {
+        names: &["STRATUS_RISK_FREE", "RISK_FREE"],
+        help: "Treasury maturity used as the risk-free rate (default TEN_YEAR)",
+    },
+    EnvVar {
+        names: &["STRATUS_MARKET_PROXY", "MARKET_PROXY"],
+        help: "market ticker for CAPM (default SP500)",
+    },
+    EnvVar {
+        names: &["STRATUS_METHOD", "DEFAULT_ESTIMATION_METHOD"],
+        help: "moments (default), percentiles or likelihood",
+    },
+    EnvVar {
+        names: &["STRATUS_WINDOW", "DEFAULT_ANALYSIS_PERIOD"],
+        help: "returns in a default window (default 100)",
+    },
+    EnvVar {
+        names: &["STRATUS_MA_1", "MA_1"],
+        help: "first moving-average period (default 20)",
+    },
+    EnvVar {
+        names: &["STRATUS_MA_2", "MA_2"],
+        help: "second moving-average period (default 60)",
+    },
+    EnvVar {
+        names: &["STRATUS_MA_3", "MA_3"],
+        help: "third moving-average period (default 100)",
+    },
 ];
 
 /// A bad setting, naming where it came from.
@@ -116,21 +149,39 @@ struct FileSettings {
 }
 
 fn invalid(source_name: &str, value: &str, reason: impl Into<String>) -> SettingsError {
-    SettingsError::Invalid { source_name: source_name.into(), value: value.into(), reason: reason.into() }
+    SettingsError::Invalid {
+        source_name: source_name.into(),
+        value: value.into(),
+        reason: reason.into(),
+    }
 }
 
 fn parse_count(name: &str, value: &str) -> Result<usize, SettingsError> {
-    value.trim().parse::<usize>().ok().filter(|n| *n >= 2).ok_or_else(|| invalid(name, value, "expected a whole number of at least 2"))
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 2)
+        .ok_or_else(|| invalid(name, value, "expected a whole number of at least 2"))
 }
 
 impl Settings {
     /// Loads settings from the environment (through `env`, so tests need not touch the process
     /// environment) and the settings file it points at.
     pub fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let lookup = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.trim().is_empty()).map(|v| (n.to_string(), v)));
+        let lookup = |names: &[&str]| {
+            names.iter().find_map(|n| {
+                env(n)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (n.to_string(), v))
+            })
+        };
         let home = match env("STRATUS_HOME").filter(|v| !v.is_empty()) {
             Some(h) => PathBuf::from(h),
-            None => directories::ProjectDirs::from("", "", "stratus").ok_or(SettingsError::NoHome)?.data_dir().to_path_buf(),
+            None => directories::ProjectDirs::from("", "", "stratus")
+                .ok_or(SettingsError::NoHome)?
+                .data_dir()
+                .to_path_buf(),
         };
         let mut settings = Settings {
             sqlite_file: home.join("stratus.db"),
@@ -156,18 +207,29 @@ impl Settings {
             settings.sqlite_file = PathBuf::from(v);
         }
         if let Some((name, v)) = lookup(&["STRATUS_RISK_FREE", "RISK_FREE"]) {
-            settings.risk_free = v.parse().map_err(|e: stratus_core::AnalyticsError| invalid(&name, &v, e.to_string()))?;
+            settings.risk_free = v
+                .parse()
+                .map_err(|e: stratus_core::AnalyticsError| invalid(&name, &v, e.to_string()))?;
         }
         if let Some((_, v)) = lookup(&["STRATUS_MARKET_PROXY", "MARKET_PROXY"]) {
             settings.market_proxy = v.trim().to_ascii_uppercase();
         }
         if let Some((name, v)) = lookup(&["STRATUS_METHOD", "DEFAULT_ESTIMATION_METHOD"]) {
-            settings.method = v.parse().map_err(|_| invalid(&name, &v, "expected moments, percentiles or likelihood"))?;
+            settings.method = v
+                .parse()
+                .map_err(|_| invalid(&name, &v, "expected moments, percentiles or likelihood"))?;
         }
         if let Some((name, v)) = lookup(&["STRATUS_WINDOW", "DEFAULT_ANALYSIS_PERIOD"]) {
             settings.window_returns = parse_count(&name, &v)?;
         }
-        for (slot, names) in [["STRATUS_MA_1", "MA_1"], ["STRATUS_MA_2", "MA_2"], ["STRATUS_MA_3", "MA_3"]].iter().enumerate() {
+        for (slot, names) in [
+            ["STRATUS_MA_1", "MA_1"],
+            ["STRATUS_MA_2", "MA_2"],
+            ["STRATUS_MA_3", "MA_3"],
+        ]
+        .iter()
+        .enumerate()
+        {
             if let Some((name, v)) = lookup(names) {
                 let period = parse_count(&name, &v)?;
                 if let Some(p) = settings.moving_average_periods.get_mut(slot) {
@@ -175,31 +237,52 @@ impl Settings {
                 }
             }
         }
-        stratus_core::moving_average::check_periods(&settings.moving_average_periods)
-            .map_err(|e| invalid("MA_1/MA_2/MA_3", &format!("{:?}", settings.moving_average_periods), e.to_string()))?;
+        stratus_core::moving_average::check_periods(&settings.moving_average_periods).map_err(
+            |e| {
+                invalid(
+                    "MA_1/MA_2/MA_3",
+                    &format!("{:?}", settings.moving_average_periods),
+                    e.to_string(),
+                )
+            },
+        )?;
         Ok(settings)
     }
 
     fn apply_file(&mut self, path: &Path) -> Result<(), SettingsError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SettingsError::File { path: path.display().to_string(), reason: e.to_string() })?;
-        let file: FileSettings = toml::from_str(&text)
-            .map_err(|e| SettingsError::File { path: path.display().to_string(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let file: FileSettings = toml::from_str(&text).map_err(|e| SettingsError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         let key = |k: &str| format!("{} key {k}", path.display());
         if let Some(v) = file.cache_mode {
-            self.cache_mode = v.parse().map_err(|e: String| invalid(&key("cache_mode"), &v, e))?;
+            self.cache_mode = v
+                .parse()
+                .map_err(|e: String| invalid(&key("cache_mode"), &v, e))?;
         }
         if let Some(v) = file.sqlite_file {
             self.sqlite_file = v;
         }
         if let Some(v) = file.risk_free {
-            self.risk_free = v.parse().map_err(|e: stratus_core::AnalyticsError| invalid(&key("risk_free"), &v, e.to_string()))?;
+            self.risk_free = v.parse().map_err(|e: stratus_core::AnalyticsError| {
+                invalid(&key("risk_free"), &v, e.to_string())
+            })?;
         }
         if let Some(v) = file.market_proxy {
             self.market_proxy = v.trim().to_ascii_uppercase();
         }
         if let Some(v) = file.method {
-            self.method = v.parse().map_err(|_| invalid(&key("method"), &v, "expected moments, percentiles or likelihood"))?;
+            self.method = v.parse().map_err(|_| {
+                invalid(
+                    &key("method"),
+                    &v,
+                    "expected moments, percentiles or likelihood",
+                )
+            })?;
         }
         if let Some(v) = file.window {
             self.window_returns = parse_count(&key("window"), &v.to_string())?;
@@ -217,7 +300,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::load(&move |k| map.get(k).cloned())
     }
 
@@ -226,13 +312,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().to_str().unwrap();
         let s = load(&[("STRATUS_HOME", home)]).unwrap();
-        assert_eq!((s.cache_mode, s.risk_free, s.method), (CacheMode::Sqlite, Maturity::TenYear, Method::Moments));
+        assert_eq!(
+            (s.cache_mode, s.risk_free, s.method),
+            (CacheMode::Sqlite, Maturity::TenYear, Method::Moments)
+        );
         assert_eq!(s.sqlite_file, dir.path().join("stratus.db"));
-        std::fs::write(dir.path().join("stratus.toml"), "risk_free = \"ONE_YEAR\"\nmarket_proxy = \"spy\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("stratus.toml"),
+            "risk_free = \"ONE_YEAR\"\nmarket_proxy = \"spy\"\n",
+        )
+        .unwrap();
         let s = load(&[("STRATUS_HOME", home)]).unwrap();
-        assert_eq!((s.risk_free, s.market_proxy.as_str()), (Maturity::OneYear, "SPY"));
+        assert_eq!(
+            (s.risk_free, s.market_proxy.as_str()),
+            (Maturity::OneYear, "SPY")
+        );
         // The environment wins over the file, and STRATUS_ names over scrilla's.
-        let s = load(&[("STRATUS_HOME", home), ("RISK_FREE", "TWO_YEAR"), ("STRATUS_RISK_FREE", "FIVE_YEAR"), ("MA_1", "10")]).unwrap();
+        let s = load(&[
+            ("STRATUS_HOME", home),
+            ("RISK_FREE", "TWO_YEAR"),
+            ("STRATUS_RISK_FREE", "FIVE_YEAR"),
+            ("MA_1", "10"),
+        ])
+        .unwrap();
         assert_eq!(s.risk_free, Maturity::FiveYear);
         assert_eq!(s.moving_average_periods, vec![10, 60, 100]);
     }
@@ -241,11 +343,23 @@ mod tests {
     fn bad_values_name_their_variable() {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().to_str().unwrap();
-        let e = load(&[("STRATUS_HOME", home), ("CACHE_MODE", "postgres")]).unwrap_err().to_string();
-        assert!(e.contains("CACHE_MODE") && e.contains("postgres") && e.contains("sqlite or dynamodb"), "{e}");
-        let e = load(&[("STRATUS_HOME", home), ("DEFAULT_ESTIMATION_METHOD", "percents")]).unwrap_err().to_string();
+        let e = load(&[("STRATUS_HOME", home), ("CACHE_MODE", "postgres")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("CACHE_MODE") && e.contains("postgres") && e.contains("sqlite or dynamodb"),
+            "{e}"
+        );
+        let e = load(&[
+            ("STRATUS_HOME", home),
+            ("DEFAULT_ESTIMATION_METHOD", "percents"),
+        ])
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("DEFAULT_ESTIMATION_METHOD"), "{e}");
-        let e = load(&[("STRATUS_HOME", home), ("MA_1", "200")]).unwrap_err().to_string();
+        let e = load(&[("STRATUS_HOME", home), ("MA_1", "200")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("MA_1/MA_2/MA_3"), "{e}");
         std::fs::write(dir.path().join("stratus.toml"), "colour = 1\n").unwrap();
         let e = load(&[("STRATUS_HOME", home)]).unwrap_err().to_string();

@@ -12,7 +12,12 @@ use stratus_core::Method;
 /// factor ETFs, 1990–2022, and US Treasury par yields 1990–2025). The default window is the last
 /// 100 trading-day returns ending at the latest date in the store.
 #[derive(Debug, Parser)]
-#[command(name = "stratus", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "stratus",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Options every command accepts.
     #[command(flatten)]
@@ -40,7 +45,8 @@ pub struct GlobalArgs {
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| format!("bad date {text:?}; expected YYYY-MM-DD"))
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("bad date {text:?}; expected YYYY-MM-DD"))
 }
 
 /// An analysis window; both ends optional.

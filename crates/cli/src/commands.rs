@@ -15,7 +15,11 @@ pub(crate) async fn dispatch(command: &Command, analytics: &Analytics) -> Result
     match command {
         Command::RiskProfile(a) => risk_profile(analytics, a).await,
         Command::Correlation(a) => correlation(analytics, a).await,
-        Command::Correlations { first, second, window } => correlations(analytics, first, second, window).await,
+        Command::Correlations {
+            first,
+            second,
+            window,
+        } => correlations(analytics, first, second, window).await,
         Command::Covariance(a) => covariance(analytics, a).await,
         Command::SharpeRatio(a) => per_ticker_metric(analytics, a, Metric::Sharpe).await,
         Command::CapmBeta(a) => per_ticker_metric(analytics, a, Metric::Beta).await,
@@ -37,19 +41,29 @@ pub(crate) async fn dispatch(command: &Command, analytics: &Analytics) -> Result
 }
 
 fn method_of(analytics: &Analytics, args: &AnalysisArgs) -> Method {
-    args.method.map_or(analytics.settings().method, Method::from)
+    args.method
+        .map_or(analytics.settings().method, Method::from)
 }
 
 fn window_note(analytics: &Analytics, window: Window, method: Option<Method>) -> String {
-    let sessions = analytics.calendar().sessions(window.start, window.end).len();
+    let sessions = analytics
+        .calendar()
+        .sessions(window.start, window.end)
+        .len();
     let method = method.map(|m| format!(", method {m}")).unwrap_or_default();
-    format!("window {} to {} ({sessions} sessions){method}", window.start, window.end)
+    format!(
+        "window {} to {} ({sessions} sessions){method}",
+        window.start, window.end
+    )
 }
 
 fn need_at_least(tickers: &[String], count: usize, command: &str) -> Result<()> {
     if tickers.len() < count {
         return Err(AppError::NoData {
-            message: format!("{command} needs at least {count} tickers, got {}", tickers.len()),
+            message: format!(
+                "{command} needs at least {count} tickers, got {}",
+                tickers.len()
+            ),
         });
     }
     Ok(())
@@ -57,13 +71,18 @@ fn need_at_least(tickers: &[String], count: usize, command: &str) -> Result<()> 
 
 async fn risk_profile(analytics: &Analytics, a: &TickersArgs) -> Result<Output> {
     let method = method_of(analytics, &a.analysis);
-    let (tickers, window) = analytics.window(&a.tickers, a.analysis.window.start, a.analysis.window.end).await?;
+    let (tickers, window) = analytics
+        .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
+        .await?;
     let profiles = analytics.risk_profiles(&tickers, window, method).await?;
     let (rate_date, rate) = analytics.risk_free(window.end).await?;
     let mut json = Map::new();
     let mut rows = Vec::new();
     for (ticker, p) in &profiles {
-        json.insert(ticker.clone(), serde_json::to_value(p).unwrap_or(Value::Null));
+        json.insert(
+            ticker.clone(),
+            serde_json::to_value(p).unwrap_or(Value::Null),
+        );
         rows.push(vec![
             ticker.clone(),
             pct(p.annual_return),
@@ -73,24 +92,43 @@ async fn risk_profile(analytics: &Analytics, a: &TickersArgs) -> Result<Output> 
             pct(p.equity_cost),
         ]);
     }
-    let header = ["ticker", "annual return", "annual volatility", "sharpe ratio", "beta", "cost of equity"];
-    Ok(Output::table(Value::Object(json), header.map(String::from).to_vec(), rows)
-        .note(window_note(analytics, window, Some(method)))
-        .note(format!(
-            "risk-free {} {} as of {rate_date}; market proxy {}",
-            analytics.settings().risk_free,
-            pct(rate),
-            analytics.settings().market_proxy
-        )))
+    let header = [
+        "ticker",
+        "annual return",
+        "annual volatility",
+        "sharpe ratio",
+        "beta",
+        "cost of equity",
+    ];
+    Ok(
+        Output::table(Value::Object(json), header.map(String::from).to_vec(), rows)
+            .note(window_note(analytics, window, Some(method)))
+            .note(format!(
+                "risk-free {} {} as of {rate_date}; market proxy {}",
+                analytics.settings().risk_free,
+                pct(rate),
+                analytics.settings().market_proxy
+            )),
+    )
 }
 
-fn matrix_output(tickers: &[String], matrix: &[Vec<f64>], key: &str) -> (Value, Vec<String>, Vec<Vec<String>>) {
+fn matrix_output(
+    tickers: &[String],
+    matrix: &[Vec<f64>],
+    key: &str,
+) -> (Value, Vec<String>, Vec<Vec<String>>) {
     let json = json!({ "tickers": tickers, key: matrix });
-    let header = std::iter::once(String::new()).chain(tickers.iter().cloned()).collect();
+    let header = std::iter::once(String::new())
+        .chain(tickers.iter().cloned())
+        .collect();
     let rows = tickers
         .iter()
         .zip(matrix)
-        .map(|(t, row)| std::iter::once(t.clone()).chain(row.iter().map(|v| num(*v))).collect())
+        .map(|(t, row)| {
+            std::iter::once(t.clone())
+                .chain(row.iter().map(|v| num(*v)))
+                .collect()
+        })
         .collect();
     (json, header, rows)
 }
@@ -98,35 +136,57 @@ fn matrix_output(tickers: &[String], matrix: &[Vec<f64>], key: &str) -> (Value, 
 async fn correlation(analytics: &Analytics, a: &TickersArgs) -> Result<Output> {
     need_at_least(&a.tickers, 2, "correlation")?;
     let method = method_of(analytics, &a.analysis);
-    let (tickers, window) = analytics.window(&a.tickers, a.analysis.window.start, a.analysis.window.end).await?;
-    let matrix = analytics.correlation_matrix(&tickers, window, method).await?;
+    let (tickers, window) = analytics
+        .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
+        .await?;
+    let matrix = analytics
+        .correlation_matrix(&tickers, window, method)
+        .await?;
     let (json, header, rows) = matrix_output(&tickers, &matrix, "correlation_matrix");
     Ok(Output::table(json, header, rows).note(window_note(analytics, window, Some(method))))
 }
 
 async fn covariance(analytics: &Analytics, a: &TickersArgs) -> Result<Output> {
     let method = method_of(analytics, &a.analysis);
-    let (tickers, window) = analytics.window(&a.tickers, a.analysis.window.start, a.analysis.window.end).await?;
-    let matrix = analytics.covariance_matrix(&tickers, window, method).await?;
+    let (tickers, window) = analytics
+        .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
+        .await?;
+    let matrix = analytics
+        .covariance_matrix(&tickers, window, method)
+        .await?;
     let (json, header, rows) = matrix_output(&tickers, &matrix, "covariance_matrix");
     Ok(Output::table(json, header, rows)
         .note(window_note(analytics, window, Some(method)))
         .note("annualised covariance of log returns"))
 }
 
-async fn correlations(analytics: &Analytics, first: &str, second: &str, w: &WindowArgs) -> Result<Output> {
+async fn correlations(
+    analytics: &Analytics,
+    first: &str,
+    second: &str,
+    w: &WindowArgs,
+) -> Result<Output> {
     let pair = [first.to_string(), second.to_string()];
     let (tickers, window) = analytics.window(&pair, w.start, w.end).await?;
-    let series = analytics.correlation_series(&tickers[0], &tickers[1], window).await?;
+    let series = analytics
+        .correlation_series(&tickers[0], &tickers[1], window)
+        .await?;
     let mut json = Map::new();
     let mut rows = Vec::new();
     for (date, rho) in &series {
         json.insert(date.to_string(), json!(rho));
         rows.push(vec![date.to_string(), num(*rho)]);
     }
-    Ok(Output::table(Value::Object(json), vec!["date".into(), format!("{}/{}", tickers[0], tickers[1])], rows)
-        .note(window_note(analytics, window, Some(Method::Moments)))
-        .note(format!("each value over the {} returns ending that day", analytics.settings().window_returns)))
+    Ok(Output::table(
+        Value::Object(json),
+        vec!["date".into(), format!("{}/{}", tickers[0], tickers[1])],
+        rows,
+    )
+    .note(window_note(analytics, window, Some(Method::Moments)))
+    .note(format!(
+        "each value over the {} returns ending that day",
+        analytics.settings().window_returns
+    )))
 }
 
 enum Metric {
@@ -135,9 +195,15 @@ enum Metric {
     EquityCost,
 }
 
-async fn per_ticker_metric(analytics: &Analytics, a: &TickersArgs, metric: Metric) -> Result<Output> {
+async fn per_ticker_metric(
+    analytics: &Analytics,
+    a: &TickersArgs,
+    metric: Metric,
+) -> Result<Output> {
     let method = method_of(analytics, &a.analysis);
-    let (tickers, window) = analytics.window(&a.tickers, a.analysis.window.start, a.analysis.window.end).await?;
+    let (tickers, window) = analytics
+        .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
+        .await?;
     let profiles = analytics.risk_profiles(&tickers, window, method).await?;
     let mut json = Map::new();
     let mut rows = Vec::new();
@@ -155,53 +221,106 @@ async fn per_ticker_metric(analytics: &Analytics, a: &TickersArgs, metric: Metri
         json.insert(ticker.clone(), value);
         rows.push(vec![ticker, shown]);
     }
-    Ok(Output::table(Value::Object(json), vec!["ticker".into(), label.into()], rows)
-        .note(window_note(analytics, window, Some(method))))
+    Ok(Output::table(
+        Value::Object(json),
+        vec!["ticker".into(), label.into()],
+        rows,
+    )
+    .note(window_note(analytics, window, Some(method))))
 }
 
 async fn value_at_risk(analytics: &Analytics, a: &VarArgs, conditional: bool) -> Result<Output> {
     let method = method_of(analytics, &a.analysis);
-    let (tickers, window) = analytics.window(&a.tickers, a.analysis.window.start, a.analysis.window.end).await?;
-    let key = if conditional { "conditional_value_at_risk" } else { "value_at_risk" };
+    let (tickers, window) = analytics
+        .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
+        .await?;
+    let key = if conditional {
+        "conditional_value_at_risk"
+    } else {
+        "value_at_risk"
+    };
     let mut json = Map::new();
     let mut rows = Vec::new();
     for ticker in &tickers {
         let (var, cvar) = if a.historical {
-            analytics.historical_var(ticker, window, a.prob, a.expiry).await?
+            analytics
+                .historical_var(ticker, window, a.prob, a.expiry)
+                .await?
         } else {
-            analytics.gbm_var(ticker, window, method, a.prob, a.expiry).await?
+            analytics
+                .gbm_var(ticker, window, method, a.prob, a.expiry)
+                .await?
         };
         let value = if conditional { cvar } else { var };
-        let spot = analytics.series(ticker, window).await?.last().map_or(f64::NAN, |(_, c)| c);
+        let spot = analytics
+            .series(ticker, window)
+            .await?
+            .last()
+            .map_or(f64::NAN, |(_, c)| c);
         json.insert(ticker.clone(), json!({ key: value }));
-        rows.push(vec![ticker.clone(), money(spot), money(value), pct(value / spot - 1.0)]);
+        rows.push(vec![
+            ticker.clone(),
+            money(spot),
+            money(value),
+            pct(value / spot - 1.0),
+        ]);
     }
-    let model = if a.historical { "historical (empirical returns)".to_string() } else { format!("GBM, method {method}") };
-    let label = if conditional { "CVaR price" } else { "VaR price" };
+    let model = if a.historical {
+        "historical (empirical returns)".to_string()
+    } else {
+        format!("GBM, method {method}")
+    };
+    let label = if conditional {
+        "CVaR price"
+    } else {
+        "VaR price"
+    };
     Ok(Output::table(
         Value::Object(json),
-        ["ticker", "last close", label, "change"].map(String::from).to_vec(),
+        ["ticker", "last close", label, "change"]
+            .map(String::from)
+            .to_vec(),
         rows,
     )
     .note(window_note(analytics, window, None))
-    .note(format!("{model}; tail probability {}, horizon {} years ({:.1} sessions)", a.prob, a.expiry, a.expiry * 252.0)))
+    .note(format!(
+        "{model}; tail probability {}, horizon {} years ({:.1} sessions)",
+        a.prob,
+        a.expiry,
+        a.expiry * 252.0
+    )))
 }
 
 async fn mov_averages(analytics: &Analytics, a: &TickersArgs) -> Result<Output> {
     let method = method_of(analytics, &a.analysis);
     let first = std::slice::from_ref(&a.tickers[0]);
-    let (tickers, window) = analytics.window(first, a.analysis.window.start, a.analysis.window.end).await?;
-    let averages = analytics.moving_averages(&tickers[0], window, method).await?;
+    let (tickers, window) = analytics
+        .window(first, a.analysis.window.start, a.analysis.window.end)
+        .await?;
+    let averages = analytics
+        .moving_averages(&tickers[0], window, method)
+        .await?;
     let names: Vec<String> = averages.periods.iter().map(|p| format!("MA_{p}")).collect();
     let mut json = Map::new();
     let mut rows = Vec::new();
     for (date, values) in &averages.rows {
-        let entry: Map<String, Value> = names.iter().cloned().zip(values.iter().map(|v| json!(v))).collect();
+        let entry: Map<String, Value> = names
+            .iter()
+            .cloned()
+            .zip(values.iter().map(|v| json!(v)))
+            .collect();
         json.insert(date.to_string(), Value::Object(entry));
-        rows.push(std::iter::once(date.to_string()).chain(values.iter().map(|v| v.map_or("-".into(), pct))).collect());
+        rows.push(
+            std::iter::once(date.to_string())
+                .chain(values.iter().map(|v| v.map_or("-".into(), pct)))
+                .collect(),
+        );
     }
     let header = std::iter::once("date".to_string()).chain(names).collect();
-    let mut out = Output::table(Value::Object(json), header, rows).note(format!("{}: annualised return over the last N sessions", tickers[0]));
+    let mut out = Output::table(Value::Object(json), header, rows).note(format!(
+        "{}: annualised return over the last N sessions",
+        tickers[0]
+    ));
     if a.tickers.len() > 1 {
         out = out.note(format!("only the first ticker is used ({})", tickers[0]));
     }
@@ -227,43 +346,83 @@ async fn yield_curve(analytics: &Analytics, date: Option<NaiveDate>) -> Result<O
         if point.source != PointSource::Observed {
             filled.push(point.maturity.label());
         }
-        rows.push(vec![point.maturity.name().into(), point.maturity.label().into(), pct(point.rate), source.into()]);
+        rows.push(vec![
+            point.maturity.name().into(),
+            point.maturity.label().into(),
+            pct(point.rate),
+            source.into(),
+        ]);
     }
-    let mut out = Output::table(Value::Object(json), ["maturity", "tenor", "yield", "source"].map(String::from).to_vec(), rows)
-        .note(format!("US Treasury par yield curve published {published}"));
+    let mut out = Output::table(
+        Value::Object(json),
+        ["maturity", "tenor", "yield", "source"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    )
+    .note(format!("US Treasury par yield curve published {published}"));
     if published != date {
-        out = out.note(format!("{date} has no publication; showing the previous one"));
+        out = out.note(format!(
+            "{date} has no publication; showing the previous one"
+        ));
     }
     if !filled.is_empty() {
-        out = out.note(format!("not published that day, filled from neighbouring tenors: {}", filled.join(", ")));
+        out = out.note(format!(
+            "not published that day, filled from neighbouring tenors: {}",
+            filled.join(", ")
+        ));
     }
     Ok(out)
 }
 
 async fn interest(analytics: &Analytics, maturities: &[String], w: &WindowArgs) -> Result<Output> {
-    let parsed: Vec<Maturity> = maturities.iter().map(|m| m.parse()).collect::<std::result::Result<_, _>>()?;
+    let parsed: Vec<Maturity> = maturities
+        .iter()
+        .map(|m| m.parse())
+        .collect::<std::result::Result<_, _>>()?;
     let latest = analytics.latest_rate_date().await?;
     let bond = stratus_core::TradingCalendar::get(stratus_core::CalendarKind::Bond);
-    let window = stratus_core::resolve_window(w.start, w.end, latest, analytics.settings().window_returns, bond);
+    let window = stratus_core::resolve_window(
+        w.start,
+        w.end,
+        latest,
+        analytics.settings().window_returns,
+        bond,
+    );
     let history = analytics.interest(&parsed, window).await?;
     let mut json = Map::new();
     let mut dates: Vec<NaiveDate> = history.values().flatten().map(|(d, _)| *d).collect();
     dates.sort_unstable();
     dates.dedup();
     for m in &parsed {
-        let series: Map<String, Value> = history[m].iter().map(|(d, v)| (d.to_string(), json!(v))).collect();
+        let series: Map<String, Value> = history[m]
+            .iter()
+            .map(|(d, v)| (d.to_string(), json!(v)))
+            .collect();
         json.insert(m.name().into(), Value::Object(series));
     }
     let rows = dates
         .iter()
         .map(|d| {
             std::iter::once(d.to_string())
-                .chain(parsed.iter().map(|m| history[m].iter().find(|(x, _)| x == d).map_or("-".into(), |(_, v)| pct(*v))))
+                .chain(parsed.iter().map(|m| {
+                    history[m]
+                        .iter()
+                        .find(|(x, _)| x == d)
+                        .map_or("-".into(), |(_, v)| pct(*v))
+                }))
                 .collect()
         })
         .collect();
-    let header = std::iter::once("date".to_string()).chain(parsed.iter().map(|m| m.name().to_string())).collect();
-    Ok(Output::table(Value::Object(json), header, rows).note(format!("window {} to {}; yields as decimals in JSON", window.start, window.end)))
+    let header = std::iter::once("date".to_string())
+        .chain(parsed.iter().map(|m| m.name().to_string()))
+        .collect();
+    Ok(
+        Output::table(Value::Object(json), header, rows).note(format!(
+            "window {} to {}; yields as decimals in JSON",
+            window.start, window.end
+        )),
+    )
 }
 
 async fn risk_free(analytics: &Analytics, date: Option<NaiveDate>) -> Result<Output> {
@@ -276,7 +435,11 @@ async fn risk_free(analytics: &Analytics, date: Option<NaiveDate>) -> Result<Out
     Ok(Output::table(
         json!({ maturity.name(): rate }),
         ["maturity", "rate", "published"].map(String::from).to_vec(),
-        vec![vec![maturity.name().into(), pct(rate), published.to_string()]],
+        vec![vec![
+            maturity.name().into(),
+            pct(rate),
+            published.to_string(),
+        ]],
     ))
 }
 
@@ -286,8 +449,12 @@ async fn prices(analytics: &Analytics, tickers: &[String], w: &WindowArgs) -> Re
     let mut all = Vec::new();
     for t in &tickers {
         let series = analytics.series(t, window).await?;
-        let map: Map<String, Value> =
-            series.dates().iter().zip(series.closes()).map(|(d, c)| (d.to_string(), json!(c))).collect();
+        let map: Map<String, Value> = series
+            .dates()
+            .iter()
+            .zip(series.closes())
+            .map(|(d, c)| (d.to_string(), json!(c)))
+            .collect();
         json.insert(t.clone(), Value::Object(map));
         all.push(series);
     }
@@ -298,32 +465,66 @@ async fn prices(analytics: &Analytics, tickers: &[String], w: &WindowArgs) -> Re
         .iter()
         .map(|d| {
             std::iter::once(d.to_string())
-                .chain(all.iter().map(|s| s.dates().binary_search(d).map_or("-".into(), |i| format!("{:.3}", s.closes()[i]))))
+                .chain(all.iter().map(|s| {
+                    s.dates()
+                        .binary_search(d)
+                        .map_or("-".into(), |i| format!("{:.3}", s.closes()[i]))
+                }))
                 .collect()
         })
         .collect();
-    let header = std::iter::once("date".to_string()).chain(tickers.iter().cloned()).collect();
+    let header = std::iter::once("date".to_string())
+        .chain(tickers.iter().cloned())
+        .collect();
     Ok(Output::table(Value::Object(json), header, rows).note(window_note(analytics, window, None)))
 }
 
-async fn close(analytics: &Analytics, tickers: &[String], date: Option<NaiveDate>) -> Result<Output> {
+async fn close(
+    analytics: &Analytics,
+    tickers: &[String],
+    date: Option<NaiveDate>,
+) -> Result<Output> {
     let (tickers, window) = analytics.window(tickers, None, date).await?;
     let mut json = Map::new();
     let mut rows = Vec::new();
     for t in &tickers {
-        let series = analytics.series(t, Window { start: window.start.min(window.end - chrono::Duration::days(30)), end: window.end }).await?;
-        let (day, price) = series.last().ok_or_else(|| AppError::NoData { message: format!("no close for {t} on or before {}", window.end) })?;
+        let series = analytics
+            .series(
+                t,
+                Window {
+                    start: window.start.min(window.end - chrono::Duration::days(30)),
+                    end: window.end,
+                },
+            )
+            .await?;
+        let (day, price) = series.last().ok_or_else(|| AppError::NoData {
+            message: format!("no close for {t} on or before {}", window.end),
+        })?;
         json.insert(t.clone(), json!(price));
         rows.push(vec![t.clone(), money(price), day.to_string()]);
     }
-    Ok(Output::table(Value::Object(json), ["ticker", "close", "date"].map(String::from).to_vec(), rows))
+    Ok(Output::table(
+        Value::Object(json),
+        ["ticker", "close", "date"].map(String::from).to_vec(),
+        rows,
+    ))
 }
 
 async fn asset(analytics: &Analytics, tickers: &[String]) -> Result<Output> {
     let (tickers, _) = analytics.window(tickers, None, None).await?;
-    let json: Map<String, Value> = tickers.iter().map(|t| (t.clone(), json!("equity"))).collect();
-    let rows = tickers.iter().map(|t| vec![t.clone(), "equity".into()]).collect();
-    Ok(Output::table(Value::Object(json), vec!["ticker".into(), "asset type".into()], rows))
+    let json: Map<String, Value> = tickers
+        .iter()
+        .map(|t| (t.clone(), json!("equity")))
+        .collect();
+    let rows = tickers
+        .iter()
+        .map(|t| vec![t.clone(), "equity".into()])
+        .collect();
+    Ok(Output::table(
+        Value::Object(json),
+        vec!["ticker".into(), "asset type".into()],
+        rows,
+    ))
 }
 
 async fn tickers(analytics: &Analytics) -> Result<Output> {
@@ -332,18 +533,44 @@ async fn tickers(analytics: &Analytics) -> Result<Output> {
         .iter()
         .map(|t| json!({ "ticker": t.ticker, "first": t.first.to_string(), "last": t.last.to_string(), "prices": t.count }))
         .collect();
-    let rows = list.iter().map(|t| vec![t.ticker.clone(), t.first.to_string(), t.last.to_string(), t.count.to_string()]).collect();
-    Ok(Output::table(Value::Array(json), ["ticker", "first", "last", "prices"].map(String::from).to_vec(), rows))
+    let rows = list
+        .iter()
+        .map(|t| {
+            vec![
+                t.ticker.clone(),
+                t.first.to_string(),
+                t.last.to_string(),
+                t.count.to_string(),
+            ]
+        })
+        .collect();
+    Ok(Output::table(
+        Value::Array(json),
+        ["ticker", "first", "last", "prices"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    ))
 }
 
 async fn import_csv(analytics: &Analytics, file: &std::path::Path) -> Result<Output> {
     let name = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| {
-        AppError::Provider(stratus_providers::ProviderError::Unreadable { file: name.clone(), reason: e.to_string() })
+        AppError::Provider(stratus_providers::ProviderError::Unreadable {
+            file: name.clone(),
+            reason: e.to_string(),
+        })
     })?;
     let (tickers, rows) = analytics.import_csv(&name, &bytes).await?;
-    Ok(Output::table(json!({ "file": name, "tickers": tickers, "rows": rows }), vec![], vec![])
-        .note(format!("imported {rows} prices for {} from {name}", tickers.join(", "))))
+    Ok(Output::table(
+        json!({ "file": name, "tickers": tickers, "rows": rows }),
+        vec![],
+        vec![],
+    )
+    .note(format!(
+        "imported {rows} prices for {} from {name}",
+        tickers.join(", ")
+    )))
 }
 
 async fn clear_cache(analytics: &Analytics, all: bool) -> Result<Output> {

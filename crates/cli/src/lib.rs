@@ -24,7 +24,12 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_FAILURE: u8 = 1;
 
 /// Runs one command. `env` reads environment variables.
-pub fn run(cli: Cli, env: &dyn Fn(&str) -> Option<String>, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode {
+pub fn run(
+    cli: Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> ExitCode {
     match execute(cli, env, out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -40,13 +45,18 @@ pub fn run(cli: Cli, env: &dyn Fn(&str) -> Option<String>, out: &mut dyn Write, 
     }
 }
 
-fn execute(cli: Cli, env: &dyn Fn(&str) -> Option<String>, out: &mut dyn Write) -> anyhow::Result<()> {
+fn execute(
+    cli: Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     if let Some(path) = &cli.global.save {
         output::check_save_path(path)?;
     }
     if matches!(cli.command, args::Command::Version) {
         let text = env!("CARGO_PKG_VERSION");
-        let result = output::Output::table(serde_json::json!({ "version": text }), vec![], vec![]).note(format!("stratus {text}"));
+        let result = output::Output::table(serde_json::json!({ "version": text }), vec![], vec![])
+            .note(format!("stratus {text}"));
         return emit(&cli, &result, out);
     }
     let home = cli.global.home.clone();
@@ -56,7 +66,9 @@ fn execute(cli: Cli, env: &dyn Fn(&str) -> Option<String>, out: &mut dyn Write) 
             _ => env(key),
         }
     };
-    let settings = Settings::load(&layered).map_err(|e| AppError::Setup { message: e.to_string() })?;
+    let settings = Settings::load(&layered).map_err(|e| AppError::Setup {
+        message: e.to_string(),
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let result = runtime.block_on(async {
         let store = stratus_app::open_store(&settings)?;
@@ -83,9 +95,19 @@ fn emit(cli: &Cli, result: &output::Output, out: &mut dyn Write) -> anyhow::Resu
     Ok(())
 }
 
-async fn seed_with_progress(analytics: &stratus_app::Analytics, quiet: bool) -> Result<(), AppError> {
+async fn seed_with_progress(
+    analytics: &stratus_app::Analytics,
+    quiet: bool,
+) -> Result<(), AppError> {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-    let bar = ProgressBar::with_draw_target(None, if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
     bar.set_style(
         ProgressStyle::with_template("loading bundled market data {bar:30} {pos}/{len} rows")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

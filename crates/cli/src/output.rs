@@ -23,7 +23,12 @@ pub struct Output {
 impl Output {
     /// An output with a table.
     pub fn table(json: Value, header: Vec<String>, rows: Vec<Vec<String>>) -> Self {
-        Output { json, notes: Vec::new(), header, rows }
+        Output {
+            json,
+            notes: Vec::new(),
+            header,
+            rows,
+        }
     }
 
     /// Adds a note line.
@@ -74,11 +79,20 @@ impl Output {
     /// The table as CSV.
     pub fn csv(&self) -> String {
         let escape = |cell: &str| {
-            if cell.contains([',', '"', '\n']) { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell.to_string() }
+            if cell.contains([',', '"', '\n']) {
+                format!("\"{}\"", cell.replace('"', "\"\""))
+            } else {
+                cell.to_string()
+            }
         };
         let mut text = String::new();
         for row in std::iter::once(&self.header).chain(&self.rows) {
-            text.push_str(&row.iter().map(|c| escape(c.trim())).collect::<Vec<_>>().join(","));
+            text.push_str(
+                &row.iter()
+                    .map(|c| escape(c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
             text.push('\n');
         }
         text
@@ -87,9 +101,17 @@ impl Output {
 
 /// Checks a --save path before any work is done, so a bad extension costs nothing.
 pub fn check_save_path(path: &Path) -> anyhow::Result<()> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("json" | "csv") => Ok(()),
-        _ => bail!("cannot save to {}: use a .json or .csv file name", path.display()),
+        _ => bail!(
+            "cannot save to {}: use a .json or .csv file name",
+            path.display()
+        ),
     }
 }
 
@@ -97,10 +119,22 @@ pub fn check_save_path(path: &Path) -> anyhow::Result<()> {
 /// so a failure never leaves half a file.
 pub fn save(output: &Output, path: &Path) -> anyhow::Result<()> {
     check_save_path(path)?;
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let body = if is_json { serde_json::to_string_pretty(&output.json)? + "\n" } else { output.csv() };
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let body = if is_json {
+        serde_json::to_string_pretty(&output.json)? + "\n"
+    } else {
+        output.csv()
+    };
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&temporary, body).with_context(|| format!("cannot write {}", path.display()))?;
     std::fs::rename(&temporary, path).map_err(|e| {

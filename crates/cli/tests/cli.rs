@@ -57,7 +57,8 @@ impl Home {
 }
 
 fn run_in(home: &Path, args: &[&str]) -> (ExitCode, String, String) {
-    let env: HashMap<String, String> = [("STRATUS_HOME".to_string(), home.display().to_string())].into();
+    let env: HashMap<String, String> =
+        [("STRATUS_HOME".to_string(), home.display().to_string())].into();
     let lookup = move |k: &str| env.get(k).cloned();
     let mut out = Vec::new();
     let mut err = Vec::new();
@@ -68,7 +69,11 @@ fn run_in(home: &Path, args: &[&str]) -> (ExitCode, String, String) {
             ExitCode::from(2)
         }
     };
-    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
 }
 
 fn reference() -> Value {
@@ -81,7 +86,10 @@ fn f(v: &Value) -> f64 {
 }
 
 fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
-    assert!((got - want).abs() <= tol * want.abs(), "{what}: got {got}, want {want}");
+    assert!(
+        (got - want).abs() <= tol * want.abs(),
+        "{what}: got {got}, want {want}"
+    );
 }
 
 #[test]
@@ -91,12 +99,24 @@ fn risk_profile_matches_independent_reference_values_cold_and_warm() {
     let s = &r["scrilla"];
     let cold = home.json(&["risk-profile", "AAPL", "msft", "JPM", "KO"]);
     let keys: Vec<&String> = cold.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["AAPL", "MSFT", "JPM", "KO"], "tickers in the order asked, upper-cased");
+    assert_eq!(
+        keys,
+        ["AAPL", "MSFT", "JPM", "KO"],
+        "tickers in the order asked, upper-cased"
+    );
     for t in ["AAPL", "MSFT", "JPM", "KO"] {
         let got = &cold[t];
-        let (ret, vol) = (f(&s["profiles"][t]["moments"][0]), f(&s["profiles"][t]["moments"][1]));
+        let (ret, vol) = (
+            f(&s["profiles"][t]["moments"][0]),
+            f(&s["profiles"][t]["moments"][1]),
+        );
         assert_rel(f(&got["annual_return"]), ret, 1e-12, "annual_return");
-        assert_rel(f(&got["annual_volatility"]), vol, 1e-12, "annual_volatility");
+        assert_rel(
+            f(&got["annual_volatility"]),
+            vol,
+            1e-12,
+            "annual_volatility",
+        );
         for k in ["sharpe_ratio", "asset_beta", "equity_cost"] {
             assert_rel(f(&got[k]), f(&s["capm"][t][k]), 1e-12, k);
         }
@@ -105,7 +125,12 @@ fn risk_profile_matches_independent_reference_values_cold_and_warm() {
     let warm = home.json(&["rp", "AAPL", "MSFT", "JPM", "KO"]);
     assert_eq!(cold, warm);
     let methods = home.json(&["rp", "AAPL", "--method", "likelihood"]);
-    assert_rel(f(&methods["AAPL"]["annual_volatility"]), f(&s["profiles"]["AAPL"]["likelihood"][1]), 1e-12, "likelihood");
+    assert_rel(
+        f(&methods["AAPL"]["annual_volatility"]),
+        f(&s["profiles"]["AAPL"]["likelihood"][1]),
+        1e-12,
+        "likelihood",
+    );
 }
 
 #[test]
@@ -113,10 +138,29 @@ fn correlation_all_methods_keep_scrillas_shape() {
     let home = Home::seeded();
     let r = reference();
     let want = &r["scrilla"]["correlation"];
-    for (method, tol) in [("moments", 1e-12), ("percentiles", 1e-4), ("likelihood", 1e-12)] {
-        let got = home.json(&["correlation", "AAPL", "MSFT", "JPM", "KO", "--method", method]);
-        assert_eq!(got["tickers"], serde_json::json!(["AAPL", "MSFT", "JPM", "KO"]));
-        let key = if method == "percentiles" { "percentiles" } else { "moments" };
+    for (method, tol) in [
+        ("moments", 1e-12),
+        ("percentiles", 1e-4),
+        ("likelihood", 1e-12),
+    ] {
+        let got = home.json(&[
+            "correlation",
+            "AAPL",
+            "MSFT",
+            "JPM",
+            "KO",
+            "--method",
+            method,
+        ]);
+        assert_eq!(
+            got["tickers"],
+            serde_json::json!(["AAPL", "MSFT", "JPM", "KO"])
+        );
+        let key = if method == "percentiles" {
+            "percentiles"
+        } else {
+            "moments"
+        };
         for i in 0..4 {
             for j in 0..4 {
                 let (g, w) = (f(&got["correlation_matrix"][i][j]), f(&want[key][i][j]));
@@ -133,10 +177,32 @@ fn reversed_and_weekend_windows_snap_and_swap() {
     let reversed = home.json(&["rp", "KO", "--start", "2022-11-30", "--end", "2022-06-01"]);
     assert_eq!(ordered, reversed);
     // Saturday 2022-12-24 and Sunday the 25th both snap back to Friday the 23rd.
-    let saturday = home.json(&["prices", "KO", "--start", "2022-12-20", "--end", "2022-12-24"]);
-    let sunday = home.json(&["prices", "KO", "--start", "2022-12-20", "--end", "2022-12-25"]);
+    let saturday = home.json(&[
+        "prices",
+        "KO",
+        "--start",
+        "2022-12-20",
+        "--end",
+        "2022-12-24",
+    ]);
+    let sunday = home.json(&[
+        "prices",
+        "KO",
+        "--start",
+        "2022-12-20",
+        "--end",
+        "2022-12-25",
+    ]);
     assert_eq!(saturday, sunday);
-    assert_eq!(saturday["KO"].as_object().unwrap().keys().last().unwrap(), "2022-12-23");
+    assert_eq!(
+        saturday["KO"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next_back()
+            .unwrap(),
+        "2022-12-23"
+    );
 }
 
 #[test]
@@ -145,12 +211,25 @@ fn var_and_cvar_match_the_reference() {
     let r = reference();
     let v = &r["scrilla"]["var_aapl"];
     let var = home.json(&["var", "AAPL", "--prob", "0.05", "--expiry", "0.5"]);
-    assert_rel(f(&var["AAPL"]["value_at_risk"]), f(&v["value_at_risk"]), 1e-12, "var");
+    assert_rel(
+        f(&var["AAPL"]["value_at_risk"]),
+        f(&v["value_at_risk"]),
+        1e-12,
+        "var",
+    );
     let cvar = home.json(&["cvar", "AAPL", "--prob", "0.05", "--expiry", "0.5"]);
-    assert_rel(f(&cvar["AAPL"]["conditional_value_at_risk"]), f(&v["conditional_value_at_risk"]), 1e-10, "cvar");
+    assert_rel(
+        f(&cvar["AAPL"]["conditional_value_at_risk"]),
+        f(&v["conditional_value_at_risk"]),
+        1e-10,
+        "cvar",
+    );
     let hist = home.json(&["var", "AAPL", "--historical"]);
     let h = f(&hist["AAPL"]["value_at_risk"]);
-    assert!(h < f(&v["spot"]) && h > 0.8 * f(&v["spot"]), "one-day historical VaR price {h}");
+    assert!(
+        h < f(&v["spot"]) && h > 0.8 * f(&v["spot"]),
+        "one-day historical VaR price {h}"
+    );
     let (code, _, err) = home.run(&["var", "AAPL", "--prob", "1.5"]);
     assert_eq!(code, ExitCode::from(2));
     assert!(err.contains("--prob") && err.contains("1.5"), "{err}");
@@ -163,15 +242,33 @@ fn yield_curve_fills_gaps_and_risk_free_is_as_of_a_date() {
     let curve = home.json(&["yield-curve", "--date", "1995-06-03"]);
     assert_eq!(curve.as_object().unwrap().len(), 13);
     assert_rel(f(&curve["THREE_MONTH"]), 0.0558, 1e-12, "3M");
-    assert_rel(f(&curve["FOUR_MONTH"]), 0.0558 + (0.0555 - 0.0558) / 3.0, 1e-12, "4M interpolated");
+    assert_rel(
+        f(&curve["FOUR_MONTH"]),
+        0.0558 + (0.0555 - 0.0558) / 3.0,
+        1e-12,
+        "4M interpolated",
+    );
     assert_rel(f(&curve["ONE_MONTH"]), 0.0558, 1e-12, "1M flat");
     let rf = home.json(&["risk-free", "--date", "2022-12-28"]);
     assert_rel(f(&rf["TEN_YEAR"]), 0.0388, 1e-12, "risk free");
-    let interest = home.json(&["interest", "TEN_YEAR", "--start", "2022-12-27", "--end", "2022-12-28"]);
-    assert_eq!(interest, serde_json::json!({"TEN_YEAR": {"2022-12-27": 0.0384, "2022-12-28": 0.0388}}));
+    let interest = home.json(&[
+        "interest",
+        "TEN_YEAR",
+        "--start",
+        "2022-12-27",
+        "--end",
+        "2022-12-28",
+    ]);
+    assert_eq!(
+        interest,
+        serde_json::json!({"TEN_YEAR": {"2022-12-27": 0.0384, "2022-12-28": 0.0388}})
+    );
     let (code, _, err) = home.run(&["interest", "ELEVEN_YEAR"]);
     assert_eq!(code, ExitCode::from(2));
-    assert!(err.contains("ELEVEN_YEAR") && err.contains("TEN_YEAR"), "{err}");
+    assert!(
+        err.contains("ELEVEN_YEAR") && err.contains("TEN_YEAR"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -185,7 +282,12 @@ fn moving_averages_and_rolling_correlation() {
     }
     let cors = home.json(&["cors", "AAPL", "MSFT", "--start", "2022-12-27"]);
     assert_eq!(cors.as_object().unwrap().len(), 2);
-    assert_rel(f(&cors["2022-12-28"]), f(&r["scrilla"]["correlation"]["moments"][0][1]), 1e-12, "rolling");
+    assert_rel(
+        f(&cors["2022-12-28"]),
+        f(&r["scrilla"]["correlation"]["moments"][0][1]),
+        1e-12,
+        "rolling",
+    );
 }
 
 #[test]
@@ -194,10 +296,17 @@ fn bad_input_fails_cleanly_with_nothing_on_stdout() {
     let (code, out, err) = home.run(&["rp", "AAPL", "NOPE"]);
     assert_eq!(code, ExitCode::from(2));
     assert!(out.is_empty());
-    assert!(err.contains("unknown ticker NOPE") && err.contains("AAPL") && err.contains("import-csv"), "{err}");
-    let (code, out, err) = home.run(&["rp", "AAPL", "--start", "2022-12-28", "--end", "2022-12-28"]);
+    assert!(
+        err.contains("unknown ticker NOPE") && err.contains("AAPL") && err.contains("import-csv"),
+        "{err}"
+    );
+    let (code, out, err) =
+        home.run(&["rp", "AAPL", "--start", "2022-12-28", "--end", "2022-12-28"]);
     assert_eq!(code, ExitCode::from(2));
-    assert!(out.is_empty() && err.contains("too few prices for AAPL"), "{err}");
+    assert!(
+        out.is_empty() && err.contains("too few prices for AAPL"),
+        "{err}"
+    );
     let (code, _, err) = home.run(&["cor", "AAPL"]);
     assert_eq!(code, ExitCode::from(2));
     assert!(err.contains("at least 2 tickers"), "{err}");
@@ -214,8 +323,15 @@ fn import_csv_is_all_or_nothing() {
     let good = home.path().join("good.csv");
     let mut text = String::from("Date,ACME\n");
     let cal = stratus_core::TradingCalendar::get(stratus_core::CalendarKind::Nyse);
-    for (i, d) in cal.sessions("2022-06-01".parse().unwrap(), "2022-12-28".parse().unwrap()).iter().enumerate() {
-        text.push_str(&format!("{d},{}\n", 100.0 + (i as f64 * 0.7).sin() * 5.0 + i as f64 * 0.1));
+    for (i, d) in cal
+        .sessions("2022-06-01".parse().unwrap(), "2022-12-28".parse().unwrap())
+        .iter()
+        .enumerate()
+    {
+        text.push_str(&format!(
+            "{d},{}\n",
+            100.0 + (i as f64 * 0.7).sin() * 5.0 + i as f64 * 0.1
+        ));
     }
     std::fs::write(&good, &text).unwrap();
     let imported = home.json(&["import-csv", good.to_str().unwrap()]);
@@ -224,13 +340,21 @@ fn import_csv_is_all_or_nothing() {
     assert!(f(&profile["ACME"]["annual_volatility"]) > 0.0);
 
     let bad = home.path().join("bad.csv");
-    std::fs::write(&bad, "date,ticker,close\n2022-12-27,ZZZ,10\n2022-12-28,ZZZ,NaN\n").unwrap();
+    std::fs::write(
+        &bad,
+        "date,ticker,close\n2022-12-27,ZZZ,10\n2022-12-28,ZZZ,NaN\n",
+    )
+    .unwrap();
     let (code, out, err) = home.run(&["import-csv", bad.to_str().unwrap()]);
     assert_eq!(code, ExitCode::from(2));
     assert!(out.is_empty());
     assert!(err.contains("bad.csv:3") && err.contains("NaN"), "{err}");
     let (code, _, err) = home.run(&["prices", "ZZZ"]);
-    assert_eq!(code, ExitCode::from(2), "nothing of the bad file was stored");
+    assert_eq!(
+        code,
+        ExitCode::from(2),
+        "nothing of the bad file was stored"
+    );
     assert!(err.contains("unknown ticker ZZZ"));
     let (code, _, err) = home.run(&["import-csv", "/nonexistent.csv"]);
     assert_eq!(code, ExitCode::from(2));
@@ -273,7 +397,10 @@ fn a_store_that_cannot_be_opened_is_a_clear_failure() {
     let (code, out, err) = run_in(&file, &["stratus", "rp", "AAPL"]);
     assert_eq!(code, ExitCode::from(1));
     assert!(out.is_empty());
-    assert!(err.contains("not-a-folder") && err.contains("STRATUS_HOME"), "{err}");
+    assert!(
+        err.contains("not-a-folder") && err.contains("STRATUS_HOME"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -285,13 +412,27 @@ fn the_binary_prints_one_json_document_and_sets_exit_codes() {
         .env("STRATUS_HOME", home.path())
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let doc: Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert!(doc["MSFT"]["asset_beta"].is_number());
-    let bad = std::process::Command::new(bin).args(["rp", "NOPE"]).env("STRATUS_HOME", home.path()).output().unwrap();
+    let bad = std::process::Command::new(bin)
+        .args(["rp", "NOPE"])
+        .env("STRATUS_HOME", home.path())
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stdout.is_empty());
     assert!(String::from_utf8_lossy(&bad.stderr).starts_with("error: unknown ticker NOPE"));
-    let version = std::process::Command::new(bin).args(["version", "--json"]).output().unwrap();
-    assert_eq!(serde_json::from_slice::<Value>(&version.stdout).unwrap()["version"], env!("CARGO_PKG_VERSION"));
+    let version = std::process::Command::new(bin)
+        .args(["version", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&version.stdout).unwrap()["version"],
+        env!("CARGO_PKG_VERSION")
+    );
 }

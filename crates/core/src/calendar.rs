@@ -46,8 +46,8 @@ impl std::fmt::Display for CalendarKind {
 
 /// NYSE closures that follow no yearly rule (from 1990 on).
 const NYSE_ONE_OFF_CLOSURES: &[(i32, u32, u32)] = &[
-    (1994, 4, 27),  // national day of mourning, President Nixon
-    (2001, 9, 11),  // September 11 attacks
+    (1994, 4, 27), // national day of mourning, President Nixon
+    (2001, 9, 11), // September 11 attacks
     (2001, 9, 12),
     (2001, 9, 13),
     (2001, 9, 14),
@@ -55,8 +55,8 @@ const NYSE_ONE_OFF_CLOSURES: &[(i32, u32, u32)] = &[
     (2007, 1, 2),   // national day of mourning, President Ford
     (2012, 10, 29), // Hurricane Sandy
     (2012, 10, 30),
-    (2018, 12, 5),  // national day of mourning, President G. H. W. Bush
-    (2025, 1, 9),   // national day of mourning, President Carter
+    (2018, 12, 5), // national day of mourning, President G. H. W. Bush
+    (2025, 1, 9),  // national day of mourning, President Carter
 ];
 
 /// Bond-market closures that follow no yearly rule, as the Treasury's publication gaps show.
@@ -129,7 +129,12 @@ impl TradingCalendar {
             running += u32::from(open);
         }
         sessions_before.push(running);
-        TradingCalendar { kind, origin, is_session, sessions_before }
+        TradingCalendar {
+            kind,
+            origin,
+            is_session,
+            sessions_before,
+        }
     }
 
     /// Which market this calendar describes.
@@ -160,7 +165,11 @@ impl TradingCalendar {
 
     /// `date` itself if it is a session, else the last session before it.
     pub fn session_on_or_before(&self, date: NaiveDate) -> NaiveDate {
-        if self.is_session(date) { date } else { self.previous_session(date) }
+        if self.is_session(date) {
+            date
+        } else {
+            self.previous_session(date)
+        }
     }
 
     /// `date` itself if it is a session, else the first session after it.
@@ -205,7 +214,11 @@ impl TradingCalendar {
     /// All sessions in `[start, end]`, inclusive, in ascending order (the arguments may be given
     /// in either order).
     pub fn sessions(&self, start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
-        let (start, end) = if start <= end { (start, end) } else { (end, start) };
+        let (start, end) = if start <= end {
+            (start, end)
+        } else {
+            (end, start)
+        };
         let mut out = Vec::new();
         let mut day = start;
         while day <= end {
@@ -237,8 +250,11 @@ fn nth_weekday(year: i32, month: u32, weekday: Weekday, nth: u8) -> NaiveDate {
 }
 
 fn last_weekday(year: i32, month: u32, weekday: Weekday) -> NaiveDate {
-    let next_month_first =
-        if month == 12 { ymd(year + 1, 1, 1) } else { ymd(year, month + 1, 1) };
+    let next_month_first = if month == 12 {
+        ymd(year + 1, 1, 1)
+    } else {
+        ymd(year, month + 1, 1)
+    };
     let mut day = next_month_first - Duration::days(1);
     while day.weekday() != weekday {
         day -= Duration::days(1);

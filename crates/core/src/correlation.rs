@@ -50,7 +50,10 @@ impl AlignedReturns {
                 needed: 3,
             });
         }
-        Ok(AlignedReturns { first: a.log_returns(calendar), second: b.log_returns(calendar) })
+        Ok(AlignedReturns {
+            first: a.log_returns(calendar),
+            second: b.log_returns(calendar),
+        })
     }
 }
 
@@ -62,9 +65,10 @@ pub fn correlation(
 ) -> Result<f64, AnalyticsError> {
     let (a, b) = (&aligned.first, &aligned.second);
     let rho = match method {
-        Method::Moments => {
-            stats::pearson(&a.unit_time_scaled(periods_per_year), &b.unit_time_scaled(periods_per_year))
-        }
+        Method::Moments => stats::pearson(
+            &a.unit_time_scaled(periods_per_year),
+            &b.unit_time_scaled(periods_per_year),
+        ),
         Method::Likelihood => stats::pearson(
             &a.annualised_sample(periods_per_year),
             &b.annualised_sample(periods_per_year),
@@ -101,7 +105,11 @@ pub fn copula_correlation(x: &[f64], y: &[f64]) -> f64 {
         .iter()
         .zip(&qy)
         .map(|(&px, &py)| {
-            let below = zx.iter().zip(&zy).filter(|(a, b)| **a <= px && **b <= py).count();
+            let below = zx
+                .iter()
+                .zip(&zy)
+                .filter(|(a, b)| **a <= px && **b <= py)
+                .count();
             (px, py, below as f64 / n)
         })
         .collect();
@@ -118,7 +126,9 @@ pub fn copula_correlation(x: &[f64], y: &[f64]) -> f64 {
     // in ρ but need not be convex, and the scan keeps the search away from local minima.
     let steps = 200;
     let grid = |i: usize| -RHO_BOUND + 2.0 * RHO_BOUND * i as f64 / steps as f64;
-    let best = (0..=steps).min_by(|&i, &j| loss(grid(i)).total_cmp(&loss(grid(j)))).unwrap_or(0);
+    let best = (0..=steps)
+        .min_by(|&i, &j| loss(grid(i)).total_cmp(&loss(grid(j))))
+        .unwrap_or(0);
     let (mut lo, mut hi) = (grid(best.saturating_sub(1)), grid((best + 1).min(steps)));
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
     let mut c = hi - ratio * (hi - lo);
@@ -174,8 +184,11 @@ mod tests {
         let z2 = standard_normals(12, 20_000);
         let rho = 0.6f64;
         let x: Vec<f64> = z1.clone();
-        let y: Vec<f64> =
-            z1.iter().zip(&z2).map(|(a, b)| rho * a + (1.0 - rho * rho).sqrt() * b).collect();
+        let y: Vec<f64> = z1
+            .iter()
+            .zip(&z2)
+            .map(|(a, b)| rho * a + (1.0 - rho * rho).sqrt() * b)
+            .collect();
         let fitted = copula_correlation(&x, &y);
         assert!((fitted - rho).abs() < 0.03, "fitted {fitted}");
     }

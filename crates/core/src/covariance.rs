@@ -13,7 +13,9 @@ use faer::{Accum, Mat, MatRef};
 /// Column means of a T × N matrix.
 pub fn column_means(returns: MatRef<'_, f64>) -> Vec<f64> {
     let rows = returns.nrows() as f64;
-    (0..returns.ncols()).map(|j| returns.col(j).iter().sum::<f64>() / rows).collect()
+    (0..returns.ncols())
+        .map(|j| returns.col(j).iter().sum::<f64>() / rows)
+        .collect()
 }
 
 /// The N × N sample covariance (ddof 1) of the columns of a T × N matrix, multiplied by `scale`
@@ -47,7 +49,13 @@ pub fn covariance_matrix(returns: MatRef<'_, f64>, scale: f64, par: Par) -> Mat<
 pub fn correlation_from_covariance(cov: MatRef<'_, f64>) -> Mat<f64> {
     let n = cov.nrows();
     let sd: Vec<f64> = (0..n).map(|i| cov[(i, i)].sqrt()).collect();
-    Mat::from_fn(n, n, |i, j| if i == j { 1.0 } else { cov[(i, j)] / (sd[i] * sd[j]) })
+    Mat::from_fn(n, n, |i, j| {
+        if i == j {
+            1.0
+        } else {
+            cov[(i, j)] / (sd[i] * sd[j])
+        }
+    })
 }
 
 #[cfg(test)]
@@ -57,7 +65,9 @@ mod tests {
 
     #[test]
     fn matches_pairwise_two_pass_covariance() {
-        let x = Mat::from_fn(50, 4, |t, j| ((t * 7 + j * 13) % 17) as f64 / 10.0 - 0.8 + j as f64);
+        let x = Mat::from_fn(50, 4, |t, j| {
+            ((t * 7 + j * 13) % 17) as f64 / 10.0 - 0.8 + j as f64
+        });
         let cov = covariance_matrix(x.as_ref(), 252.0, Par::Seq);
         for i in 0..4 {
             for j in 0..4 {

@@ -21,7 +21,9 @@ pub enum AnalyticsError {
         needed: usize,
     },
     /// A price that is NaN, infinite, zero or negative.
-    #[error("invalid price for {ticker} on {date}: {value} (prices must be finite and positive); fix or remove that row")]
+    #[error(
+        "invalid price for {ticker} on {date}: {value} (prices must be finite and positive); fix or remove that row"
+    )]
     InvalidPrice {
         /// The series.
         ticker: String,
@@ -31,7 +33,9 @@ pub enum AnalyticsError {
         value: f64,
     },
     /// Dates not strictly increasing.
-    #[error("dates of {ticker} are not strictly increasing at {date}; sort the series and remove duplicates")]
+    #[error(
+        "dates of {ticker} are not strictly increasing at {date}; sort the series and remove duplicates"
+    )]
     UnorderedDates {
         /// The series.
         ticker: String,
@@ -39,7 +43,9 @@ pub enum AnalyticsError {
         date: NaiveDate,
     },
     /// Two series without enough common dates.
-    #[error("{first} and {second} share only {common} dates in the window, at least {needed} needed; choose a window both cover")]
+    #[error(
+        "{first} and {second} share only {common} dates in the window, at least {needed} needed; choose a window both cover"
+    )]
     TooLittleOverlap {
         /// First series.
         first: String,

@@ -118,7 +118,10 @@ pub fn estimate(
                 })
                 .sum();
             let variance = sum_sq / (returns.len() - 1) as f64;
-            RiskProfile { annual_return: log_drift + variance / 2.0, annual_volatility: variance.sqrt() }
+            RiskProfile {
+                annual_return: log_drift + variance / 2.0,
+                annual_volatility: variance.sqrt(),
+            }
         }
         Method::Percentiles => {
             let sample = returns.annualised_sample(periods_per_year);
@@ -126,14 +129,20 @@ pub fn estimate(
             let centre = (q[0] + q[1]) / 2.0;
             let scale = (q[1] - q[0]) / (2.0 * upper_quartile_z());
             let volatility = scale * dt.sqrt();
-            RiskProfile { annual_return: centre + volatility * volatility / 2.0, annual_volatility: volatility }
+            RiskProfile {
+                annual_return: centre + volatility * volatility / 2.0,
+                annual_volatility: volatility,
+            }
         }
         Method::Likelihood => {
             let sample = returns.annualised_sample(periods_per_year);
             let centre = stats::mean(&sample);
             let scale = stats::variance(&sample, 0).sqrt();
             let volatility = scale * dt.sqrt();
-            RiskProfile { annual_return: centre + volatility * volatility / 2.0, annual_volatility: volatility }
+            RiskProfile {
+                annual_return: centre + volatility * volatility / 2.0,
+                annual_volatility: volatility,
+            }
         }
     };
     if !(profile.annual_return.is_finite() && profile.annual_volatility.is_finite()) {
@@ -155,7 +164,9 @@ mod tests {
     fn series(closes: &[f64]) -> LogReturns {
         let cal = TradingCalendar::get(CalendarKind::Nyse);
         let dates = cal.sessions("2022-01-03".parse().unwrap(), "2022-03-31".parse().unwrap());
-        PriceSeries::new("X", dates.into_iter().zip(closes.iter().copied())).unwrap().log_returns(cal)
+        PriceSeries::new("X", dates.into_iter().zip(closes.iter().copied()))
+            .unwrap()
+            .log_returns(cal)
     }
 
     #[test]
@@ -179,7 +190,10 @@ mod tests {
     fn likelihood_uses_population_deviation() {
         let closes = [100.0, 101.0, 99.5, 102.25, 103.0, 101.0];
         let r = series(&closes);
-        let sample: Vec<f64> = closes.windows(2).map(|w| (w[1] / w[0]).ln() * 252.0).collect();
+        let sample: Vec<f64> = closes
+            .windows(2)
+            .map(|w| (w[1] / w[0]).ln() * 252.0)
+            .collect();
         let vol = stats::variance(&sample, 0).sqrt() / 252f64.sqrt();
         let p = estimate(&r, Method::Likelihood, 252.0).unwrap();
         assert!((p.annual_volatility - vol).abs() < 1e-12);
@@ -189,12 +203,25 @@ mod tests {
     #[test]
     fn one_return_is_too_few() {
         let err = estimate(&series(&[1.0, 2.0]), Method::Moments, 252.0).unwrap_err();
-        assert!(matches!(err, AnalyticsError::TooFewPrices { found: 2, needed: 3, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                AnalyticsError::TooFewPrices {
+                    found: 2,
+                    needed: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn parses_method_names_and_rejects_others() {
-        assert_eq!("Percentiles".parse::<Method>().unwrap(), Method::Percentiles);
+        assert_eq!(
+            "Percentiles".parse::<Method>().unwrap(),
+            Method::Percentiles
+        );
         assert_eq!("like".parse::<Method>().unwrap(), Method::Likelihood);
         let err = "percents".parse::<Method>().unwrap_err().to_string();
         assert!(err.contains("percents") && err.contains("moments, percentiles or likelihood"));

@@ -69,7 +69,10 @@ pub fn moving_averages(
                 _ => {
                     let slice = PriceSeries::new(
                         series.ticker(),
-                        series.dates()[j - p..=j].iter().copied().zip(series.closes()[j - p..=j].iter().copied()),
+                        series.dates()[j - p..=j]
+                            .iter()
+                            .copied()
+                            .zip(series.closes()[j - p..=j].iter().copied()),
                     )?;
                     estimate(&slice.log_returns(calendar), method, periods_per_year)?.annual_return
                 }
@@ -78,7 +81,10 @@ pub fn moving_averages(
         }
         rows.push((date, values));
     }
-    Ok(MovingAverages { periods: periods.to_vec(), rows })
+    Ok(MovingAverages {
+        periods: periods.to_vec(),
+        rows,
+    })
 }
 
 #[cfg(test)]
@@ -90,7 +96,9 @@ mod tests {
     fn moments_average_is_the_log_drift_by_position() {
         let cal = TradingCalendar::get(CalendarKind::Nyse);
         let dates = cal.sessions("2022-01-03".parse().unwrap(), "2022-01-31".parse().unwrap());
-        let closes: Vec<f64> = (0..dates.len()).map(|i| 100.0 * (1.0 + 0.01 * i as f64)).collect();
+        let closes: Vec<f64> = (0..dates.len())
+            .map(|i| 100.0 * (1.0 + 0.01 * i as f64))
+            .collect();
         let s = PriceSeries::new("X", dates.iter().copied().zip(closes.iter().copied())).unwrap();
         let ma = moving_averages(&s, cal, &[2, 5], dates[3], Method::Moments, 252.0).unwrap();
         assert_eq!(ma.rows.len(), dates.len() - 3);

@@ -93,7 +93,11 @@ pub fn gbm_conditional_value_at_risk(
 fn tail_size(alpha: f64, count: usize) -> f64 {
     let kappa = alpha * count as f64;
     let nearest = kappa.round();
-    if (kappa - nearest).abs() < 1e-9 { nearest } else { kappa }
+    if (kappa - nearest).abs() < 1e-9 {
+        nearest
+    } else {
+        kappa
+    }
 }
 
 /// Historical VaR of a return sample at tail probability `alpha`, as a positive loss fraction.
@@ -162,11 +166,15 @@ mod tests {
 
     #[test]
     fn gbm_cvar_is_below_var_and_matches_monte_carlo_free_identity() {
-        let p = RiskProfile { annual_return: 0.08, annual_volatility: 0.25 };
+        let p = RiskProfile {
+            annual_return: 0.08,
+            annual_volatility: 0.25,
+        };
         let var = gbm_value_at_risk(100.0, &p, 0.5, 0.05).unwrap();
         let cvar = gbm_conditional_value_at_risk(100.0, &p, 0.5, 0.05).unwrap();
         // Quantile by hand: z(0.05) = −1.6448536269514722.
-        let want = 100.0 * ((0.08 - 0.03125) * 0.5 + 0.25 * 0.5f64.sqrt() * -1.644_853_626_951_472_2).exp();
+        let want = 100.0
+            * ((0.08 - 0.03125) * 0.5 + 0.25 * 0.5f64.sqrt() * -1.644_853_626_951_472_2).exp();
         assert!((var - want).abs() < 1e-9);
         assert!(cvar < var);
         // Partial expectation identity: p·CVaR + (1 − p)·E[S | S ≥ VaR] = S0·e^{μT}.
@@ -178,18 +186,31 @@ mod tests {
 
     #[test]
     fn bad_probability_and_horizon_are_named() {
-        let p = RiskProfile { annual_return: 0.1, annual_volatility: 0.2 };
-        let e = gbm_value_at_risk(1.0, &p, 1.0, 1.5).unwrap_err().to_string();
+        let p = RiskProfile {
+            annual_return: 0.1,
+            annual_volatility: 0.2,
+        };
+        let e = gbm_value_at_risk(1.0, &p, 1.0, 1.5)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--prob") && e.contains("1.5"), "{e}");
-        let e = gbm_value_at_risk(1.0, &p, -1.0, 0.05).unwrap_err().to_string();
+        let e = gbm_value_at_risk(1.0, &p, -1.0, 0.05)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--expiry"), "{e}");
         assert!(historical_var(&[0.1], f64::NAN).is_err());
     }
 
     #[test]
     fn capm_identities() {
-        let asset = RiskProfile { annual_return: 0.12, annual_volatility: 0.30 };
-        let market = RiskProfile { annual_return: 0.08, annual_volatility: 0.15 };
+        let asset = RiskProfile {
+            annual_return: 0.12,
+            annual_volatility: 0.30,
+        };
+        let market = RiskProfile {
+            annual_return: 0.08,
+            annual_volatility: 0.15,
+        };
         let beta = capm_beta(&asset, &market, 0.5);
         assert!((beta - 1.0).abs() < 1e-15);
         assert!((cost_of_equity(beta, &market, 0.02) - 0.08).abs() < 1e-15);

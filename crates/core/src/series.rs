@@ -34,7 +34,11 @@ impl PriceSeries {
         let mut closes = Vec::new();
         for (date, close) in points {
             if !(close.is_finite() && close > 0.0) {
-                return Err(AnalyticsError::InvalidPrice { ticker, date, value: close });
+                return Err(AnalyticsError::InvalidPrice {
+                    ticker,
+                    date,
+                    value: close,
+                });
             }
             if dates.last().is_some_and(|last| *last >= date) {
                 return Err(AnalyticsError::UnorderedDates { ticker, date });
@@ -42,7 +46,11 @@ impl PriceSeries {
             dates.push(date);
             closes.push(close);
         }
-        Ok(PriceSeries { ticker, dates, closes })
+        Ok(PriceSeries {
+            ticker,
+            dates,
+            closes,
+        })
     }
 
     /// The instrument's symbol.
@@ -104,7 +112,11 @@ impl PriceSeries {
                 }
             }
         }
-        PriceSeries { ticker: self.ticker.clone(), dates, closes }
+        PriceSeries {
+            ticker: self.ticker.clone(),
+            dates,
+            closes,
+        }
     }
 
     /// Log returns of consecutive prices, with the number of trading periods each spans.
@@ -117,7 +129,11 @@ impl PriceSeries {
             dates.push(self.dates[i]);
             values.push((self.closes[i] / self.closes[i - 1]).ln());
             // Two non-session dates (weekend rows in a user's file) still span a period.
-            periods.push(calendar.periods_between(self.dates[i - 1], self.dates[i]).max(1));
+            periods.push(
+                calendar
+                    .periods_between(self.dates[i - 1], self.dates[i])
+                    .max(1),
+            );
         }
         let total_log = match (self.closes.first(), self.closes.last()) {
             (Some(first), Some(last)) if n > 0 => (last / first).ln(),
@@ -186,7 +202,11 @@ impl LogReturns {
     /// annual variance.
     pub fn unit_time_scaled(&self, periods_per_year: f64) -> Vec<f64> {
         let dt = 1.0 / periods_per_year;
-        self.values.iter().zip(&self.periods).map(|(l, &p)| l / (f64::from(p) * dt).sqrt()).collect()
+        self.values
+            .iter()
+            .zip(&self.periods)
+            .map(|(l, &p)| l / (f64::from(p) * dt).sqrt())
+            .collect()
     }
 
     /// Fails unless there are at least `needed` returns (`needed + 1` prices).
@@ -214,7 +234,10 @@ mod tests {
     #[test]
     fn rejects_bad_prices_and_order() {
         let nan = PriceSeries::new("X", [(d("2022-01-03"), f64::NAN)]).unwrap_err();
-        assert!(nan.to_string().contains("invalid price for X on 2022-01-03"));
+        assert!(
+            nan.to_string()
+                .contains("invalid price for X on 2022-01-03")
+        );
         let neg = PriceSeries::new("X", [(d("2022-01-03"), -1.0)]);
         assert!(matches!(neg, Err(AnalyticsError::InvalidPrice { .. })));
         let dup = PriceSeries::new("X", [(d("2022-01-03"), 1.0), (d("2022-01-03"), 2.0)]);
@@ -227,7 +250,11 @@ mod tests {
         // Thursday before Good Friday, Monday after, then a gap over Tue/Wed to Thursday.
         let s = PriceSeries::new(
             "X",
-            [(d("2022-04-14"), 100.0), (d("2022-04-18"), 110.0), (d("2022-04-21"), 99.0)],
+            [
+                (d("2022-04-14"), 100.0),
+                (d("2022-04-18"), 110.0),
+                (d("2022-04-21"), 99.0),
+            ],
         )
         .unwrap();
         let r = s.log_returns(cal);
@@ -242,6 +269,9 @@ mod tests {
     fn too_few_prices_names_the_ticker() {
         let s = PriceSeries::new("AAPL", [(d("2022-01-03"), 1.0)]).unwrap();
         let err = s.require(2).unwrap_err().to_string();
-        assert!(err.contains("AAPL") && err.contains("1 in the window"), "{err}");
+        assert!(
+            err.contains("AAPL") && err.contains("1 in the window"),
+            "{err}"
+        );
     }
 }

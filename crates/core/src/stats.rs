@@ -9,7 +9,10 @@ pub fn mean(values: &[f64]) -> f64 {
 /// Variance with `ddof` degrees of freedom removed (two-pass, so it matches numpy closely).
 pub fn variance(values: &[f64], ddof: usize) -> f64 {
     let centre = mean(values);
-    values.iter().map(|v| (v - centre) * (v - centre)).sum::<f64>()
+    values
+        .iter()
+        .map(|v| (v - centre) * (v - centre))
+        .sum::<f64>()
         / (values.len() - ddof) as f64
 }
 
@@ -17,7 +20,11 @@ pub fn variance(values: &[f64], ddof: usize) -> f64 {
 pub fn covariance(x: &[f64], y: &[f64], ddof: usize) -> f64 {
     debug_assert_eq!(x.len(), y.len());
     let (mx, my) = (mean(x), mean(y));
-    x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>() / (x.len() - ddof) as f64
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - mx) * (b - my))
+        .sum::<f64>()
+        / (x.len() - ddof) as f64
 }
 
 /// Pearson correlation with consistent denominators (scrilla's defect D3 divided the covariance

@@ -23,7 +23,9 @@ impl SplitMix64 {
     /// The next raw 64-bit value.
     pub fn next_u64(&mut self) -> u64 {
         self.counter += 1;
-        let mut z = self.seed.wrapping_add(self.counter.wrapping_mul(GOLDEN_GAMMA));
+        let mut z = self
+            .seed
+            .wrapping_add(self.counter.wrapping_mul(GOLDEN_GAMMA));
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -59,7 +61,10 @@ pub struct Universe {
 
 /// Generates N assets × T returns with K factors from `seed`, as specified.
 pub fn universe(seed: u64, assets: usize, days: usize, factors: usize) -> Universe {
-    assert!((1..=FACTOR_VOLS.len()).contains(&factors), "between 1 and 8 factors");
+    assert!(
+        (1..=FACTOR_VOLS.len()).contains(&factors),
+        "between 1 and 8 factors"
+    );
     let mut params = SplitMix64::new(seed);
     let width = factors + 2;
     let uniforms: Vec<f64> = (0..assets * width).map(|_| params.next_uniform()).collect();
@@ -80,7 +85,8 @@ pub fn universe(seed: u64, assets: usize, days: usize, factors: usize) -> Univer
     let mut factor_shocks = vec![0.0; days * factors];
     for t in 0..days {
         for k in 0..factors {
-            factor_shocks[t * factors + k] = factor_stream.next_normal() * FACTOR_VOLS[k] / sqrt_year;
+            factor_shocks[t * factors + k] =
+                factor_stream.next_normal() * FACTOR_VOLS[k] / sqrt_year;
         }
     }
     let daily_drift: Vec<f64> = (0..assets)
@@ -111,7 +117,10 @@ pub fn universe(seed: u64, assets: usize, days: usize, factors: usize) -> Univer
             prices[(t + 1, i)] = 100.0 * cumulative.exp();
         }
     }
-    Universe { log_returns, prices }
+    Universe {
+        log_returns,
+        prices,
+    }
 }
 
 #[cfg(test)]
@@ -126,7 +135,12 @@ mod tests {
     fn matches_the_published_check_values() {
         let mut s = SplitMix64::new(7);
         let u: Vec<f64> = (0..4).map(|_| s.next_uniform()).collect();
-        let want = [0.38982974839127155, 0.016788294528156167, 0.9007606806068835, 0.5829302930280782];
+        let want = [
+            0.38982974839127155,
+            0.016788294528156167,
+            0.9007606806068835,
+            0.5829302930280782,
+        ];
         for (g, w) in u.iter().zip(want) {
             assert!(close(*g, w), "{g} vs {w}");
         }

@@ -36,7 +36,14 @@ pub fn resolve_window(
         Some(s) => calendar.session_on_or_before(s),
         None => calendar.sessions_back(end, default_returns),
     };
-    if start <= end { Window { start, end } } else { Window { start: end, end: start } }
+    if start <= end {
+        Window { start, end }
+    } else {
+        Window {
+            start: end,
+            end: start,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -59,8 +66,20 @@ mod tests {
     #[test]
     fn snaps_weekends_back_and_swaps_reversed_dates() {
         let cal = TradingCalendar::get(CalendarKind::Nyse);
-        let w = resolve_window(Some(d("2022-12-25")), Some(d("2022-01-01")), d("2022-12-28"), 100, cal);
-        assert_eq!(w, Window { start: d("2021-12-31"), end: d("2022-12-23") });
+        let w = resolve_window(
+            Some(d("2022-12-25")),
+            Some(d("2022-01-01")),
+            d("2022-12-28"),
+            100,
+            cal,
+        );
+        assert_eq!(
+            w,
+            Window {
+                start: d("2021-12-31"),
+                end: d("2022-12-23")
+            }
+        );
         let future = resolve_window(None, Some(d("2030-01-01")), d("2022-12-28"), 100, cal);
         assert_eq!(future.end, d("2022-12-28"));
     }

@@ -119,7 +119,10 @@ impl FromStr for Maturity {
 
     /// Accepts scrilla's names (`TEN_YEAR`) and Treasury labels (`10Y`), in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim().trim_matches(|c| c == '"' || c == '\'').to_ascii_uppercase();
+        let wanted = s
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .to_ascii_uppercase();
         Maturity::ALL
             .into_iter()
             .find(|m| m.name() == wanted || m.label() == wanted)
@@ -156,7 +159,10 @@ pub struct CurvePoint {
 
 /// Completes a curve: every tenor of `wanted`, filling those absent from `observed` (rates as
 /// decimals). Returns `None` when nothing was observed.
-pub fn complete_curve(observed: &[(Maturity, f64)], wanted: &[Maturity]) -> Option<Vec<CurvePoint>> {
+pub fn complete_curve(
+    observed: &[(Maturity, f64)],
+    wanted: &[Maturity],
+) -> Option<Vec<CurvePoint>> {
     let mut known: Vec<(f64, f64)> = observed
         .iter()
         .filter(|(_, r)| r.is_finite())
@@ -169,22 +175,44 @@ pub fn complete_curve(observed: &[(Maturity, f64)], wanted: &[Maturity]) -> Opti
     let points = wanted
         .iter()
         .map(|&maturity| {
-            if let Some((_, rate)) = observed.iter().find(|(m, r)| *m == maturity && r.is_finite()) {
-                return CurvePoint { maturity, rate: *rate, source: PointSource::Observed };
+            if let Some((_, rate)) = observed
+                .iter()
+                .find(|(m, r)| *m == maturity && r.is_finite())
+            {
+                return CurvePoint {
+                    maturity,
+                    rate: *rate,
+                    source: PointSource::Observed,
+                };
             }
             let t = maturity.years();
             let (first, last) = (known[0], known[known.len() - 1]);
             if t <= first.0 {
-                return CurvePoint { maturity, rate: first.1, source: PointSource::Extrapolated };
+                return CurvePoint {
+                    maturity,
+                    rate: first.1,
+                    source: PointSource::Extrapolated,
+                };
             }
             if t >= last.0 {
-                return CurvePoint { maturity, rate: last.1, source: PointSource::Extrapolated };
+                return CurvePoint {
+                    maturity,
+                    rate: last.1,
+                    source: PointSource::Extrapolated,
+                };
             }
-            let upper = known.iter().position(|(years, _)| *years > t).unwrap_or(known.len() - 1);
+            let upper = known
+                .iter()
+                .position(|(years, _)| *years > t)
+                .unwrap_or(known.len() - 1);
             let (t0, r0) = known[upper - 1];
             let (t1, r1) = known[upper];
             let rate = r0 + (r1 - r0) * (t - t0) / (t1 - t0);
-            CurvePoint { maturity, rate, source: PointSource::Interpolated }
+            CurvePoint {
+                maturity,
+                rate,
+                source: PointSource::Interpolated,
+            }
         })
         .collect();
     Some(points)
@@ -205,7 +233,11 @@ mod tests {
 
     #[test]
     fn fills_gaps_linearly_and_flat_at_the_ends() {
-        let observed = [(Maturity::ThreeMonth, 0.04), (Maturity::OneYear, 0.05), (Maturity::TenYear, 0.03)];
+        let observed = [
+            (Maturity::ThreeMonth, 0.04),
+            (Maturity::OneYear, 0.05),
+            (Maturity::TenYear, 0.03),
+        ];
         let curve = complete_curve(&observed, &Maturity::ALL).unwrap();
         let get = |m: Maturity| curve.iter().find(|p| p.maturity == m).unwrap();
         assert_eq!(get(Maturity::OneMonth).source, PointSource::Extrapolated);

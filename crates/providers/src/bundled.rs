@@ -18,16 +18,21 @@ fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>, ProviderError> {
     let mut out = Vec::with_capacity(bytes.len() * 4);
     flate2::read::GzDecoder::new(bytes)
         .read_to_end(&mut out)
-        .map_err(|e| ProviderError::Unreadable { file: name.to_string(), reason: e.to_string() })?;
+        .map_err(|e| ProviderError::Unreadable {
+            file: name.to_string(),
+            reason: e.to_string(),
+        })?;
     Ok(out)
 }
 
 /// Every bundled price: 20 stocks, `SP500`, and 5 factor ETFs.
 pub fn prices() -> Result<Vec<PricePoint>, ProviderError> {
     let mut all = Vec::with_capacity(200_000);
-    for (name, bytes) in
-        [("sp500_dataset.csv.gz", STOCKS), ("sp500_index.csv.gz", INDEX), ("factors_dataset.csv.gz", FACTORS)]
-    {
+    for (name, bytes) in [
+        ("sp500_dataset.csv.gz", STOCKS),
+        ("sp500_index.csv.gz", INDEX),
+        ("factors_dataset.csv.gz", FACTORS),
+    ] {
         all.extend(parse_prices(name, &gunzip(name, bytes)?)?);
     }
     Ok(all)
@@ -54,6 +59,9 @@ mod tests {
         assert!(tickers.contains(&"SP500") && tickers.contains(&"MTUM"));
         let yields = treasury_yields().unwrap();
         assert!(yields.iter().all(|y| y.percent.is_finite()));
-        assert_eq!(yields.iter().map(|y| y.date).max().unwrap().to_string(), "2025-07-11");
+        assert_eq!(
+            yields.iter().map(|y| y.date).max().unwrap().to_string(),
+            "2025-07-11"
+        );
     }
 }

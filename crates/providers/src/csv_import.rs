@@ -22,7 +22,11 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn malformed(&self, line: u64, reason: impl Into<String>) -> ProviderError {
-        ProviderError::Malformed { file: self.file.to_string(), line, reason: reason.into() }
+        ProviderError::Malformed {
+            file: self.file.to_string(),
+            line,
+            reason: reason.into(),
+        }
     }
 
     fn date(&self, line: u64, text: &str) -> Result<NaiveDate, ProviderError> {
@@ -31,19 +35,28 @@ impl Context<'_> {
     }
 
     fn price(&self, line: u64, column: &str, text: &str) -> Result<f64, ProviderError> {
-        let value: f64 = text
-            .trim()
-            .parse()
-            .map_err(|_| self.malformed(line, format!("bad {column} value {text:?}; expected a number")))?;
+        let value: f64 = text.trim().parse().map_err(|_| {
+            self.malformed(
+                line,
+                format!("bad {column} value {text:?}; expected a number"),
+            )
+        })?;
         if !value.is_finite() || value <= 0.0 {
-            return Err(self.malformed(line, format!("{column} value {text:?} must be a finite positive price")));
+            return Err(self.malformed(
+                line,
+                format!("{column} value {text:?} must be a finite positive price"),
+            ));
         }
         Ok(value)
     }
 }
 
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(bytes)
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
 }
 
 fn record_line(record: &csv::StringRecord, fallback: u64) -> u64 {
@@ -53,7 +66,9 @@ fn record_line(record: &csv::StringRecord, fallback: u64) -> u64 {
 fn csv_error(ctx: &Context<'_>, error: &csv::Error) -> ProviderError {
     let line = error.position().map_or(0, csv::Position::line);
     let reason = match error.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("row has {len} fields but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "the file is not UTF-8 text".to_string(),
@@ -74,8 +89,14 @@ pub fn parse_prices(file: &str, bytes: &[u8]) -> Result<Vec<PricePoint>, Provide
         .collect();
     let lower: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
     let find = |name: &str| lower.iter().position(|h| h == name);
-    let points = match (find("date"), find("ticker").or_else(|| find("symbol")), find("close")) {
-        (Some(date), Some(ticker), Some(close)) => parse_long(&ctx, &mut rdr, date, ticker, close, find("open"))?,
+    let points = match (
+        find("date"),
+        find("ticker").or_else(|| find("symbol")),
+        find("close"),
+    ) {
+        (Some(date), Some(ticker), Some(close)) => {
+            parse_long(&ctx, &mut rdr, date, ticker, close, find("open"))?
+        }
         (Some(0), _, _) => parse_wide(&ctx, &mut rdr, &header)?,
         _ => {
             return Err(ctx.malformed(
@@ -88,7 +109,9 @@ pub fn parse_prices(file: &str, bytes: &[u8]) -> Result<Vec<PricePoint>, Provide
         }
     };
     if points.is_empty() {
-        return Err(ProviderError::Empty { file: file.to_string() });
+        return Err(ProviderError::Empty {
+            file: file.to_string(),
+        });
     }
     Ok(points)
 }
@@ -101,7 +124,10 @@ fn check_duplicate(
     line: u64,
 ) -> Result<(), ProviderError> {
     if let Some(first) = seen.insert((ticker.to_string(), date), line) {
-        return Err(ctx.malformed(line, format!("duplicate price for {ticker} on {date} (first on line {first})")));
+        return Err(ctx.malformed(
+            line,
+            format!("duplicate price for {ticker} on {date} (first on line {first})"),
+        ));
     }
     Ok(())
 }
@@ -121,7 +147,10 @@ fn parse_long(
         let line = record_line(&record, index as u64 + 2);
         let raw_ticker = &record[ticker_col];
         let ticker = normalise_ticker(raw_ticker).ok_or_else(|| {
-            ctx.malformed(line, format!("bad ticker {raw_ticker:?}; use letters, digits and . - ^ = only"))
+            ctx.malformed(
+                line,
+                format!("bad ticker {raw_ticker:?}; use letters, digits and . - ^ = only"),
+            )
         })?;
         let date = ctx.date(line, &record[date_col])?;
         let close = ctx.price(line, "close", &record[close_col])?;
@@ -130,7 +159,12 @@ fn parse_long(
             _ => None,
         };
         check_duplicate(ctx, &mut seen, &ticker, date, line)?;
-        out.push(PricePoint { ticker, date, open, close });
+        out.push(PricePoint {
+            ticker,
+            date,
+            open,
+            close,
+        });
     }
     Ok(out)
 }
@@ -142,8 +176,12 @@ fn parse_wide(
 ) -> Result<Vec<PricePoint>, ProviderError> {
     let mut tickers = Vec::new();
     for raw in &header[1..] {
-        let ticker = normalise_ticker(raw)
-            .ok_or_else(|| ctx.malformed(1, format!("bad ticker {raw:?} in the header; use letters, digits and . - ^ = only")))?;
+        let ticker = normalise_ticker(raw).ok_or_else(|| {
+            ctx.malformed(
+                1,
+                format!("bad ticker {raw:?} in the header; use letters, digits and . - ^ = only"),
+            )
+        })?;
         if tickers.contains(&ticker) {
             return Err(ctx.malformed(1, format!("ticker {ticker} appears twice in the header")));
         }
@@ -164,7 +202,12 @@ fn parse_wide(
             }
             let close = ctx.price(line, ticker, cell)?;
             check_duplicate(ctx, &mut seen, ticker, date, line)?;
-            out.push(PricePoint { ticker: ticker.clone(), date, open: None, close });
+            out.push(PricePoint {
+                ticker: ticker.clone(),
+                date,
+                open: None,
+                close,
+            });
         }
     }
     Ok(out)
@@ -175,13 +218,20 @@ pub fn parse_treasury(file: &str, bytes: &[u8]) -> Result<Vec<YieldPoint>, Provi
     let ctx = Context { file };
     let mut rdr = reader(bytes);
     let header = rdr.headers().map_err(|e| csv_error(&ctx, &e))?.clone();
-    if !header.get(0).is_some_and(|h| h.eq_ignore_ascii_case("date")) {
+    if !header
+        .get(0)
+        .is_some_and(|h| h.eq_ignore_ascii_case("date"))
+    {
         return Err(ctx.malformed(1, "expected a first column named date"));
     }
     let maturities: Vec<Maturity> = header
         .iter()
         .skip(1)
-        .map(|label| label.parse::<Maturity>().map_err(|e| ctx.malformed(1, e.to_string())))
+        .map(|label| {
+            label
+                .parse::<Maturity>()
+                .map_err(|e| ctx.malformed(1, e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for (index, record) in rdr.records().enumerate() {
@@ -196,8 +246,17 @@ pub fn parse_treasury(file: &str, bytes: &[u8]) -> Result<Vec<YieldPoint>, Provi
                 .parse()
                 .ok()
                 .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| ctx.malformed(line, format!("bad {maturity} yield {cell:?}; expected a number in percent")))?;
-            out.push(YieldPoint { maturity: *maturity, date, percent });
+                .ok_or_else(|| {
+                    ctx.malformed(
+                        line,
+                        format!("bad {maturity} yield {cell:?}; expected a number in percent"),
+                    )
+                })?;
+            out.push(YieldPoint {
+                maturity: *maturity,
+                date,
+                percent,
+            });
         }
     }
     Ok(out)
@@ -208,13 +267,16 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        parse_prices("prices.csv", text.as_bytes()).unwrap_err().to_string()
+        parse_prices("prices.csv", text.as_bytes())
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn wide_and_long_files_parse_to_the_same_points() {
         let wide = "Date,aapl,MSFT\n2022-01-03,1.5,2.5\n2022-01-04,,3.0\n";
-        let long = "ticker,date,close\nAAPL,2022-01-03,1.5\nMSFT,2022-01-03,2.5\nmsft,2022-01-04,3\n";
+        let long =
+            "ticker,date,close\nAAPL,2022-01-03,1.5\nMSFT,2022-01-03,2.5\nmsft,2022-01-04,3\n";
         let mut a = parse_prices("w.csv", wide.as_bytes()).unwrap();
         let mut b = parse_prices("l.csv", long.as_bytes()).unwrap();
         let key = |p: &PricePoint| (p.ticker.clone(), p.date);
@@ -233,15 +295,32 @@ mod tests {
 
     #[test]
     fn every_bad_row_names_file_line_and_fix() {
-        assert_eq!(err("Date,AAPL\n2022-01-03,1\n2022-13-01,2\n"), "prices.csv:3: bad date \"2022-13-01\"; expected YYYY-MM-DD");
-        assert!(err("Date,AAPL\n2022-01-03,NaN\n").starts_with("prices.csv:2: AAPL value \"NaN\" must be a finite positive"));
-        assert!(err("Date,AAPL\n2022-01-03,abc\n").contains("prices.csv:2: bad AAPL value \"abc\""));
+        assert_eq!(
+            err("Date,AAPL\n2022-01-03,1\n2022-13-01,2\n"),
+            "prices.csv:3: bad date \"2022-13-01\"; expected YYYY-MM-DD"
+        );
+        assert!(
+            err("Date,AAPL\n2022-01-03,NaN\n")
+                .starts_with("prices.csv:2: AAPL value \"NaN\" must be a finite positive")
+        );
+        assert!(
+            err("Date,AAPL\n2022-01-03,abc\n").contains("prices.csv:2: bad AAPL value \"abc\"")
+        );
         assert!(err("Date,AAPL\n2022-01-03,-4\n").contains("must be a finite positive price"));
-        assert!(err("Date,AAPL\n2022-01-03,1,2\n").contains("prices.csv:2: row has 3 fields but the header has 2"));
-        assert!(err("Date,AAPL\n2022-01-03,1\n2022-01-03,2\n").contains("prices.csv:3: duplicate price for AAPL on 2022-01-03 (first on line 2)"));
+        assert!(
+            err("Date,AAPL\n2022-01-03,1,2\n")
+                .contains("prices.csv:2: row has 3 fields but the header has 2")
+        );
+        assert!(
+            err("Date,AAPL\n2022-01-03,1\n2022-01-03,2\n")
+                .contains("prices.csv:3: duplicate price for AAPL on 2022-01-03 (first on line 2)")
+        );
         assert!(err("foo,bar\n1,2\n").contains("prices.csv:1: unrecognised header"));
         assert!(err("Date,A B\n2022-01-03,1\n").contains("bad ticker \"A B\""));
-        assert_eq!(err("Date,AAPL\n"), "prices.csv: no price rows found; expected a header and at least one row");
+        assert_eq!(
+            err("Date,AAPL\n"),
+            "prices.csv: no price rows found; expected a header and at least one row"
+        );
     }
 
     #[test]
@@ -250,6 +329,11 @@ mod tests {
         let y = parse_treasury("t.csv", text.as_bytes()).unwrap();
         assert_eq!(y.len(), 2);
         assert_eq!(y[1].maturity, Maturity::TenYear);
-        assert!(parse_treasury("t.csv", b"date,1M\n1990-01-02,x\n").unwrap_err().to_string().contains("t.csv:2"));
+        assert!(
+            parse_treasury("t.csv", b"date,1M\n1990-01-02,x\n")
+                .unwrap_err()
+                .to_string()
+                .contains("t.csv:2")
+        );
     }
 }

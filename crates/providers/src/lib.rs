@@ -71,7 +71,9 @@ pub fn normalise_ticker(raw: &str) -> Option<String> {
     let ticker = raw.trim().to_ascii_uppercase();
     let valid = !ticker.is_empty()
         && ticker.len() <= 20
-        && ticker.chars().all(|c| c.is_ascii_alphanumeric() || ".-^=".contains(c));
+        && ticker
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-^=".contains(c));
     valid.then_some(ticker)
 }
 

@@ -18,8 +18,8 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 use stratus_core::{Maturity, Method};
 use stratus_store::{
-    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow, RateStore, Store,
-    StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
+    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow,
+    RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -70,13 +70,17 @@ fn unavailable(path: &Path, error: rusqlite::Error) -> StoreError {
 fn query_failed(error: rusqlite::Error) -> StoreError {
     let kind = match &error {
         rusqlite::Error::SqliteFailure(e, _) => match e.code {
-            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => StoreErrorKind::Throttled,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                StoreErrorKind::Throttled
+            }
             rusqlite::ErrorCode::ConstraintViolation => StoreErrorKind::Conflict,
             rusqlite::ErrorCode::CannotOpen
             | rusqlite::ErrorCode::ReadOnly
             | rusqlite::ErrorCode::DiskFull
             | rusqlite::ErrorCode::SystemIoFailure => StoreErrorKind::Unavailable,
-            rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt => StoreErrorKind::Invalid,
+            rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt => {
+                StoreErrorKind::Invalid
+            }
             _ => StoreErrorKind::Internal,
         },
         _ => StoreErrorKind::Internal,
@@ -86,7 +90,10 @@ fn query_failed(error: rusqlite::Error) -> StoreError {
 
 fn parse_date(table: &str, text: &str) -> StoreResult<NaiveDate> {
     text.get(..10).and_then(|t| t.parse().ok()).ok_or_else(|| {
-        StoreError::new(StoreErrorKind::Invalid, format!("malformed date {text:?} in table {table}; expected YYYY-MM-DD"))
+        StoreError::new(
+            StoreErrorKind::Invalid,
+            format!("malformed date {text:?} in table {table}; expected YYYY-MM-DD"),
+        )
     })
 }
 
@@ -98,7 +105,10 @@ fn check_finite(what: &str, value: f64) -> StoreResult<()> {
     if value.is_finite() {
         Ok(())
     } else {
-        Err(StoreError::new(StoreErrorKind::Invalid, format!("refusing to store a non-finite {what}: {value}")))
+        Err(StoreError::new(
+            StoreErrorKind::Invalid,
+            format!("refusing to store a non-finite {what}: {value}"),
+        ))
     }
 }
 
@@ -108,16 +118,27 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let connection = Connection::open(&path).map_err(|e| unavailable(&path, e))?;
         connection
-            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;")
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+            )
             .map_err(|e| unavailable(&path, e))?;
-        connection.execute_batch(SCHEMA).map_err(|e| unavailable(&path, e))?;
-        let version: i64 =
-            connection.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| unavailable(&path, e))?;
+        connection
+            .execute_batch(SCHEMA)
+            .map_err(|e| unavailable(&path, e))?;
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| unavailable(&path, e))?;
         if version < SCHEMA_VERSION {
-            let migrate = format!("BEGIN; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
-            connection.execute_batch(&migrate).map_err(|e| unavailable(&path, e))?;
+            let migrate =
+                format!("BEGIN; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+            connection
+                .execute_batch(&migrate)
+                .map_err(|e| unavailable(&path, e))?;
         }
-        Ok(SqliteStore { connection: Arc::new(Mutex::new(connection)), path })
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+            path,
+        })
     }
 
     /// The file this store lives in.
@@ -133,16 +154,18 @@ impl SqliteStore {
     {
         let connection = Arc::clone(&self.connection);
         let job = move || {
-            let mut guard = connection
-                .lock()
-                .map_err(|_| StoreError::new(StoreErrorKind::Internal, "SQLite connection poisoned by a panic"))?;
+            let mut guard = connection.lock().map_err(|_| {
+                StoreError::new(
+                    StoreErrorKind::Internal,
+                    "SQLite connection poisoned by a panic",
+                )
+            })?;
             work(&mut guard)
         };
         match tokio::runtime::Handle::try_current() {
-            Ok(handle) => handle
-                .spawn_blocking(job)
-                .await
-                .map_err(|e| StoreError::new(StoreErrorKind::Internal, format!("SQLite task failed: {e}")))?,
+            Ok(handle) => handle.spawn_blocking(job).await.map_err(|e| {
+                StoreError::new(StoreErrorKind::Internal, format!("SQLite task failed: {e}"))
+            })?,
             Err(_) => job(),
         }
     }
@@ -174,7 +197,12 @@ impl PriceStore for SqliteStore {
         .await
     }
 
-    async fn prices(&self, ticker: &str, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<PriceRow>> {
+    async fn prices(
+        &self,
+        ticker: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<PriceRow>> {
         let ticker = ticker.to_string();
         self.run(move |conn| {
             let mut query = conn
@@ -241,7 +269,10 @@ impl PriceStore for SqliteStore {
 
     async fn has_prices(&self) -> StoreResult<bool> {
         self.run(|conn| {
-            conn.query_row("SELECT EXISTS(SELECT 1 FROM prices)", [], |r| r.get::<_, bool>(0)).map_err(query_failed)
+            conn.query_row("SELECT EXISTS(SELECT 1 FROM prices)", [], |r| {
+                r.get::<_, bool>(0)
+            })
+            .map_err(query_failed)
         })
         .await
     }
@@ -270,7 +301,12 @@ impl RateStore for SqliteStore {
         .await
     }
 
-    async fn rates(&self, maturity: Maturity, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<RateRow>> {
+    async fn rates(
+        &self,
+        maturity: Maturity,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<RateRow>> {
         self.run(move |conn| {
             let mut query = conn
                 .prepare_cached(
@@ -443,17 +479,24 @@ impl AnalyticsCache for SqliteStore {
         let ticker = ticker.to_string();
         self.run(move |conn| {
             let tx = conn.transaction().map_err(query_failed)?;
-            tx.execute("DELETE FROM profile WHERE ticker = ?1", params![ticker]).map_err(query_failed)?;
-            tx.execute("DELETE FROM correlations WHERE ticker_1 = ?1 OR ticker_2 = ?1", params![ticker])
+            tx.execute("DELETE FROM profile WHERE ticker = ?1", params![ticker])
                 .map_err(query_failed)?;
+            tx.execute(
+                "DELETE FROM correlations WHERE ticker_1 = ?1 OR ticker_2 = ?1",
+                params![ticker],
+            )
+            .map_err(query_failed)?;
             tx.commit().map_err(query_failed)
         })
         .await
     }
 
     async fn clear_analytics(&self) -> StoreResult<()> {
-        self.run(|conn| conn.execute_batch("BEGIN; DELETE FROM profile; DELETE FROM correlations; COMMIT;").map_err(query_failed))
-            .await
+        self.run(|conn| {
+            conn.execute_batch("BEGIN; DELETE FROM profile; DELETE FROM correlations; COMMIT;")
+                .map_err(query_failed)
+        })
+        .await
     }
 }
 
@@ -463,9 +506,11 @@ impl Store for SqliteStore {
         let description = format!("sqlite:{}", self.path.display());
         self.run(move |conn| {
             let count = |table: &str| -> StoreResult<u64> {
-                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
-                    .map(|n| n as u64)
-                    .map_err(query_failed)
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|n| n as u64)
+                .map_err(query_failed)
             };
             Ok(StoreStatus {
                 description,
@@ -527,9 +572,14 @@ mod tests {
 
     #[test]
     fn a_missing_folder_is_an_unavailable_store_with_a_clear_message() {
-        let err = SqliteStore::open("/nonexistent/folder/cache.db").err().unwrap();
+        let err = SqliteStore::open("/nonexistent/folder/cache.db")
+            .err()
+            .unwrap();
         assert_eq!(err.kind, StoreErrorKind::Unavailable);
-        assert!(err.message.contains("/nonexistent/folder/cache.db") && err.message.contains("STRATUS_HOME"));
+        assert!(
+            err.message.contains("/nonexistent/folder/cache.db")
+                && err.message.contains("STRATUS_HOME")
+        );
     }
 
     #[tokio::test]
@@ -569,12 +619,31 @@ mod tests {
     #[tokio::test]
     async fn malformed_rows_are_reported_not_panicked_on() {
         let (_dir, store) = fresh();
-        store.run(|c| c.execute_batch("INSERT INTO prices VALUES ('X','not-a-date',1,2)").map_err(query_failed)).await.unwrap();
-        store.run(|c| c.execute_batch("INSERT INTO prices VALUES ('Y','2022-01-03',1,NULL)").map_err(query_failed)).await.unwrap();
+        store
+            .run(|c| {
+                c.execute_batch("INSERT INTO prices VALUES ('X','not-a-date',1,2)")
+                    .map_err(query_failed)
+            })
+            .await
+            .unwrap();
+        store
+            .run(|c| {
+                c.execute_batch("INSERT INTO prices VALUES ('Y','2022-01-03',1,NULL)")
+                    .map_err(query_failed)
+            })
+            .await
+            .unwrap();
         let err = store.tickers().await.unwrap_err();
         assert_eq!(err.kind, StoreErrorKind::Invalid);
         assert!(err.message.contains("not-a-date"));
-        let err = store.prices("Y", "2022-01-01".parse().unwrap(), "2022-12-31".parse().unwrap()).await.unwrap_err();
+        let err = store
+            .prices(
+                "Y",
+                "2022-01-01".parse().unwrap(),
+                "2022-12-31".parse().unwrap(),
+            )
+            .await
+            .unwrap_err();
         assert!(err.message.contains("has no close"));
     }
 }

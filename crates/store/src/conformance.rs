@@ -17,67 +17,164 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn price(ticker: &str, date: &str, close: f64) -> PriceRow {
-    PriceRow { ticker: ticker.into(), date: d(date), open: None, close }
+    PriceRow {
+        ticker: ticker.into(),
+        date: d(date),
+        open: None,
+        close,
+    }
 }
 
 pub async fn prices_round_trip_in_date_order(store: &dyn Store) {
     let rows = vec![
         price("MSFT", "2022-01-05", 3.0),
-        PriceRow { ticker: "MSFT".into(), date: d("2022-01-03"), open: Some(0.5), close: 1.0 },
+        PriceRow {
+            ticker: "MSFT".into(),
+            date: d("2022-01-03"),
+            open: Some(0.5),
+            close: 1.0,
+        },
         price("MSFT", "2022-01-04", 2.0),
         price("AAPL", "2022-01-04", 10.0),
     ];
     assert_eq!(store.put_prices(&rows).await.unwrap(), 4);
-    let got = store.prices("MSFT", d("2022-01-01"), d("2022-12-31")).await.unwrap();
+    let got = store
+        .prices("MSFT", d("2022-01-01"), d("2022-12-31"))
+        .await
+        .unwrap();
     let closes: Vec<f64> = got.iter().map(|r| r.close).collect();
     assert_eq!(closes, vec![1.0, 2.0, 3.0]);
     assert_eq!(got[0].open, Some(0.5));
     assert_eq!(got[1].open, None);
-    let inner = store.prices("MSFT", d("2022-01-04"), d("2022-01-04")).await.unwrap();
+    let inner = store
+        .prices("MSFT", d("2022-01-04"), d("2022-01-04"))
+        .await
+        .unwrap();
     assert_eq!(inner.len(), 1);
-    assert!(store.prices("MSFT", d("2022-01-05"), d("2022-01-03")).await.unwrap().is_empty());
-    assert!(store.prices("NOPE", d("2022-01-01"), d("2022-12-31")).await.unwrap().is_empty());
-    assert_eq!(store.latest_price_date("MSFT").await.unwrap(), Some(d("2022-01-05")));
+    assert!(
+        store
+            .prices("MSFT", d("2022-01-05"), d("2022-01-03"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .prices("NOPE", d("2022-01-01"), d("2022-12-31"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.latest_price_date("MSFT").await.unwrap(),
+        Some(d("2022-01-05"))
+    );
     assert_eq!(store.latest_price_date("NOPE").await.unwrap(), None);
     assert!(store.has_prices().await.unwrap());
 }
 
 pub async fn price_upsert_replaces_and_tickers_summarise(store: &dyn Store) {
-    store.put_prices(&[price("KO", "2022-01-03", 1.0), price("KO", "2022-01-04", 2.0)]).await.unwrap();
-    store.put_prices(&[price("KO", "2022-01-04", 5.0)]).await.unwrap();
-    let got = store.prices("KO", d("2022-01-01"), d("2022-01-31")).await.unwrap();
-    assert_eq!(got.iter().map(|r| r.close).collect::<Vec<_>>(), vec![1.0, 5.0]);
-    store.put_prices(&[price("AAPL", "2021-06-01", 1.0)]).await.unwrap();
+    store
+        .put_prices(&[
+            price("KO", "2022-01-03", 1.0),
+            price("KO", "2022-01-04", 2.0),
+        ])
+        .await
+        .unwrap();
+    store
+        .put_prices(&[price("KO", "2022-01-04", 5.0)])
+        .await
+        .unwrap();
+    let got = store
+        .prices("KO", d("2022-01-01"), d("2022-01-31"))
+        .await
+        .unwrap();
+    assert_eq!(
+        got.iter().map(|r| r.close).collect::<Vec<_>>(),
+        vec![1.0, 5.0]
+    );
+    store
+        .put_prices(&[price("AAPL", "2021-06-01", 1.0)])
+        .await
+        .unwrap();
     let tickers = store.tickers().await.unwrap();
-    assert_eq!(tickers.iter().map(|t| t.ticker.as_str()).collect::<Vec<_>>(), vec!["AAPL", "KO"]);
-    assert_eq!((tickers[1].first, tickers[1].last, tickers[1].count), (d("2022-01-03"), d("2022-01-04"), 2));
+    assert_eq!(
+        tickers
+            .iter()
+            .map(|t| t.ticker.as_str())
+            .collect::<Vec<_>>(),
+        vec!["AAPL", "KO"]
+    );
+    assert_eq!(
+        (tickers[1].first, tickers[1].last, tickers[1].count),
+        (d("2022-01-03"), d("2022-01-04"), 2)
+    );
 }
 
 pub async fn non_finite_values_are_rejected_and_nothing_is_written(store: &dyn Store) {
     let err = store
-        .put_prices(&[price("X", "2022-01-03", 1.0), price("X", "2022-01-04", f64::NAN)])
+        .put_prices(&[
+            price("X", "2022-01-03", 1.0),
+            price("X", "2022-01-04", f64::NAN),
+        ])
         .await
         .unwrap_err();
     assert_eq!(err.kind, StoreErrorKind::Invalid);
-    assert!(store.prices("X", d("2022-01-01"), d("2022-12-31")).await.unwrap().is_empty());
+    assert!(
+        store
+            .prices("X", d("2022-01-01"), d("2022-12-31"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn rates_round_trip_and_latest_date(store: &dyn Store) {
     let rows = vec![
-        RateRow { maturity: Maturity::TenYear, date: d("2022-12-28"), percent: 3.88 },
-        RateRow { maturity: Maturity::TenYear, date: d("2022-12-27"), percent: 3.84 },
-        RateRow { maturity: Maturity::OneMonth, date: d("2022-12-30"), percent: 4.12 },
+        RateRow {
+            maturity: Maturity::TenYear,
+            date: d("2022-12-28"),
+            percent: 3.88,
+        },
+        RateRow {
+            maturity: Maturity::TenYear,
+            date: d("2022-12-27"),
+            percent: 3.84,
+        },
+        RateRow {
+            maturity: Maturity::OneMonth,
+            date: d("2022-12-30"),
+            percent: 4.12,
+        },
     ];
     store.put_rates(&rows).await.unwrap();
-    let ten = store.rates(Maturity::TenYear, d("2022-12-01"), d("2022-12-31")).await.unwrap();
-    assert_eq!(ten.iter().map(|r| r.percent).collect::<Vec<_>>(), vec![3.84, 3.88]);
-    assert_eq!(store.latest_rate_date(d("2022-12-29")).await.unwrap(), Some(d("2022-12-28")));
-    assert_eq!(store.latest_rate_date(d("2023-06-01")).await.unwrap(), Some(d("2022-12-30")));
+    let ten = store
+        .rates(Maturity::TenYear, d("2022-12-01"), d("2022-12-31"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ten.iter().map(|r| r.percent).collect::<Vec<_>>(),
+        vec![3.84, 3.88]
+    );
+    assert_eq!(
+        store.latest_rate_date(d("2022-12-29")).await.unwrap(),
+        Some(d("2022-12-28"))
+    );
+    assert_eq!(
+        store.latest_rate_date(d("2023-06-01")).await.unwrap(),
+        Some(d("2022-12-30"))
+    );
     assert_eq!(store.latest_rate_date(d("2000-01-01")).await.unwrap(), None);
 }
 
 fn profile_key(ticker: &str, end: &str, method: Method) -> ProfileKey {
-    ProfileKey { ticker: ticker.into(), start: d("2022-08-05"), end: d(end), method, weekends: false }
+    ProfileKey {
+        ticker: ticker.into(),
+        start: d("2022-08-05"),
+        end: d(end),
+        method,
+        weekends: false,
+    }
 }
 
 pub async fn profiles_hit_only_on_the_full_identity(store: &dyn Store) {
@@ -92,9 +189,24 @@ pub async fn profiles_hit_only_on_the_full_identity(store: &dyn Store) {
     store.put_profile(&key, &record).await.unwrap();
     assert_eq!(store.profile(&key).await.unwrap(), Some(record));
     // Same ticker and start, another end or method: a miss, never somebody else's record.
-    assert_eq!(store.profile(&profile_key("AAPL", "2022-12-27", Method::Moments)).await.unwrap(), None);
-    assert_eq!(store.profile(&profile_key("AAPL", "2022-12-28", Method::Likelihood)).await.unwrap(), None);
-    let updated = ProfileRecord { annual_return: 0.4, ..record };
+    assert_eq!(
+        store
+            .profile(&profile_key("AAPL", "2022-12-27", Method::Moments))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .profile(&profile_key("AAPL", "2022-12-28", Method::Likelihood))
+            .await
+            .unwrap(),
+        None
+    );
+    let updated = ProfileRecord {
+        annual_return: 0.4,
+        ..record
+    };
     store.put_profile(&key, &updated).await.unwrap();
     assert_eq!(store.profile(&key).await.unwrap(), Some(updated));
     assert_eq!(store.status().await.unwrap().profiles, 1);
@@ -112,31 +224,102 @@ fn correlation_key(a: &str, b: &str) -> CorrelationKey {
 }
 
 pub async fn correlations_match_either_order_and_are_idempotent(store: &dyn Store) {
-    store.put_correlation(&correlation_key("AAPL", "MSFT"), 0.8).await.unwrap();
-    store.put_correlation(&correlation_key("AAPL", "MSFT"), 0.8).await.unwrap();
-    assert_eq!(store.correlation(&correlation_key("MSFT", "AAPL")).await.unwrap(), Some(0.8));
-    assert_eq!(store.correlation(&correlation_key("AAPL", "MSFT")).await.unwrap(), Some(0.8));
-    assert_eq!(store.correlation(&correlation_key("AAPL", "KO")).await.unwrap(), None);
+    store
+        .put_correlation(&correlation_key("AAPL", "MSFT"), 0.8)
+        .await
+        .unwrap();
+    store
+        .put_correlation(&correlation_key("AAPL", "MSFT"), 0.8)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .correlation(&correlation_key("MSFT", "AAPL"))
+            .await
+            .unwrap(),
+        Some(0.8)
+    );
+    assert_eq!(
+        store
+            .correlation(&correlation_key("AAPL", "MSFT"))
+            .await
+            .unwrap(),
+        Some(0.8)
+    );
+    assert_eq!(
+        store
+            .correlation(&correlation_key("AAPL", "KO"))
+            .await
+            .unwrap(),
+        None
+    );
     // One stored item per ticker order, however often it is saved.
     assert_eq!(store.status().await.unwrap().correlations, 2);
 }
 
 pub async fn invalidation_and_clearing(store: &dyn Store) {
-    let record =
-        ProfileRecord { annual_return: 0.1, annual_volatility: 0.2, sharpe_ratio: None, asset_beta: None, equity_cost: None };
-    store.put_profile(&profile_key("AAPL", "2022-12-28", Method::Moments), &record).await.unwrap();
-    store.put_profile(&profile_key("KO", "2022-12-28", Method::Moments), &record).await.unwrap();
-    store.put_correlation(&correlation_key("AAPL", "MSFT"), 0.8).await.unwrap();
-    store.put_correlation(&correlation_key("KO", "MSFT"), 0.5).await.unwrap();
+    let record = ProfileRecord {
+        annual_return: 0.1,
+        annual_volatility: 0.2,
+        sharpe_ratio: None,
+        asset_beta: None,
+        equity_cost: None,
+    };
+    store
+        .put_profile(&profile_key("AAPL", "2022-12-28", Method::Moments), &record)
+        .await
+        .unwrap();
+    store
+        .put_profile(&profile_key("KO", "2022-12-28", Method::Moments), &record)
+        .await
+        .unwrap();
+    store
+        .put_correlation(&correlation_key("AAPL", "MSFT"), 0.8)
+        .await
+        .unwrap();
+    store
+        .put_correlation(&correlation_key("KO", "MSFT"), 0.5)
+        .await
+        .unwrap();
     store.invalidate_ticker("AAPL").await.unwrap();
-    assert_eq!(store.profile(&profile_key("AAPL", "2022-12-28", Method::Moments)).await.unwrap(), None);
-    assert!(store.profile(&profile_key("KO", "2022-12-28", Method::Moments)).await.unwrap().is_some());
-    assert_eq!(store.correlation(&correlation_key("MSFT", "AAPL")).await.unwrap(), None);
-    assert_eq!(store.correlation(&correlation_key("MSFT", "KO")).await.unwrap(), Some(0.5));
-    store.put_prices(&[price("KO", "2022-01-03", 1.0)]).await.unwrap();
+    assert_eq!(
+        store
+            .profile(&profile_key("AAPL", "2022-12-28", Method::Moments))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .profile(&profile_key("KO", "2022-12-28", Method::Moments))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .correlation(&correlation_key("MSFT", "AAPL"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .correlation(&correlation_key("MSFT", "KO"))
+            .await
+            .unwrap(),
+        Some(0.5)
+    );
+    store
+        .put_prices(&[price("KO", "2022-01-03", 1.0)])
+        .await
+        .unwrap();
     store.clear_analytics().await.unwrap();
     let status = store.status().await.unwrap();
-    assert_eq!((status.profiles, status.correlations, status.prices), (0, 0, 1));
+    assert_eq!(
+        (status.profiles, status.correlations, status.prices),
+        (0, 0, 1)
+    );
     store.clear_all().await.unwrap();
     let status = store.status().await.unwrap();
     assert_eq!((status.prices, status.rates), (0, 0));

@@ -54,7 +54,11 @@ pub struct StoreError {
 impl StoreError {
     /// A new error without a source.
     pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
-        StoreError { kind, message: message.into(), source: None }
+        StoreError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// A new error wrapping a source.
@@ -63,7 +67,11 @@ impl StoreError {
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        StoreError { kind, message: message.into(), source: Some(Box::new(source)) }
+        StoreError {
+            kind,
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
     }
 }
 
@@ -159,7 +167,11 @@ pub struct CorrelationKey {
 impl CorrelationKey {
     /// The same key with the tickers swapped.
     pub fn swapped(&self) -> CorrelationKey {
-        CorrelationKey { ticker_1: self.ticker_2.clone(), ticker_2: self.ticker_1.clone(), ..self.clone() }
+        CorrelationKey {
+            ticker_1: self.ticker_2.clone(),
+            ticker_2: self.ticker_1.clone(),
+            ..self.clone()
+        }
     }
 }
 
@@ -185,7 +197,12 @@ pub trait PriceStore: Send + Sync {
     /// All rows are written or none.
     async fn put_prices(&self, rows: &[PriceRow]) -> StoreResult<usize>;
     /// Prices of `ticker` dated in `[start, end]`, ascending.
-    async fn prices(&self, ticker: &str, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<PriceRow>>;
+    async fn prices(
+        &self,
+        ticker: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<PriceRow>>;
     /// Every ticker held, sorted by symbol.
     async fn tickers(&self) -> StoreResult<Vec<TickerSummary>>;
     /// The last date with a price for `ticker`, or `None` if the ticker is unknown.
@@ -200,7 +217,12 @@ pub trait RateStore: Send + Sync {
     /// Inserts or replaces rows (keyed on maturity and date). All or none.
     async fn put_rates(&self, rows: &[RateRow]) -> StoreResult<usize>;
     /// Yields of one maturity dated in `[start, end]`, ascending.
-    async fn rates(&self, maturity: Maturity, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<RateRow>>;
+    async fn rates(
+        &self,
+        maturity: Maturity,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<RateRow>>;
     /// The latest date on or before `date` with any published yield, if there is one.
     async fn latest_rate_date(&self, on_or_before: NaiveDate) -> StoreResult<Option<NaiveDate>>;
 }

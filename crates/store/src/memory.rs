@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use stratus_core::Maturity;
 
 use crate::{
-    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow, RateStore, Store,
-    StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
+    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow,
+    RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
 };
 
 #[derive(Default)]
@@ -33,9 +33,12 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> StoreResult<MutexGuard<'_, Tables>> {
-        self.tables
-            .lock()
-            .map_err(|_| StoreError::new(StoreErrorKind::Internal, "in-memory store poisoned by a panic"))
+        self.tables.lock().map_err(|_| {
+            StoreError::new(
+                StoreErrorKind::Internal,
+                "in-memory store poisoned by a panic",
+            )
+        })
     }
 }
 
@@ -43,7 +46,10 @@ fn check_finite(what: &str, value: f64) -> StoreResult<()> {
     if value.is_finite() {
         Ok(())
     } else {
-        Err(StoreError::new(StoreErrorKind::Invalid, format!("refusing to store a non-finite {what}: {value}")))
+        Err(StoreError::new(
+            StoreErrorKind::Invalid,
+            format!("refusing to store a non-finite {what}: {value}"),
+        ))
     }
 }
 
@@ -58,20 +64,36 @@ impl PriceStore for MemoryStore {
         }
         let mut tables = self.lock()?;
         for row in rows {
-            tables.prices.entry(row.ticker.clone()).or_default().insert(row.date, (row.open, row.close));
+            tables
+                .prices
+                .entry(row.ticker.clone())
+                .or_default()
+                .insert(row.date, (row.open, row.close));
         }
         Ok(rows.len())
     }
 
-    async fn prices(&self, ticker: &str, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<PriceRow>> {
+    async fn prices(
+        &self,
+        ticker: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<PriceRow>> {
         let tables = self.lock()?;
-        let Some(series) = tables.prices.get(ticker) else { return Ok(Vec::new()) };
+        let Some(series) = tables.prices.get(ticker) else {
+            return Ok(Vec::new());
+        };
         if start > end {
             return Ok(Vec::new());
         }
         Ok(series
             .range(start..=end)
-            .map(|(date, (open, close))| PriceRow { ticker: ticker.to_string(), date: *date, open: *open, close: *close })
+            .map(|(date, (open, close))| PriceRow {
+                ticker: ticker.to_string(),
+                date: *date,
+                open: *open,
+                close: *close,
+            })
             .collect())
     }
 
@@ -92,7 +114,11 @@ impl PriceStore for MemoryStore {
     }
 
     async fn latest_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
-        Ok(self.lock()?.prices.get(ticker).and_then(|s| s.keys().next_back().copied()))
+        Ok(self
+            .lock()?
+            .prices
+            .get(ticker)
+            .and_then(|s| s.keys().next_back().copied()))
     }
 
     async fn has_prices(&self) -> StoreResult<bool> {
@@ -108,23 +134,45 @@ impl RateStore for MemoryStore {
         }
         let mut tables = self.lock()?;
         for row in rows {
-            tables.rates.entry(row.maturity).or_default().insert(row.date, row.percent);
+            tables
+                .rates
+                .entry(row.maturity)
+                .or_default()
+                .insert(row.date, row.percent);
         }
         Ok(rows.len())
     }
 
-    async fn rates(&self, maturity: Maturity, start: NaiveDate, end: NaiveDate) -> StoreResult<Vec<RateRow>> {
+    async fn rates(
+        &self,
+        maturity: Maturity,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<RateRow>> {
         let tables = self.lock()?;
-        let Some(series) = tables.rates.get(&maturity) else { return Ok(Vec::new()) };
+        let Some(series) = tables.rates.get(&maturity) else {
+            return Ok(Vec::new());
+        };
         if start > end {
             return Ok(Vec::new());
         }
-        Ok(series.range(start..=end).map(|(date, percent)| RateRow { maturity, date: *date, percent: *percent }).collect())
+        Ok(series
+            .range(start..=end)
+            .map(|(date, percent)| RateRow {
+                maturity,
+                date: *date,
+                percent: *percent,
+            })
+            .collect())
     }
 
     async fn latest_rate_date(&self, on_or_before: NaiveDate) -> StoreResult<Option<NaiveDate>> {
         let tables = self.lock()?;
-        Ok(tables.rates.values().filter_map(|s| s.range(..=on_or_before).next_back().map(|(d, _)| *d)).max())
+        Ok(tables
+            .rates
+            .values()
+            .filter_map(|s| s.range(..=on_or_before).next_back().map(|(d, _)| *d))
+            .max())
     }
 }
 
@@ -143,7 +191,11 @@ impl AnalyticsCache for MemoryStore {
 
     async fn correlation(&self, key: &CorrelationKey) -> StoreResult<Option<f64>> {
         let tables = self.lock()?;
-        Ok(tables.correlations.get(key).or_else(|| tables.correlations.get(&key.swapped())).copied())
+        Ok(tables
+            .correlations
+            .get(key)
+            .or_else(|| tables.correlations.get(&key.swapped()))
+            .copied())
     }
 
     async fn put_correlation(&self, key: &CorrelationKey, value: f64) -> StoreResult<()> {
@@ -157,7 +209,9 @@ impl AnalyticsCache for MemoryStore {
     async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()> {
         let mut tables = self.lock()?;
         tables.profiles.retain(|k, _| k.ticker != ticker);
-        tables.correlations.retain(|k, _| k.ticker_1 != ticker && k.ticker_2 != ticker);
+        tables
+            .correlations
+            .retain(|k, _| k.ticker_1 != ticker && k.ticker_2 != ticker);
         Ok(())
     }
 
