@@ -11,8 +11,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use faer::Mat;
-use stratus_core::covariance::{Par, column_means, correlation_from_covariance, covariance_matrix};
-use stratus_core::risk::{beta_of_samples, historical_cvar, historical_var};
+use stratus_core::covariance::{
+    Par, betas, column_means, column_volatilities, correlation_from_covariance, covariance_matrix,
+};
+use stratus_core::risk::{historical_cvar, historical_var};
 use stratus_core::{NaiveDate, PriceSeries};
 
 fn time<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, Duration) {
@@ -104,12 +106,7 @@ fn main() {
     table.row(
         "σ (volatilities)",
         &size,
-        time(2000, || {
-            let cov = covariance_matrix(returns.as_ref(), 252.0, Par::Seq);
-            (0..cov.nrows())
-                .map(|i| cov[(i, i)].sqrt())
-                .collect::<Vec<_>>()
-        }),
+        time(2000, || column_volatilities(returns.as_ref(), 252.0)),
         0.08,
     );
     table.row(
@@ -130,18 +127,10 @@ fn main() {
         }),
         0.08,
     );
-    let columns: Vec<Vec<f64>> = (0..returns.ncols())
-        .map(|j| returns.col(j).iter().copied().collect())
-        .collect();
     table.row(
         "β against SP500 (all 20)",
         &size,
-        time(2000, || {
-            columns
-                .iter()
-                .map(|c| beta_of_samples(c, &market))
-                .collect::<Vec<_>>()
-        }),
+        time(2000, || betas(returns.as_ref(), &market)),
         0.08,
     );
     let portfolio: Vec<f64> = (0..returns.nrows())
