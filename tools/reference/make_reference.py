@@ -6,7 +6,10 @@ for scrilla's estimators). Nothing here imports Stratus. Re-run with:
 
     pip install numpy scipy && python3 tools/reference/make_reference.py
 
-and commit crates/core/tests/fixtures/reference.json.
+and commit crates/core/tests/fixtures/reference.json. With --check it recomputes everything and
+compares with the committed file instead (relative 1e-12; 1e-6 absolute for the copula fit, whose
+scipy integration is itself only that accurate), which CI runs so the fixture cannot drift from
+its recipe.
 """
 
 import csv
@@ -14,6 +17,7 @@ import gzip
 import json
 import math
 import pathlib
+import sys
 
 import numpy as np
 from scipy import optimize, stats
@@ -144,8 +148,39 @@ def main():
         "var_aapl": {"prob": p_, "expiry": T_, "spot": S0, "value_at_risk": var, "conditional_value_at_risk": cvar},
         "moving_averages_aapl_2022_12_28": mas,
     }
-    OUT.write_text(json.dumps({"portfolio": portfolio, "scrilla": scrilla}, indent=1) + "\n")
+    result = {"portfolio": portfolio, "scrilla": scrilla}
+    if "--check" in sys.argv:
+        committed = json.loads(OUT.read_text())
+        problems = []
+        compare(committed, json.loads(json.dumps(result)), "", problems)
+        if problems:
+            print("reference fixture differs from its recipe:", *problems[:20], sep="\n  ")
+            sys.exit(1)
+        print("reference fixture reproduced")
+        return
+    OUT.write_text(json.dumps(result, indent=1) + "\n")
     print("wrote", OUT)
+
+
+def compare(want, got, path, problems):
+    if isinstance(want, dict):
+        if set(want) != set(got):
+            problems.append(f"{path}: keys differ")
+            return
+        for key in want:
+            compare(want[key], got[key], f"{path}/{key}", problems)
+    elif isinstance(want, list):
+        if len(want) != len(got):
+            problems.append(f"{path}: lengths differ")
+            return
+        for i, (w, g) in enumerate(zip(want, got)):
+            compare(w, g, f"{path}/{i}", problems)
+    elif isinstance(want, float):
+        ok = abs(got - want) <= 1e-6 if "/percentiles/" in path and "correlation" in path else abs(got - want) <= 1e-12 * max(abs(want), 1e-300)
+        if not ok:
+            problems.append(f"{path}: committed {want}, recomputed {got}")
+    elif want != got:
+        problems.append(f"{path}: committed {want!r}, recomputed {got!r}")
 
 
 if __name__ == "__main__":
