@@ -126,6 +126,9 @@ impl Analytics {
     }
 
     /// Loads the bundled dataset into an empty store. Returns whether anything was loaded.
+    ///
+    /// Yields go first, in chunks; prices last, in one all-or-nothing write. "Has prices" is
+    /// therefore the marker of a complete load: a load interrupted at any point is simply redone.
     pub async fn ensure_seeded(
         &self,
         progress: &(dyn Fn(SeedProgress) + Sync),
@@ -138,7 +141,6 @@ impl Analytics {
         let total = (prices.len() + rates.len()) as u64;
         let mut done = 0u64;
         progress(SeedProgress { done, total });
-        // Rates first: the store counts as seeded once it has prices, so prices go last.
         for chunk in rates.chunks(SEED_CHUNK) {
             let rows: Vec<RateRow> = chunk
                 .iter()
@@ -151,19 +153,17 @@ impl Analytics {
             done += self.store.put_rates(&rows).await? as u64;
             progress(SeedProgress { done, total });
         }
-        for chunk in prices.chunks(SEED_CHUNK) {
-            let rows: Vec<PriceRow> = chunk
-                .iter()
-                .map(|p| PriceRow {
-                    ticker: p.ticker.clone(),
-                    date: p.date,
-                    open: p.open,
-                    close: p.close,
-                })
-                .collect();
-            done += self.store.put_prices(&rows).await? as u64;
-            progress(SeedProgress { done, total });
-        }
+        let rows: Vec<PriceRow> = prices
+            .into_iter()
+            .map(|p| PriceRow {
+                ticker: p.ticker,
+                date: p.date,
+                open: p.open,
+                close: p.close,
+            })
+            .collect();
+        done += self.store.put_prices(&rows).await? as u64;
+        progress(SeedProgress { done, total });
         Ok(true)
     }
 

@@ -175,7 +175,7 @@ fn main() {
     let first = start.elapsed();
     table.row(
         "CLI first run (loads bundled data)",
-        "190k prices + 100k yields",
+        "190k prices + 95k yields",
         (first, first),
         2000.0,
     );

@@ -488,15 +488,7 @@ async fn close(
     let mut json = Map::new();
     let mut rows = Vec::new();
     for t in &tickers {
-        let series = analytics
-            .series(
-                t,
-                Window {
-                    start: window.start.min(window.end - chrono::Duration::days(30)),
-                    end: window.end,
-                },
-            )
-            .await?;
+        let series = analytics.series(t, window).await?;
         let (day, price) = series.last().ok_or_else(|| AppError::NoData {
             message: format!("no close for {t} on or before {}", window.end),
         })?;

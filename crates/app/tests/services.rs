@@ -1,0 +1,150 @@
+//! The analytics services over the in-memory store: seeding, window resolution, caching and
+//! invalidation, and the risk-free rate taken as of the window's end.
+
+use std::sync::Arc;
+
+use stratus_app::{Analytics, AppError, Settings};
+use stratus_core::{Method, NaiveDate, Window};
+use stratus_store::{AnalyticsCache, MemoryStore, ProfileKey, Store};
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn seeded() -> (Arc<MemoryStore>, Analytics, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().display().to_string();
+    let settings = Settings::load(&move |k| (k == "STRATUS_HOME").then(|| path.clone())).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let analytics = Analytics::new(Arc::clone(&store) as Arc<dyn Store>, settings);
+    let steps = std::sync::Mutex::new(Vec::new());
+    assert!(
+        analytics
+            .ensure_seeded(&|p| steps.lock().unwrap().push((p.done, p.total)))
+            .await
+            .unwrap()
+    );
+    let steps = steps.into_inner().unwrap();
+    let (done, total) = *steps.last().unwrap();
+    assert_eq!(done, total, "progress ends complete");
+    assert!(
+        steps.windows(2).all(|w| w[0].0 <= w[1].0),
+        "progress never goes back"
+    );
+    (store, analytics, home)
+}
+
+#[tokio::test]
+async fn seeding_loads_everything_once() {
+    let (store, analytics, _home) = seeded().await;
+    let status = store.status().await.unwrap();
+    assert_eq!(status.prices, 21 * 8313 + 5 * 2264);
+    // Non-empty cells of the Treasury CSV (counted with Python's csv module).
+    assert_eq!(status.rates, 95_286);
+    assert!(
+        !analytics.ensure_seeded(&|_| {}).await.unwrap(),
+        "a seeded store is left alone"
+    );
+    assert_eq!(analytics.ticker_names().await.unwrap().len(), 26);
+}
+
+#[tokio::test]
+async fn default_window_ends_at_the_latest_data_not_today() {
+    let (_, analytics, _home) = seeded().await;
+    let (names, window) = analytics
+        .window(&["aapl".into(), "MTUM".into()], None, None)
+        .await
+        .unwrap();
+    assert_eq!(names, ["AAPL", "MTUM"]);
+    assert_eq!(
+        window,
+        Window {
+            start: d("2022-08-05"),
+            end: d("2022-12-28")
+        }
+    );
+    let err = analytics
+        .window(&["AAPL".into(), "TSLA".into()], None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::UnknownTicker { ticker, known } if ticker == "TSLA" && known.len() == 26)
+    );
+    assert!(err.is_user_error());
+}
+
+#[tokio::test]
+async fn risk_free_is_taken_as_of_the_window_end() {
+    let (_, analytics, _home) = seeded().await;
+    // 10-year par yields published on those days: 0.73 % and 3.88 %.
+    assert_eq!(
+        analytics.risk_free(d("2020-03-16")).await.unwrap(),
+        (d("2020-03-16"), 0.0073)
+    );
+    assert_eq!(
+        analytics.risk_free(d("2022-12-28")).await.unwrap(),
+        (d("2022-12-28"), 0.0388)
+    );
+    // A Sunday uses the Friday before.
+    assert_eq!(
+        analytics.risk_free(d("2022-12-25")).await.unwrap().0,
+        d("2022-12-23")
+    );
+    let (_, early) = analytics
+        .window(&["KO".into()], Some(d("2020-01-02")), Some(d("2020-03-16")))
+        .await
+        .unwrap();
+    let (_, late) = analytics.window(&["KO".into()], None, None).await.unwrap();
+    let sharpe_early = analytics
+        .risk_profiles(&["KO".into()], early, Method::Moments)
+        .await
+        .unwrap()[0]
+        .1;
+    let profile = analytics
+        .profile("KO", early, Method::Moments)
+        .await
+        .unwrap();
+    let expected = (profile.annual_return - 0.0073) / profile.annual_volatility;
+    assert!((sharpe_early.sharpe_ratio - expected).abs() < 1e-12);
+    assert_ne!(early, late);
+}
+
+#[tokio::test]
+async fn results_are_cached_and_an_import_invalidates_them() {
+    let (store, analytics, _home) = seeded().await;
+    let (_, window) = analytics.window(&["KO".into()], None, None).await.unwrap();
+    let key = ProfileKey {
+        ticker: "KO".into(),
+        start: window.start,
+        end: window.end,
+        method: Method::Moments,
+        weekends: false,
+    };
+    assert!(store.profile(&key).await.unwrap().is_none());
+    let first = analytics
+        .profile("KO", window, Method::Moments)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.profile(&key).await.unwrap().unwrap().annual_return,
+        first.annual_return
+    );
+    analytics
+        .correlation("KO", "PEP", window, Method::Moments)
+        .await
+        .unwrap();
+    assert_eq!(store.status().await.unwrap().correlations, 2);
+    // New prices for KO: its cached results go, and the next answer reflects the new data.
+    let csv = format!("date,ticker,close\n{},KO,1000\n", window.end);
+    analytics
+        .import_csv("ko.csv", csv.as_bytes())
+        .await
+        .unwrap();
+    assert!(store.profile(&key).await.unwrap().is_none());
+    assert_eq!(store.status().await.unwrap().correlations, 0);
+    let second = analytics
+        .profile("KO", window, Method::Moments)
+        .await
+        .unwrap();
+    assert!(second.annual_volatility > first.annual_volatility);
+}
