@@ -15,11 +15,15 @@ pub use service::{Analytics, AppError, FullProfile, SeedProgress};
 pub use settings::{CacheMode, ENV_VARS, Settings, SettingsError};
 
 use stratus_store::Store;
-use stratus_store_sqlite::SqliteStore;
 
 /// Builds the store the settings ask for.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     match settings.cache_mode {
+        #[cfg(not(feature = "sqlite"))]
+        CacheMode::Sqlite => Err(AppError::Setup {
+            message: "CACHE_MODE=sqlite: this build was made without feature `sqlite`".into(),
+        }),
+        #[cfg(feature = "sqlite")]
         CacheMode::Sqlite => {
             if let Some(parent) = settings
                 .sqlite_file
@@ -33,12 +37,34 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
                     ),
                 })?;
             }
-            Ok(Arc::new(SqliteStore::open(&settings.sqlite_file)?))
+            Ok(Arc::new(stratus_store_sqlite::SqliteStore::open(
+                &settings.sqlite_file,
+            )?))
         }
         CacheMode::Dynamodb => Err(AppError::Setup {
             message:
                 "CACHE_MODE=dynamodb: this build has no DynamoDB backend yet; use CACHE_MODE=sqlite"
                     .into(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_backend_is_a_clear_setup_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().display().to_string();
+        let settings = Settings::load(&move |k| match k {
+            "STRATUS_HOME" => Some(home.clone()),
+            "CACHE_MODE" => Some("dynamodb".into()),
+            _ => None,
+        })
+        .unwrap();
+        let err = open_store(&settings).err().unwrap();
+        assert!(!err.is_user_error());
+        assert!(err.to_string().contains("CACHE_MODE=dynamodb"), "{err}");
     }
 }
