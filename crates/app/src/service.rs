@@ -13,7 +13,7 @@ use stratus_core::{
     AnalyticsError, CalendarKind, EQUITY_PERIODS_PER_YEAR, Maturity, Method, PriceSeries,
     RiskProfile, TradingCalendar, Window, estimate, resolve_window,
 };
-use stratus_providers::{ProviderError, bundled, csv_import, normalise_ticker};
+use stratus_providers::{PricePoint, ProviderError, bundled, csv_import, normalise_ticker};
 use stratus_store::{
     CorrelationKey, PriceRow, ProfileKey, ProfileRecord, RateRow, Store, StoreError,
 };
@@ -100,6 +100,15 @@ pub struct Analytics {
 
 const SEED_CHUNK: usize = 25_000;
 
+fn price_row(point: PricePoint) -> PriceRow {
+    PriceRow {
+        ticker: point.ticker,
+        date: point.date,
+        open: point.open,
+        close: point.close,
+    }
+}
+
 impl Analytics {
     /// Services over `store` with `settings`.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
@@ -153,15 +162,7 @@ impl Analytics {
             done += self.store.put_rates(&rows).await? as u64;
             progress(SeedProgress { done, total });
         }
-        let rows: Vec<PriceRow> = prices
-            .into_iter()
-            .map(|p| PriceRow {
-                ticker: p.ticker,
-                date: p.date,
-                open: p.open,
-                close: p.close,
-            })
-            .collect();
+        let rows: Vec<PriceRow> = prices.into_iter().map(price_row).collect();
         done += self.store.put_prices(&rows).await? as u64;
         progress(SeedProgress { done, total });
         Ok(true)
@@ -175,15 +176,7 @@ impl Analytics {
         bytes: &[u8],
     ) -> Result<(Vec<String>, usize), AppError> {
         let points = csv_import::parse_prices(file, bytes)?;
-        let rows: Vec<PriceRow> = points
-            .into_iter()
-            .map(|p| PriceRow {
-                ticker: p.ticker,
-                date: p.date,
-                open: p.open,
-                close: p.close,
-            })
-            .collect();
+        let rows: Vec<PriceRow> = points.into_iter().map(price_row).collect();
         let mut tickers: Vec<String> = rows.iter().map(|r| r.ticker.clone()).collect();
         tickers.sort();
         tickers.dedup();

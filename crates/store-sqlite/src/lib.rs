@@ -20,6 +20,7 @@ use stratus_core::{Maturity, Method};
 use stratus_store::{
     AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow,
     RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
+    check_finite,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -99,17 +100,6 @@ fn parse_date(table: &str, text: &str) -> StoreResult<NaiveDate> {
 
 fn date_text(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
-}
-
-fn check_finite(what: &str, value: f64) -> StoreResult<()> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(StoreError::new(
-            StoreErrorKind::Invalid,
-            format!("refusing to store a non-finite {what}: {value}"),
-        ))
-    }
 }
 
 impl SqliteStore {

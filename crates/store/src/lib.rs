@@ -78,6 +78,19 @@ impl StoreError {
 /// Result alias for store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Refuses NaN and infinities before they reach a backend (SQLite would turn NaN into NULL,
+/// DynamoDB rejects it): every backend calls this on every number it is asked to store.
+pub fn check_finite(what: &str, value: f64) -> StoreResult<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(StoreError::new(
+            StoreErrorKind::Invalid,
+            format!("refusing to store a non-finite {what}: {value}"),
+        ))
+    }
+}
+
 /// One stored daily price.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceRow {

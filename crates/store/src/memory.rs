@@ -10,6 +10,7 @@ use stratus_core::Maturity;
 use crate::{
     AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow,
     RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
+    check_finite,
 };
 
 #[derive(Default)]
@@ -39,17 +40,6 @@ impl MemoryStore {
                 "in-memory store poisoned by a panic",
             )
         })
-    }
-}
-
-fn check_finite(what: &str, value: f64) -> StoreResult<()> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(StoreError::new(
-            StoreErrorKind::Invalid,
-            format!("refusing to store a non-finite {what}: {value}"),
-        ))
     }
 }
 
