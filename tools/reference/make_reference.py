@@ -37,6 +37,55 @@ def read_wide(name):
     return dates, values
 
 
+def exact_on_support(cov, mu, support, targets):
+    """Solves the KKT system of min wᵀΣw s.t. Aw = b on a support: [[2Σ_SS, Aᵀ], [A, 0]]."""
+    S = np.array(support)
+    A = np.array([[1.0] * len(S)] + ([mu[S]] if targets is not None else []))
+    b = np.array([1.0] + ([targets] if targets is not None else []))
+    m = len(A)
+    K = np.block([[2 * cov[np.ix_(S, S)], A.T], [A, np.zeros((m, m))]])
+    sol = np.linalg.solve(K, np.concatenate([np.zeros(len(S)), b]))
+    w = np.zeros(len(mu))
+    w[S] = sol[: len(S)]
+    multipliers = sol[len(S):]
+    gradient = 2 * cov @ w - (np.vstack([np.ones(len(mu))] + ([mu] if targets is not None else [])).T @ multipliers)
+    assert (w >= -1e-12).all(), "negative weight on the support"
+    outside = np.setdiff1d(np.arange(len(mu)), S)
+    assert (gradient[outside] >= -1e-10).all(), "KKT violated off the support"
+    return w
+
+
+def solve_support(objective, n, constraints):
+    res = optimize.minimize(objective, np.full(n, 1.0 / n), method="SLSQP", bounds=[(0, 1)] * n,
+                            constraints=constraints, options={"ftol": 1e-15, "maxiter": 1000})
+    return [i for i in range(n) if res.x[i] > 1e-6]
+
+
+def optimisation_references(mu, cov, rf):
+    """Long-only, fully invested: SLSQP finds the support, then the exact KKT solution on it."""
+    n = len(mu)
+    budget = {"type": "eq", "fun": lambda w: w.sum() - 1}
+    w_mv = exact_on_support(cov, mu, solve_support(lambda w: w @ cov @ w, n, [budget]), None)
+    support = solve_support(lambda w: -(w @ mu - rf) / math.sqrt(w @ cov @ w), n, [budget])
+    S = np.array(support)
+    z = np.linalg.solve(cov[np.ix_(S, S)], mu[S] - rf)
+    w_ms = np.zeros(n)
+    w_ms[S] = z / z.sum()
+    # KKT of the tangency problem: no excluded asset improves the Sharpe ratio at the margin.
+    # In y = w/(w·μ − r_f): minimise yᵀΣy s.t. (μ − r_f)ᵀy = 1, y ≥ 0; off the support
+    # (Σy)_i ≥ (yᵀΣy)(μ_i − r_f).
+    y = w_ms / (w_ms @ mu - rf)
+    assert ((cov @ y - (y @ cov @ y) * (mu - rf))[np.setdiff1d(np.arange(n), S)] >= -1e-10).all()
+    target = 0.20
+    constraints = [budget, {"type": "eq", "fun": lambda w: w @ mu - target}]
+    w_t = exact_on_support(cov, mu, solve_support(lambda w: w @ cov @ w, n, constraints), target)
+    return {
+        "min_variance": {"weights": w_mv.tolist(), "volatility": float(math.sqrt(w_mv @ cov @ w_mv)), "return": float(w_mv @ mu)},
+        "max_sharpe": {"risk_free": rf, "weights": w_ms.tolist(), "sharpe": float((w_ms @ mu - rf) / math.sqrt(w_ms @ cov @ w_ms))},
+        "target": {"return": target, "weights": w_t.tolist(), "volatility": float(math.sqrt(w_t @ cov @ w_t))},
+    }
+
+
 def main():
     dates, stocks = read_wide("sp500_dataset.csv.gz")
     _, index = read_wide("sp500_index.csv.gz")
@@ -64,7 +113,9 @@ def main():
     hist_cvar = float((losses[:whole].sum() + (kappa - whole) * losses[whole]) / kappa)
     m, s = x.mean(), x.std(ddof=1)
     z = stats.norm.ppf(1 - alpha)
+    optimal = optimisation_references(mu, cov, 0.02)
     portfolio = {
+        "optimal": optimal,
         "start": "2015-01-02", "end": "2022-12-28", "tickers": tickers, "returns": T,
         "mu": mu.tolist(), "cov": cov.tolist(), "corr": corr.tolist(),
         "volatility": np.sqrt(np.diag(cov)).tolist(), "beta": beta,

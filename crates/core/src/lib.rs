@@ -17,6 +17,7 @@ pub mod covariance;
 pub mod error;
 pub mod estimators;
 pub mod moving_average;
+pub mod optimize;
 pub mod risk;
 pub mod series;
 pub mod stats;

@@ -282,3 +282,57 @@ fn moving_averages_match() {
         );
     }
 }
+
+fn simple_problem(r: &Value) -> (Vec<String>, stratus_core::optimize::Problem) {
+    let p = &r["portfolio"];
+    let tickers: Vec<String> =
+        p["tickers"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    let series = universe(&tickers, "2015-01-02", "2022-12-28");
+    let returns: Vec<Vec<f64>> = series.iter().map(PriceSeries::simple_returns).collect();
+    let matrix = faer::Mat::from_fn(returns[0].len(), tickers.len(), |t, j| returns[j][t]);
+    let mu: Vec<f64> = column_means(matrix.as_ref()).iter().map(|m| 252.0 * m).collect();
+    let cov = covariance_matrix(matrix.as_ref(), 252.0, Par::Seq);
+    (tickers, stratus_core::optimize::Problem::long_only(mu, cov))
+}
+
+fn assert_weights(got: &[f64], want: &Value, tol: f64, what: &str) {
+    for (i, g) in got.iter().enumerate() {
+        let w = f(&want[i]);
+        assert!((g - w).abs() <= tol, "{what} weight {i}: got {g}, want {w}");
+    }
+}
+
+#[test]
+fn critical_line_matches_the_exact_kkt_optima() {
+    let r = reference();
+    let o = &r["portfolio"]["optimal"];
+    let (tickers, problem) = simple_problem(&r);
+    let mut frontier = stratus_core::optimize::efficient_frontier(&problem).unwrap();
+    let mv = frontier.min_variance();
+    assert_weights(&mv.weights, &o["min_variance"]["weights"], 1e-9, "min variance");
+    assert_rel(mv.volatility, f(&o["min_variance"]["volatility"]), 1e-10, "min variance volatility");
+    // The published anchors (reference-values.md §1.2), rounded to 6 decimals.
+    assert!((mv.volatility - 0.150066).abs() < 5e-7 && (mv.expected_return - 0.113771).abs() < 5e-7);
+    let ko = tickers.iter().position(|t| t == "KO").unwrap();
+    assert!((mv.weights[ko] - 0.229925).abs() < 5e-7);
+
+    let ms = frontier.max_sharpe(0.02);
+    assert_weights(&ms.weights, &o["max_sharpe"]["weights"], 1e-9, "max sharpe");
+    assert_rel(ms.sharpe_ratio(0.02), f(&o["max_sharpe"]["sharpe"]), 1e-10, "sharpe");
+    assert!((ms.sharpe_ratio(0.02) - 1.247657).abs() < 5e-7);
+
+    let target = frontier.at_return(0.20).unwrap();
+    assert_weights(&target.weights, &o["target"]["weights"], 1e-9, "target 20 %");
+    assert_rel(target.volatility, f(&o["target"]["volatility"]), 1e-10, "target volatility");
+
+    // Every frontier point is fully invested, long only, and on the efficient side.
+    let points = frontier.points(50);
+    assert_eq!(points.len(), 50);
+    assert_eq!(points[0].weights, mv.weights);
+    assert_eq!(points[49].weights, frontier.max_return().weights);
+    for pair in points.windows(2) {
+        assert!(pair[1].expected_return > pair[0].expected_return && pair[1].volatility >= pair[0].volatility);
+        assert!((pair[1].weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(pair[1].weights.iter().all(|w| *w >= 0.0));
+    }
+}
