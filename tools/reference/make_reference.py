@@ -61,6 +61,22 @@ def solve_support(objective, n, constraints):
     return [i for i in range(n) if res.x[i] > 1e-6]
 
 
+SCENARIOS = None
+
+
+def min_cvar_reference(scenarios, alpha):
+    """Rockafellar–Uryasev LP solved by HiGHS (scipy.optimize.linprog)."""
+    T, n = scenarios.shape
+    c = np.concatenate([np.zeros(n), [1.0], np.full(T, 1.0 / (alpha * T))])
+    # -r_t·w - a - u_t <= 0
+    A_ub = np.hstack([-scenarios, -np.ones((T, 1)), -np.eye(T)])
+    A_eq = np.concatenate([np.ones(n), [0.0], np.zeros(T)])[None, :]
+    bounds = [(0, 1)] * n + [(None, None)] + [(0, None)] * T
+    res = optimize.linprog(c, A_ub=A_ub, b_ub=np.zeros(T), A_eq=A_eq, b_eq=[1.0], bounds=bounds, method="highs")
+    assert res.status == 0
+    return {"alpha": alpha, "cvar": float(res.fun), "weights": res.x[:n].tolist()}
+
+
 def optimisation_references(mu, cov, rf):
     """Long-only, fully invested: SLSQP finds the support, then the exact KKT solution on it."""
     n = len(mu)
@@ -80,6 +96,7 @@ def optimisation_references(mu, cov, rf):
     constraints = [budget, {"type": "eq", "fun": lambda w: w @ mu - target}]
     w_t = exact_on_support(cov, mu, solve_support(lambda w: w @ cov @ w, n, constraints), target)
     return {
+        "min_historical_cvar": min_cvar_reference(SCENARIOS, 0.05),
         "min_variance": {"weights": w_mv.tolist(), "volatility": float(math.sqrt(w_mv @ cov @ w_mv)), "return": float(w_mv @ mu)},
         "max_sharpe": {"risk_free": rf, "weights": w_ms.tolist(), "sharpe": float((w_ms @ mu - rf) / math.sqrt(w_ms @ cov @ w_ms))},
         "target": {"return": target, "weights": w_t.tolist(), "volatility": float(math.sqrt(w_t @ cov @ w_t))},
@@ -113,6 +130,8 @@ def main():
     hist_cvar = float((losses[:whole].sum() + (kappa - whole) * losses[whole]) / kappa)
     m, s = x.mean(), x.std(ddof=1)
     z = stats.norm.ppf(1 - alpha)
+    global SCENARIOS
+    SCENARIOS = simple
     optimal = optimisation_references(mu, cov, 0.02)
     portfolio = {
         "optimal": optimal,

@@ -12,12 +12,14 @@
 
 pub mod bivariate;
 pub mod calendar;
+pub mod cardinality;
 pub mod correlation;
 pub mod covariance;
 pub mod error;
 pub mod estimators;
 pub mod moving_average;
 pub mod optimize;
+pub mod portfolio_cvar;
 pub mod risk;
 pub mod series;
 pub mod stats;

@@ -336,3 +336,20 @@ fn critical_line_matches_the_exact_kkt_optima() {
         assert!(pair[1].weights.iter().all(|w| *w >= 0.0));
     }
 }
+
+#[test]
+fn historical_cvar_programme_matches_highs() {
+    let r = reference();
+    let want = &r["portfolio"]["optimal"]["min_historical_cvar"];
+    let (tickers, _) = simple_problem(&r);
+    let series = universe(&tickers, "2015-01-02", "2022-12-28");
+    let returns: Vec<Vec<f64>> = series.iter().map(PriceSeries::simple_returns).collect();
+    let scenarios = faer::Mat::from_fn(returns[0].len(), tickers.len(), |t, j| returns[j][t]);
+    let n = tickers.len();
+    let solution =
+        stratus_core::portfolio_cvar::min_historical_cvar(scenarios.as_ref(), &vec![0.0; n], &vec![1.0; n], 0.05).unwrap();
+    assert_rel(solution.cvar, f(&want["cvar"]), 1e-7, "minimal CVaR");
+    let portfolio: Vec<f64> =
+        (0..scenarios.nrows()).map(|t| (0..n).map(|i| solution.weights[i] * scenarios[(t, i)]).sum()).collect();
+    assert_rel(historical_cvar(&portfolio, 0.05).unwrap(), f(&want["cvar"]), 1e-7, "CVaR of the LP portfolio");
+}
