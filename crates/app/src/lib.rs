@@ -8,9 +8,11 @@
 
 use std::sync::Arc;
 
+pub mod portfolio;
 pub mod service;
 pub mod settings;
 
+pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
 pub use service::{Analytics, AppError, FullProfile, SeedProgress};
 pub use settings::{CacheMode, ENV_VARS, Settings, SettingsError};
 

@@ -40,6 +40,9 @@ pub enum AppError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An optimisation without a solution (infeasible target or bounds, singular covariance).
+    #[error(transparent)]
+    Optimize(#[from] stratus_core::optimize::OptimizeError),
     /// Data the question needs is not in the store.
     #[error("{message}")]
     NoData {
@@ -63,6 +66,7 @@ impl AppError {
                 | AppError::Analytics(_)
                 | AppError::Provider(_)
                 | AppError::NoData { .. }
+                | AppError::Optimize(_)
         )
     }
 }

@@ -123,6 +123,45 @@ pub struct TickersArgs {
     pub analysis: AnalysisArgs,
 }
 
+/// Return convention for portfolio inputs.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReturnsArg {
+    /// Log returns, μ = log drift + σ²/2 (scrilla).
+    Log,
+    /// Simple returns, μ = 252·mean, Σ = 252·cov (PyPortfolioOpt).
+    Simple,
+}
+
+/// Options shared by the portfolio commands.
+#[derive(Debug, Clone, Args)]
+pub struct PortfolioArgs {
+    /// Tickers (at least two).
+    #[arg(required = true, num_args = 2.., value_name = "TICKER")]
+    pub tickers: Vec<String>,
+    /// Window and method.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// Return convention for μ and Σ.
+    #[arg(long, value_enum, default_value = "log")]
+    pub returns: ReturnsArg,
+    /// Minimum weight of every asset (default 0: long only).
+    #[arg(long, value_name = "W")]
+    pub min_weight: Option<f64>,
+    /// Maximum weight of every asset (default 1).
+    #[arg(long, value_name = "W")]
+    pub max_weight: Option<f64>,
+    /// Hold at most K assets (exact enumeration when feasible, else a heuristic with its gap).
+    #[arg(long, value_name = "K")]
+    pub max_assets: Option<usize>,
+    /// Risk-free rate for the Sharpe ratio, as a decimal (default: the RISK_FREE yield published on
+    /// or before the window's end).
+    #[arg(long, value_name = "RATE")]
+    pub risk_free: Option<f64>,
+    /// Buy whole shares for this amount at the last closes; report the cash left.
+    #[arg(long, visible_alias = "investment", value_name = "AMOUNT")]
+    pub invest: Option<f64>,
+}
+
 /// The commands (scrilla's verbs and aliases).
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -228,6 +267,53 @@ pub enum Command {
         /// Also delete prices and yields, including imported ones.
         #[arg(long)]
         all: bool,
+    },
+    /// Minimum-variance portfolio (or --sharpe, or --target R), long only and fully invested.
+    #[command(visible_alias = "opt")]
+    OptimizePortfolio {
+        /// Portfolio options.
+        #[command(flatten)]
+        portfolio: PortfolioArgs,
+        /// Maximise the Sharpe ratio (risk-free rate as of the window's end).
+        #[arg(long, visible_alias = "sh", conflicts_with = "target")]
+        sharpe: bool,
+        /// Minimum variance at exactly this annual return, e.g. 0.2.
+        #[arg(long, visible_alias = "target-return")]
+        target: Option<f64>,
+    },
+    /// Maximum-return portfolio.
+    #[command(visible_alias = "max")]
+    MaxReturn {
+        /// Portfolio options.
+        #[command(flatten)]
+        portfolio: PortfolioArgs,
+    },
+    /// Portfolio with the least conditional value at risk.
+    #[command(visible_alias = "opt-cvar")]
+    OptimizeCvar {
+        /// Portfolio options.
+        #[command(flatten)]
+        portfolio: PortfolioArgs,
+        /// Tail probability, e.g. 0.05.
+        #[arg(long, default_value_t = 0.05)]
+        prob: f64,
+        /// Horizon in years (default one trading day).
+        #[arg(long, default_value_t = 1.0 / 252.0)]
+        expiry: f64,
+        /// Minimise the historical CVaR of the window's returns (a linear programme) instead of
+        /// the GBM model's.
+        #[arg(long)]
+        historical: bool,
+    },
+    /// Efficient frontier from the minimum-variance to the maximum-return portfolio, inclusive.
+    #[command(visible_alias = "ef")]
+    EfficientFrontier {
+        /// Portfolio options.
+        #[command(flatten)]
+        portfolio: PortfolioArgs,
+        /// Number of portfolios (both ends included).
+        #[arg(long, visible_alias = "frontier-steps", default_value_t = 5)]
+        steps: usize,
     },
     /// Print the version.
     Version,

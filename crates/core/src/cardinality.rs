@@ -93,24 +93,39 @@ fn solve_subset(problem: &Problem, subset: &[usize], objective: Objective) -> Op
 }
 
 /// Solves `objective` holding at most `max_assets` assets.
-pub fn solve_limited(problem: &Problem, objective: Objective, max_assets: usize) -> Result<Limited, OptimizeError> {
+pub fn solve_limited(
+    problem: &Problem,
+    objective: Objective,
+    max_assets: usize,
+) -> Result<Limited, OptimizeError> {
     let n = problem.len();
     if max_assets == 0 {
-        return Err(OptimizeError::InvalidInput("--max-assets must be at least 1".into()));
+        return Err(OptimizeError::InvalidInput(
+            "--max-assets must be at least 1".into(),
+        ));
     }
     let relaxed = objective.solve(problem)?;
     let held = relaxed.weights.iter().filter(|w| **w > 1e-12).count();
     if max_assets >= n || held <= max_assets {
-        return Ok(Limited { portfolio: relaxed, method: "exact (limit not binding)", gap: 0.0, proven_optimal: true });
+        return Ok(Limited {
+            portfolio: relaxed,
+            method: "exact (limit not binding)",
+            gap: 0.0,
+            proven_optimal: true,
+        });
     }
     let relaxed_score = objective.score(&relaxed);
-    let gap_of = |p: &Portfolio| (objective.score(p) - relaxed_score) / relaxed_score.abs().max(f64::MIN_POSITIVE);
+    let gap_of = |p: &Portfolio| {
+        (objective.score(p) - relaxed_score) / relaxed_score.abs().max(f64::MIN_POSITIVE)
+    };
     if binomial(n as u64, max_assets as u64) <= EXHAUSTIVE_LIMIT {
         let mut best: Option<Portfolio> = None;
         let mut subset: Vec<usize> = (0..max_assets).collect();
         loop {
             if let Some(candidate) = solve_subset(problem, &subset, objective)
-                && best.as_ref().is_none_or(|b| objective.score(&candidate) < objective.score(b))
+                && best
+                    .as_ref()
+                    .is_none_or(|b| objective.score(&candidate) < objective.score(b))
             {
                 best = Some(candidate);
             }
@@ -128,10 +143,17 @@ pub fn solve_limited(problem: &Problem, objective: Objective, max_assets: usize)
             }
         }
         let portfolio = best.ok_or_else(|| {
-            OptimizeError::InvalidInput(format!("no {max_assets}-asset subset satisfies the constraints"))
+            OptimizeError::InvalidInput(format!(
+                "no {max_assets}-asset subset satisfies the constraints"
+            ))
         })?;
         let gap = gap_of(&portfolio);
-        return Ok(Limited { portfolio, method: "exhaustive", gap, proven_optimal: true });
+        return Ok(Limited {
+            portfolio,
+            method: "exhaustive",
+            gap,
+            proven_optimal: true,
+        });
     }
     // Greedy elimination from the relaxed support.
     let mut subset: Vec<usize> = (0..n).filter(|&i| relaxed.weights[i] > 1e-12).collect();
@@ -142,8 +164,9 @@ pub fn solve_limited(problem: &Problem, objective: Objective, max_assets: usize)
             .min_by(|&&a, &&b| current.weights[a].total_cmp(&current.weights[b]))
             .expect("non-empty support");
         subset.retain(|&i| i != smallest);
-        current = solve_subset(problem, &subset, objective)
-            .ok_or_else(|| OptimizeError::InvalidInput("the constraints cannot be met with fewer assets".into()))?;
+        current = solve_subset(problem, &subset, objective).ok_or_else(|| {
+            OptimizeError::InvalidInput("the constraints cannot be met with fewer assets".into())
+        })?;
     }
     // Swap local search: exchange one held asset for one outside while it helps.
     for _pass in 0..5 {
@@ -169,7 +192,12 @@ pub fn solve_limited(problem: &Problem, objective: Objective, max_assets: usize)
         }
     }
     let gap = gap_of(&current);
-    Ok(Limited { portfolio: current, method: "greedy-elimination+swap", gap, proven_optimal: false })
+    Ok(Limited {
+        portfolio: current,
+        method: "greedy-elimination+swap",
+        gap,
+        proven_optimal: false,
+    })
 }
 
 #[cfg(test)]
@@ -179,8 +207,14 @@ mod tests {
 
     fn universe(n: usize) -> Problem {
         let u = crate::synthetic::universe(3, n, 500, 3);
-        let mean: Vec<f64> = column_means(u.log_returns.as_ref()).iter().map(|m| m * 252.0).collect();
-        Problem::long_only(mean, covariance_matrix(u.log_returns.as_ref(), 252.0, Par::Seq))
+        let mean: Vec<f64> = column_means(u.log_returns.as_ref())
+            .iter()
+            .map(|m| m * 252.0)
+            .collect();
+        Problem::long_only(
+            mean,
+            covariance_matrix(u.log_returns.as_ref(), 252.0, Par::Seq),
+        )
     }
 
     #[test]
@@ -209,7 +243,15 @@ mod tests {
         let heuristic = solve_limited(&big, Objective::MinVariance, 5).unwrap();
         assert_eq!(heuristic.method, "greedy-elimination+swap");
         assert!(!heuristic.proven_optimal && heuristic.gap >= 0.0);
-        assert!(heuristic.portfolio.weights.iter().filter(|w| **w > 0.0).count() <= 5);
+        assert!(
+            heuristic
+                .portfolio
+                .weights
+                .iter()
+                .filter(|w| **w > 0.0)
+                .count()
+                <= 5
+        );
         assert!(solve_limited(&big, Objective::MinVariance, 0).is_err());
     }
 }

@@ -35,7 +35,9 @@ use serde::Serialize;
 #[non_exhaustive]
 pub enum OptimizeError {
     /// The bounds cannot add up to a fully invested portfolio.
-    #[error("infeasible bounds: the minimum weights sum to {lower_sum:.6} and the maximum weights to {upper_sum:.6}, but the weights must sum to 1; {hint}")]
+    #[error(
+        "infeasible bounds: the minimum weights sum to {lower_sum:.6} and the maximum weights to {upper_sum:.6}, but the weights must sum to 1; {hint}"
+    )]
     InfeasibleBounds {
         /// Σ lower bounds.
         lower_sum: f64,
@@ -55,7 +57,9 @@ pub enum OptimizeError {
         upper: f64,
     },
     /// A return target outside the attainable range.
-    #[error("infeasible target return {target:.6}: attainable returns under these bounds lie between {lowest:.6} and {highest:.6}")]
+    #[error(
+        "infeasible target return {target:.6}: attainable returns under these bounds lie between {lowest:.6} and {highest:.6}"
+    )]
     InfeasibleTarget {
         /// The target.
         target: f64,
@@ -65,7 +69,9 @@ pub enum OptimizeError {
         highest: f64,
     },
     /// The covariance of the assets held is not positive definite.
-    #[error("singular covariance: the assets held ({assets}) are perfectly correlated or one does not move; drop one of them or widen the window")]
+    #[error(
+        "singular covariance: the assets held ({assets}) are perfectly correlated or one does not move; drop one of them or widen the window"
+    )]
     SingularCovariance {
         /// Positions of the free assets at the failure, comma separated.
         assets: String,
@@ -95,7 +101,12 @@ impl Problem {
     /// A long-only problem (0 ≤ w ≤ 1).
     pub fn long_only(mean: Vec<f64>, covariance: Mat<f64>) -> Self {
         let n = mean.len();
-        Problem { mean, covariance, lower: vec![0.0; n], upper: vec![1.0; n] }
+        Problem {
+            mean,
+            covariance,
+            lower: vec![0.0; n],
+            upper: vec![1.0; n],
+        }
     }
 
     /// Number of assets.
@@ -113,26 +124,53 @@ impl Problem {
         if n == 0 {
             return Err(OptimizeError::InvalidInput("no assets".into()));
         }
-        if self.covariance.nrows() != n || self.covariance.ncols() != n || self.lower.len() != n || self.upper.len() != n
+        if self.covariance.nrows() != n
+            || self.covariance.ncols() != n
+            || self.lower.len() != n
+            || self.upper.len() != n
         {
-            return Err(OptimizeError::InvalidInput("mean, covariance and bounds differ in size".into()));
+            return Err(OptimizeError::InvalidInput(
+                "mean, covariance and bounds differ in size".into(),
+            ));
         }
-        let finite = self.mean.iter().chain(&self.lower).chain(&self.upper).all(|v| v.is_finite())
+        let finite = self
+            .mean
+            .iter()
+            .chain(&self.lower)
+            .chain(&self.upper)
+            .all(|v| v.is_finite())
             && (0..n).all(|j| (0..n).all(|i| self.covariance[(i, j)].is_finite()));
         if !finite {
-            return Err(OptimizeError::InvalidInput("a mean, covariance or bound is not a finite number".into()));
+            return Err(OptimizeError::InvalidInput(
+                "a mean, covariance or bound is not a finite number".into(),
+            ));
         }
         for i in 0..n {
             if self.lower[i] > self.upper[i] {
-                return Err(OptimizeError::InvalidBounds { index: i, lower: self.lower[i], upper: self.upper[i] });
+                return Err(OptimizeError::InvalidBounds {
+                    index: i,
+                    lower: self.lower[i],
+                    upper: self.upper[i],
+                });
             }
         }
-        let (lower_sum, upper_sum) = (self.lower.iter().sum::<f64>(), self.upper.iter().sum::<f64>());
+        let (lower_sum, upper_sum) = (
+            self.lower.iter().sum::<f64>(),
+            self.upper.iter().sum::<f64>(),
+        );
         if lower_sum > 1.0 + 1e-12 {
-            return Err(OptimizeError::InfeasibleBounds { lower_sum, upper_sum, hint: "lower --min-weight" });
+            return Err(OptimizeError::InfeasibleBounds {
+                lower_sum,
+                upper_sum,
+                hint: "lower --min-weight",
+            });
         }
         if upper_sum < 1.0 - 1e-12 {
-            return Err(OptimizeError::InfeasibleBounds { lower_sum, upper_sum, hint: "raise --max-weight or add assets" });
+            return Err(OptimizeError::InfeasibleBounds {
+                lower_sum,
+                upper_sum,
+                hint: "raise --max-weight or add assets",
+            });
         }
         Ok(())
     }
@@ -160,7 +198,11 @@ impl Problem {
     pub fn portfolio(&self, weights: Vec<f64>) -> Portfolio {
         let expected_return = self.portfolio_return(&weights);
         let volatility = self.portfolio_variance(&weights).sqrt();
-        Portfolio { weights, expected_return, volatility }
+        Portfolio {
+            weights,
+            expected_return,
+            volatility,
+        }
     }
 }
 
@@ -216,7 +258,11 @@ impl FrontierSolver for CriticalLine {
     fn frontier(&self, problem: &Problem) -> Result<Frontier, OptimizeError> {
         problem.validate()?;
         let upper_branch = turning_points(problem, &problem.mean)?;
-        Ok(Frontier { problem: problem.clone(), upper_branch, lower_branch: None })
+        Ok(Frontier {
+            problem: problem.clone(),
+            upper_branch,
+            lower_branch: None,
+        })
     }
 }
 
@@ -238,7 +284,8 @@ impl Frontier {
 
     /// The minimum-variance portfolio.
     pub fn min_variance(&self) -> Portfolio {
-        self.problem.portfolio(self.upper_branch[self.upper_branch.len() - 1].clone())
+        self.problem
+            .portfolio(self.upper_branch[self.upper_branch.len() - 1].clone())
     }
 
     /// The minimum-variance portfolio with return exactly `target`.
@@ -247,16 +294,27 @@ impl Frontier {
         let pivot = self.min_variance().expected_return;
         if target > highest + TOLERANCE * highest.abs().max(1.0) {
             let lowest = self.lowest_return()?;
-            return Err(OptimizeError::InfeasibleTarget { target, lowest, highest });
+            return Err(OptimizeError::InfeasibleTarget {
+                target,
+                lowest,
+                highest,
+            });
         }
         if target >= pivot {
             return Ok(interpolate(&self.problem, &self.upper_branch, target));
         }
         let lowest = self.lowest_return()?;
         if target < lowest - TOLERANCE * lowest.abs().max(1.0) {
-            return Err(OptimizeError::InfeasibleTarget { target, lowest, highest });
+            return Err(OptimizeError::InfeasibleTarget {
+                target,
+                lowest,
+                highest,
+            });
         }
-        let branch = self.lower_branch.as_ref().expect("computed by lowest_return");
+        let branch = self
+            .lower_branch
+            .as_ref()
+            .expect("computed by lowest_return");
         Ok(interpolate(&self.problem, branch, target))
     }
 
@@ -313,7 +371,10 @@ impl Frontier {
             if denominator.abs() > f64::MIN_POSITIVE {
                 let t = (excess * v1 - slope * v0) / denominator;
                 if t > 0.0 && t < 1.0 {
-                    consider(self.problem.portfolio(a.iter().zip(&d).map(|(x, y)| x + t * y).collect()));
+                    consider(
+                        self.problem
+                            .portfolio(a.iter().zip(&d).map(|(x, y)| x + t * y).collect()),
+                    );
                 }
             }
         }
@@ -330,8 +391,16 @@ fn interpolate(problem: &Problem, branch: &[Vec<f64>], target: f64) -> Portfolio
         let (r0, r1) = (returns[k], returns[k + 1]);
         let (high, low) = if r0 >= r1 { (r0, r1) } else { (r1, r0) };
         if target <= high + 1e-15 && target >= low - 1e-15 {
-            let t = if (r0 - r1).abs() > 0.0 { ((target - r0) / (r1 - r0)).clamp(0.0, 1.0) } else { 0.0 };
-            let weights = branch[k].iter().zip(&branch[k + 1]).map(|(a, b)| a + t * (b - a)).collect();
+            let t = if (r0 - r1).abs() > 0.0 {
+                ((target - r0) / (r1 - r0)).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let weights = branch[k]
+                .iter()
+                .zip(&branch[k + 1])
+                .map(|(a, b)| a + t * (b - a))
+                .collect();
             return problem.portfolio(weights);
         }
     }
@@ -385,22 +454,36 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
         let k = free.len();
         // Σ_FF and the right-hand sides 1, μ_F, Σ_FB·w_B.
         let sigma_ff = Mat::from_fn(k, k, |a, b| sigma[(free[a], free[b])]);
-        let bounded_mass: Vec<(usize, f64)> =
-            (0..n).filter(|&i| state[i] != State::Free && weights[i] != 0.0).map(|i| (i, weights[i])).collect();
+        let bounded_mass: Vec<(usize, f64)> = (0..n)
+            .filter(|&i| state[i] != State::Free && weights[i] != 0.0)
+            .map(|i| (i, weights[i]))
+            .collect();
         let mut rhs = Mat::from_fn(k, 3, |a, c| match c {
             0 => 1.0,
             1 => mean[free[a]],
-            _ => bounded_mass.iter().map(|&(j, w)| sigma[(free[a], j)] * w).sum(),
+            _ => bounded_mass
+                .iter()
+                .map(|&(j, w)| sigma[(free[a], j)] * w)
+                .sum(),
         });
-        let llt = sigma_ff.llt(Side::Lower).map_err(|_| OptimizeError::SingularCovariance {
-            assets: free.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
-        })?;
+        let llt = sigma_ff
+            .llt(Side::Lower)
+            .map_err(|_| OptimizeError::SingularCovariance {
+                assets: free
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
         llt.solve_in_place_with_conj(Conj::No, rhs.as_mut());
         let (c1, cmu, q) = (rhs.col(0), rhs.col(1), rhs.col(2));
         let a11: f64 = c1.iter().sum();
         let a1mu: f64 = cmu.iter().sum();
         let a1q: f64 = q.iter().sum();
-        let fixed_sum: f64 = (0..n).filter(|&i| state[i] != State::Free).map(|i| weights[i]).sum();
+        let fixed_sum: f64 = (0..n)
+            .filter(|&i| state[i] != State::Free)
+            .map(|i| weights[i])
+            .sum();
         let s = 1.0 - fixed_sum;
         // w_F(λ) = α + βλ; γ(λ) = γ0 + γ1·λ.
         let gamma0 = (s + a1q) / a11;
@@ -408,6 +491,9 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
         let alpha: Vec<f64> = (0..k).map(|a| gamma0 * c1[a] - q[a]).collect();
         let beta: Vec<f64> = (0..k).map(|a| cmu[a] + gamma1 * c1[a]).collect();
 
+        // Events must happen strictly below the current λ (a tolerance guards against the event
+        // that produced this turning point being found again).
+        let below = if lambda.is_finite() { lambda - TOLERANCE * lambda.abs().max(1.0) } else { f64::INFINITY };
         // Candidate 1: a free asset reaches a bound as λ decreases.
         let mut next = 0.0f64;
         let mut event: Option<(usize, State)> = None;
@@ -420,7 +506,7 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
                 continue;
             };
             let at = (bound - alpha[a]) / beta[a];
-            if at < lambda - TOLERANCE * lambda.abs().min(1e300).max(1.0) && at > next {
+            if at < below && at > next {
                 next = at;
                 event = Some((i, to));
             }
@@ -453,7 +539,7 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
                 continue;
             }
             let at = -g0 / g1;
-            if at < lambda - TOLERANCE * lambda.abs().min(1e300).max(1.0) && at > next {
+            if at < below && at > next {
                 next = at;
                 event = Some((j, State::Free));
             }
@@ -471,7 +557,11 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
             }
             Some((asset, to)) => {
                 if to != State::Free {
-                    at_next[asset] = if to == State::AtLower { lower[asset] } else { upper[asset] };
+                    at_next[asset] = if to == State::AtLower {
+                        lower[asset]
+                    } else {
+                        upper[asset]
+                    };
                 }
                 state[asset] = to;
                 weights = at_next;
@@ -490,7 +580,9 @@ fn clean(points: Vec<Vec<f64>>, problem: &Problem) -> Vec<Vec<f64>> {
         for (i, v) in w.iter_mut().enumerate() {
             *v = v.clamp(problem.lower[i], problem.upper[i]);
         }
-        let same = out.last().is_some_and(|last| last.iter().zip(&w).all(|(a, b)| (a - b).abs() < 1e-14));
+        let same = out
+            .last()
+            .is_some_and(|last| last.iter().zip(&w).all(|(a, b)| (a - b).abs() < 1e-14));
         if !same {
             out.push(w);
         }
@@ -511,7 +603,9 @@ pub fn matrix_from_rows(rows: &[Vec<f64>]) -> Mat<f64> {
 
 /// Σ restricted to a subset of assets.
 pub fn sub_covariance(covariance: MatRef<'_, f64>, assets: &[usize]) -> Mat<f64> {
-    Mat::from_fn(assets.len(), assets.len(), |a, b| covariance[(assets[a], assets[b])])
+    Mat::from_fn(assets.len(), assets.len(), |a, b| {
+        covariance[(assets[a], assets[b])]
+    })
 }
 
 #[cfg(test)]
@@ -544,11 +638,18 @@ mod tests {
         let z1 = (0.09 * m1 - 0.006 * m2) / det;
         let z2 = (-0.006 * m1 + 0.04 * m2) / det;
         let best = frontier.max_sharpe(rf);
-        assert!((best.weights[0] - z1 / (z1 + z2)).abs() < 1e-12, "{:?}", best.weights);
+        assert!(
+            (best.weights[0] - z1 / (z1 + z2)).abs() < 1e-12,
+            "{:?}",
+            best.weights
+        );
         let target = frontier.at_return(0.07).unwrap();
         assert!((target.expected_return - 0.07).abs() < 1e-15);
         let err = frontier.at_return(0.2).unwrap_err().to_string();
-        assert!(err.contains("0.200000") && err.contains("0.100000"), "{err}");
+        assert!(
+            err.contains("0.200000") && err.contains("0.100000"),
+            "{err}"
+        );
         // Below the minimum-variance return: the lower branch, down to the lowest mean.
         let low = frontier.at_return(0.05).unwrap();
         assert!((low.weights[0] - 1.0).abs() < 1e-12);
@@ -559,13 +660,24 @@ mod tests {
         let mut p = two_assets();
         p.upper = vec![0.4, 0.4];
         let err = efficient_frontier(&p).unwrap_err();
-        assert!(matches!(err, OptimizeError::InfeasibleBounds { .. }), "{err}");
+        assert!(
+            matches!(err, OptimizeError::InfeasibleBounds { .. }),
+            "{err}"
+        );
         p.upper = vec![0.6, 0.6];
         let f = efficient_frontier(&p).unwrap();
         assert_eq!(f.max_return().weights, vec![0.4, 0.6]);
-        assert!(f.min_variance().weights.iter().all(|w| (0.4..=0.6).contains(w)));
+        assert!(
+            f.min_variance()
+                .weights
+                .iter()
+                .all(|w| (0.4..=0.6).contains(w))
+        );
         p.lower = vec![0.7, 0.0];
-        assert!(matches!(efficient_frontier(&p).unwrap_err(), OptimizeError::InvalidBounds { index: 0, .. }));
+        assert!(matches!(
+            efficient_frontier(&p).unwrap_err(),
+            OptimizeError::InvalidBounds { index: 0, .. }
+        ));
     }
 
     #[test]
@@ -573,6 +685,9 @@ mod tests {
         // The highest-return asset does not move: its variance is zero.
         let cov = matrix_from_rows(&[vec![0.0, 0.0], vec![0.0, 0.04]]);
         let err = efficient_frontier(&Problem::long_only(vec![0.10, 0.05], cov)).unwrap_err();
-        assert!(matches!(err, OptimizeError::SingularCovariance { .. }), "{err}");
+        assert!(
+            matches!(err, OptimizeError::SingularCovariance { .. }),
+            "{err}"
+        );
     }
 }

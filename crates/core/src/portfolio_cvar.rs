@@ -10,7 +10,9 @@
 //!   golden-section refinement. The horizon is applied once (scrilla applied it twice, defect D9).
 
 use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus, ZeroConeT};
+use clarabel::solver::{
+    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus, ZeroConeT,
+};
 use faer::MatRef;
 
 use crate::estimators::RiskProfile;
@@ -40,10 +42,14 @@ pub fn min_historical_cvar(
 ) -> Result<CvarSolution, OptimizeError> {
     let (t, n) = (scenarios.nrows(), scenarios.ncols());
     if t == 0 || n == 0 || lower.len() != n || upper.len() != n {
-        return Err(OptimizeError::InvalidInput("scenario matrix and bounds disagree in size".into()));
+        return Err(OptimizeError::InvalidInput(
+            "scenario matrix and bounds disagree in size".into(),
+        ));
     }
     if !(alpha > 0.0 && alpha < 1.0) {
-        return Err(OptimizeError::InvalidInput(format!("tail probability {alpha} must lie strictly between 0 and 1")));
+        return Err(OptimizeError::InvalidInput(format!(
+            "tail probability {alpha} must lie strictly between 0 and 1"
+        )));
     }
     // Variables x = [w (n), a, u (t)]. Rows: budget; t scenario rows; t rows u ≥ 0; n lower; n upper.
     let rows = 1 + 2 * t + 2 * n;
@@ -106,28 +112,54 @@ pub fn min_historical_cvar(
         SolverStatus::Solved | SolverStatus::AlmostSolved => {}
         SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible => {
             let (lower_sum, upper_sum) = (lower.iter().sum(), upper.iter().sum());
-            return Err(OptimizeError::InfeasibleBounds { lower_sum, upper_sum, hint: "check --min-weight and --max-weight" });
+            return Err(OptimizeError::InfeasibleBounds {
+                lower_sum,
+                upper_sum,
+                hint: "check --min-weight and --max-weight",
+            });
         }
-        other => return Err(OptimizeError::InvalidInput(format!("the CVaR programme ended with status {other:?}"))),
+        other => {
+            return Err(OptimizeError::InvalidInput(format!(
+                "the CVaR programme ended with status {other:?}"
+            )));
+        }
     }
     let x = &solver.solution.x;
     let weights: Vec<f64> = (0..n).map(|i| x[i].clamp(lower[i], upper[i])).collect();
-    Ok(CvarSolution { weights, cvar: solver.solution.obj_val, var: x[n], status: format!("{status:?}") })
+    Ok(CvarSolution {
+        weights,
+        cvar: solver.solution.obj_val,
+        var: x[n],
+        status: format!("{status:?}"),
+    })
 }
 
 /// The GBM expected shortfall 1 − E[S_T/S_0 | S_T < VaR] of a portfolio.
-pub fn parametric_cvar(portfolio: &Portfolio, prob: f64, expiry: f64) -> Result<f64, crate::AnalyticsError> {
-    let profile = RiskProfile { annual_return: portfolio.expected_return, annual_volatility: portfolio.volatility };
+pub fn parametric_cvar(
+    portfolio: &Portfolio,
+    prob: f64,
+    expiry: f64,
+) -> Result<f64, crate::AnalyticsError> {
+    let profile = RiskProfile {
+        annual_return: portfolio.expected_return,
+        annual_volatility: portfolio.volatility,
+    };
     Ok(1.0 - gbm_conditional_value_at_risk(1.0, &profile, expiry, prob)?)
 }
 
 /// The frontier portfolio with the least parametric CVaR.
-pub fn min_parametric_cvar(frontier: &Frontier, prob: f64, expiry: f64) -> Result<Portfolio, crate::AnalyticsError> {
+pub fn min_parametric_cvar(
+    frontier: &Frontier,
+    prob: f64,
+    expiry: f64,
+) -> Result<Portfolio, crate::AnalyticsError> {
     let low = frontier.min_variance().expected_return;
     let high = frontier.max_return().expected_return;
     let mut scratch = frontier.clone();
     let mut at = |r: f64| -> Result<(Portfolio, f64), crate::AnalyticsError> {
-        let portfolio = scratch.at_return(r).unwrap_or_else(|_| scratch.min_variance());
+        let portfolio = scratch
+            .at_return(r)
+            .unwrap_or_else(|_| scratch.min_variance());
         let loss = parametric_cvar(&portfolio, prob, expiry)?;
         Ok((portfolio, loss))
     };
@@ -140,7 +172,10 @@ pub fn min_parametric_cvar(frontier: &Frontier, prob: f64, expiry: f64) -> Resul
             best = (i, loss);
         }
     }
-    let (mut a, mut b) = (grid(best.0.saturating_sub(1)), grid((best.0 + 1).min(steps)));
+    let (mut a, mut b) = (
+        grid(best.0.saturating_sub(1)),
+        grid((best.0 + 1).min(steps)),
+    );
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
     while b - a > 1e-12 * (1.0 + high.abs()) {
         let c = b - ratio * (b - a);
@@ -161,6 +196,34 @@ mod tests {
     use faer::Mat;
 
     #[test]
+    fn parametric_minimum_beats_the_frontier_and_random_portfolios() {
+        use crate::covariance::{Par, column_means, covariance_matrix};
+        use crate::optimize::{Problem, efficient_frontier};
+        let u = crate::synthetic::universe(9, 6, 750, 3);
+        let mean: Vec<f64> = column_means(u.log_returns.as_ref())
+            .iter()
+            .map(|m| m * 252.0)
+            .collect();
+        let problem = Problem::long_only(
+            mean,
+            covariance_matrix(u.log_returns.as_ref(), 252.0, Par::Seq),
+        );
+        let frontier = efficient_frontier(&problem).unwrap();
+        let best = min_parametric_cvar(&frontier, 0.05, 0.5).unwrap();
+        let best_loss = parametric_cvar(&best, 0.05, 0.5).unwrap();
+        for p in frontier.points(2000) {
+            assert!(parametric_cvar(&p, 0.05, 0.5).unwrap() >= best_loss - 1e-12);
+        }
+        let mut stream = crate::synthetic::SplitMix64::new(17);
+        for _ in 0..2000 {
+            let raw: Vec<f64> = (0..6).map(|_| -stream.next_uniform().ln()).collect();
+            let total: f64 = raw.iter().sum();
+            let random = problem.portfolio(raw.iter().map(|v| v / total).collect());
+            assert!(parametric_cvar(&random, 0.05, 0.5).unwrap() >= best_loss - 1e-12);
+        }
+    }
+
+    #[test]
     fn lp_optimum_is_the_historical_cvar_of_its_portfolio_and_beats_alternatives() {
         let normals = crate::synthetic::standard_normals(5, 3 * 400);
         let vols = [0.010, 0.015, 0.030];
@@ -168,13 +231,30 @@ mod tests {
         let scenarios = Mat::from_fn(400, 3, |t, i| drift[i] + vols[i] * normals[t * 3 + i]);
         let solution = min_historical_cvar(scenarios.as_ref(), &[0.0; 3], &[1.0; 3], 0.05).unwrap();
         assert_eq!(solution.status, "Solved");
-        let returns = |w: &[f64]| -> Vec<f64> { (0..400).map(|t| (0..3).map(|i| w[i] * scenarios[(t, i)]).sum()).collect() };
+        let returns = |w: &[f64]| -> Vec<f64> {
+            (0..400)
+                .map(|t| (0..3).map(|i| w[i] * scenarios[(t, i)]).sum())
+                .collect()
+        };
         let own = historical_cvar(&returns(&solution.weights), 0.05).unwrap();
-        assert!((own - solution.cvar).abs() < 1e-7, "{own} vs {}", solution.cvar);
-        for w in [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0 / 3.0; 3], [0.5, 0.5, 0.0], [0.6, 0.3, 0.1]] {
+        assert!(
+            (own - solution.cvar).abs() < 1e-7,
+            "{own} vs {}",
+            solution.cvar
+        );
+        for w in [
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [1.0 / 3.0; 3],
+            [0.5, 0.5, 0.0],
+            [0.6, 0.3, 0.1],
+        ] {
             assert!(historical_cvar(&returns(&w), 0.05).unwrap() >= solution.cvar - 1e-9);
         }
         let err = min_historical_cvar(scenarios.as_ref(), &[0.0; 3], &[0.2; 3], 0.05).unwrap_err();
-        assert!(matches!(err, OptimizeError::InfeasibleBounds { .. }), "{err}");
+        assert!(
+            matches!(err, OptimizeError::InfeasibleBounds { .. }),
+            "{err}"
+        );
     }
 }

@@ -285,12 +285,19 @@ fn moving_averages_match() {
 
 fn simple_problem(r: &Value) -> (Vec<String>, stratus_core::optimize::Problem) {
     let p = &r["portfolio"];
-    let tickers: Vec<String> =
-        p["tickers"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    let tickers: Vec<String> = p["tickers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
     let series = universe(&tickers, "2015-01-02", "2022-12-28");
     let returns: Vec<Vec<f64>> = series.iter().map(PriceSeries::simple_returns).collect();
     let matrix = faer::Mat::from_fn(returns[0].len(), tickers.len(), |t, j| returns[j][t]);
-    let mu: Vec<f64> = column_means(matrix.as_ref()).iter().map(|m| 252.0 * m).collect();
+    let mu: Vec<f64> = column_means(matrix.as_ref())
+        .iter()
+        .map(|m| 252.0 * m)
+        .collect();
     let cov = covariance_matrix(matrix.as_ref(), 252.0, Par::Seq);
     (tickers, stratus_core::optimize::Problem::long_only(mu, cov))
 }
@@ -309,21 +316,48 @@ fn critical_line_matches_the_exact_kkt_optima() {
     let (tickers, problem) = simple_problem(&r);
     let mut frontier = stratus_core::optimize::efficient_frontier(&problem).unwrap();
     let mv = frontier.min_variance();
-    assert_weights(&mv.weights, &o["min_variance"]["weights"], 1e-9, "min variance");
-    assert_rel(mv.volatility, f(&o["min_variance"]["volatility"]), 1e-10, "min variance volatility");
+    assert_weights(
+        &mv.weights,
+        &o["min_variance"]["weights"],
+        1e-9,
+        "min variance",
+    );
+    assert_rel(
+        mv.volatility,
+        f(&o["min_variance"]["volatility"]),
+        1e-10,
+        "min variance volatility",
+    );
     // The published anchors (reference-values.md §1.2), rounded to 6 decimals.
-    assert!((mv.volatility - 0.150066).abs() < 5e-7 && (mv.expected_return - 0.113771).abs() < 5e-7);
+    assert!(
+        (mv.volatility - 0.150066).abs() < 5e-7 && (mv.expected_return - 0.113771).abs() < 5e-7
+    );
     let ko = tickers.iter().position(|t| t == "KO").unwrap();
     assert!((mv.weights[ko] - 0.229925).abs() < 5e-7);
 
     let ms = frontier.max_sharpe(0.02);
     assert_weights(&ms.weights, &o["max_sharpe"]["weights"], 1e-9, "max sharpe");
-    assert_rel(ms.sharpe_ratio(0.02), f(&o["max_sharpe"]["sharpe"]), 1e-10, "sharpe");
+    assert_rel(
+        ms.sharpe_ratio(0.02),
+        f(&o["max_sharpe"]["sharpe"]),
+        1e-10,
+        "sharpe",
+    );
     assert!((ms.sharpe_ratio(0.02) - 1.247657).abs() < 5e-7);
 
     let target = frontier.at_return(0.20).unwrap();
-    assert_weights(&target.weights, &o["target"]["weights"], 1e-9, "target 20 %");
-    assert_rel(target.volatility, f(&o["target"]["volatility"]), 1e-10, "target volatility");
+    assert_weights(
+        &target.weights,
+        &o["target"]["weights"],
+        1e-9,
+        "target 20 %",
+    );
+    assert_rel(
+        target.volatility,
+        f(&o["target"]["volatility"]),
+        1e-10,
+        "target volatility",
+    );
 
     // Every frontier point is fully invested, long only, and on the efficient side.
     let points = frontier.points(50);
@@ -331,7 +365,10 @@ fn critical_line_matches_the_exact_kkt_optima() {
     assert_eq!(points[0].weights, mv.weights);
     assert_eq!(points[49].weights, frontier.max_return().weights);
     for pair in points.windows(2) {
-        assert!(pair[1].expected_return > pair[0].expected_return && pair[1].volatility >= pair[0].volatility);
+        assert!(
+            pair[1].expected_return > pair[0].expected_return
+                && pair[1].volatility >= pair[0].volatility
+        );
         assert!((pair[1].weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(pair[1].weights.iter().all(|w| *w >= 0.0));
     }
@@ -346,10 +383,25 @@ fn historical_cvar_programme_matches_highs() {
     let returns: Vec<Vec<f64>> = series.iter().map(PriceSeries::simple_returns).collect();
     let scenarios = faer::Mat::from_fn(returns[0].len(), tickers.len(), |t, j| returns[j][t]);
     let n = tickers.len();
-    let solution =
-        stratus_core::portfolio_cvar::min_historical_cvar(scenarios.as_ref(), &vec![0.0; n], &vec![1.0; n], 0.05).unwrap();
+    let solution = stratus_core::portfolio_cvar::min_historical_cvar(
+        scenarios.as_ref(),
+        &vec![0.0; n],
+        &vec![1.0; n],
+        0.05,
+    )
+    .unwrap();
     assert_rel(solution.cvar, f(&want["cvar"]), 1e-7, "minimal CVaR");
-    let portfolio: Vec<f64> =
-        (0..scenarios.nrows()).map(|t| (0..n).map(|i| solution.weights[i] * scenarios[(t, i)]).sum()).collect();
-    assert_rel(historical_cvar(&portfolio, 0.05).unwrap(), f(&want["cvar"]), 1e-7, "CVaR of the LP portfolio");
+    let portfolio: Vec<f64> = (0..scenarios.nrows())
+        .map(|t| {
+            (0..n)
+                .map(|i| solution.weights[i] * scenarios[(t, i)])
+                .sum()
+        })
+        .collect();
+    assert_rel(
+        historical_cvar(&portfolio, 0.05).unwrap(),
+        f(&want["cvar"]),
+        1e-7,
+        "CVaR of the LP portfolio",
+    );
 }

@@ -1,0 +1,407 @@
+//! Portfolio construction over the store: the mean–variance inputs for a set of tickers, and the
+//! optimisation services the adapters call.
+//!
+//! Two return conventions, so results can be checked against both communities' numbers:
+//! `log` (scrilla's: μ is the chosen estimator's GBM drift, Σ = σσρ from log returns) and
+//! `simple` (PyPortfolioOpt's: μ = 252·mean of simple returns, Σ = 252·sample covariance, over
+//! the dates all tickers share).
+
+use faer::Mat;
+use serde::Serialize;
+use stratus_core::cardinality::{Objective, solve_limited};
+use stratus_core::covariance::{Par, column_means, covariance_matrix};
+use stratus_core::optimize::{Portfolio, Problem, efficient_frontier, matrix_from_rows};
+use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
+use stratus_core::{Method, PriceSeries, Window};
+
+use crate::service::{Analytics, AppError};
+
+/// How expected returns and covariances are estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReturnConvention {
+    /// Log returns with the Itô drift (scrilla).
+    #[default]
+    Log,
+    /// Simple returns, arithmetic annualisation (PyPortfolioOpt).
+    Simple,
+}
+
+/// What the user asked to build.
+#[derive(Debug, Clone)]
+pub struct PortfolioRequest {
+    /// Checked tickers.
+    pub tickers: Vec<String>,
+    /// Window.
+    pub window: Window,
+    /// Estimator (log convention).
+    pub method: Method,
+    /// Return convention.
+    pub convention: ReturnConvention,
+    /// Minimum weight per asset (default 0).
+    pub min_weight: Option<f64>,
+    /// Maximum weight per asset (default 1).
+    pub max_weight: Option<f64>,
+    /// Hold at most this many assets.
+    pub max_assets: Option<usize>,
+    /// Risk-free rate override (default: the configured maturity as of the window end).
+    pub risk_free: Option<f64>,
+}
+
+/// One line of an allocation (scrilla's holding object).
+#[derive(Debug, Clone, Serialize)]
+pub struct Holding {
+    /// Symbol.
+    pub ticker: String,
+    /// Weight.
+    pub allocation: f64,
+    /// The asset's expected annual return.
+    pub annual_return: f64,
+    /// The asset's annual volatility.
+    pub annual_volatility: f64,
+    /// Whole shares bought with `--invest`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares: Option<u64>,
+    /// The close the shares were priced at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+}
+
+/// How a cardinality limit was met.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardinalityReport {
+    /// The limit.
+    pub max_assets: usize,
+    /// Method used.
+    pub method: String,
+    /// Relative gap to the unlimited optimum (an upper bound on the optimality gap).
+    pub gap_to_relaxation: f64,
+    /// Whether the result is proven optimal.
+    pub proven_optimal: bool,
+}
+
+/// scrilla's allocation object, with the solver and its status.
+#[derive(Debug, Clone, Serialize)]
+pub struct Allocation {
+    /// Holdings in ticker order.
+    pub holdings: Vec<Holding>,
+    /// w·μ.
+    pub portfolio_return: f64,
+    /// √(wᵀΣw).
+    pub portfolio_volatility: f64,
+    /// (w·μ − r_f)/σ with r_f as of the window end.
+    pub sharpe_ratio: f64,
+    /// Which solver produced it.
+    pub solver: String,
+    /// The solver's status.
+    pub status: String,
+    /// Expected shortfall (CVaR) of the portfolio, for CVaR optimisations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditional_value_at_risk: Option<f64>,
+    /// Cardinality limit details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cardinality: Option<CardinalityReport>,
+    /// Money invested in whole shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// Money left over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cash: Option<f64>,
+}
+
+fn bad_weight(name: &str, value: f64) -> AppError {
+    AppError::NoData {
+        message: format!("invalid {name} {value}: a weight between 0 and 1 is needed"),
+    }
+}
+
+impl Analytics {
+    /// The mean–variance inputs for a request.
+    pub async fn problem(&self, request: &PortfolioRequest) -> Result<Problem, AppError> {
+        let n = request.tickers.len();
+        let (mean, covariance) = match request.convention {
+            ReturnConvention::Log => {
+                let mut mean = Vec::with_capacity(n);
+                let mut vols = Vec::with_capacity(n);
+                for t in &request.tickers {
+                    let p = self.profile(t, request.window, request.method).await?;
+                    mean.push(p.annual_return);
+                    vols.push(p.annual_volatility);
+                }
+                let corr = self
+                    .correlation_matrix(&request.tickers, request.window, request.method)
+                    .await?;
+                let rows: Vec<Vec<f64>> = (0..n)
+                    .map(|i| (0..n).map(|j| vols[i] * vols[j] * corr[i][j]).collect())
+                    .collect();
+                (mean, matrix_from_rows(&rows))
+            }
+            ReturnConvention::Simple => {
+                let returns = self
+                    .aligned_simple_returns(&request.tickers, request.window)
+                    .await?;
+                let mean = column_means(returns.as_ref())
+                    .iter()
+                    .map(|m| 252.0 * m)
+                    .collect();
+                (mean, covariance_matrix(returns.as_ref(), 252.0, Par::Seq))
+            }
+        };
+        let lower = request.min_weight.unwrap_or(0.0);
+        let upper = request.max_weight.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&lower) {
+            return Err(bad_weight("--min-weight", lower));
+        }
+        if !(0.0..=1.0).contains(&upper) {
+            return Err(bad_weight("--max-weight", upper));
+        }
+        Ok(Problem {
+            mean,
+            covariance,
+            lower: vec![lower; n],
+            upper: vec![upper; n],
+        })
+    }
+
+    async fn request_risk_free(&self, request: &PortfolioRequest) -> Result<f64, AppError> {
+        match request.risk_free {
+            Some(rate) if rate.is_finite() => Ok(rate),
+            Some(rate) => Err(AppError::NoData {
+                message: format!("invalid --risk-free {rate}: a decimal rate is needed"),
+            }),
+            None => Ok(self.risk_free(request.window.end).await?.1),
+        }
+    }
+
+    /// Simple daily returns (T × N) over the dates every ticker has a price on.
+    pub async fn aligned_simple_returns(
+        &self,
+        tickers: &[String],
+        window: Window,
+    ) -> Result<Mat<f64>, AppError> {
+        let mut series: Vec<PriceSeries> = Vec::with_capacity(tickers.len());
+        for t in tickers {
+            series.push(self.series(t, window).await?);
+        }
+        let mut common = series[0].clone();
+        for s in &series[1..] {
+            common = common.restricted_to_dates_of(s);
+        }
+        let aligned: Vec<PriceSeries> = series
+            .iter()
+            .map(|s| s.restricted_to_dates_of(&common))
+            .collect();
+        for s in &aligned {
+            s.require(3)?;
+        }
+        let returns: Vec<Vec<f64>> = aligned.iter().map(PriceSeries::simple_returns).collect();
+        Ok(Mat::from_fn(returns[0].len(), tickers.len(), |t, j| {
+            returns[j][t]
+        }))
+    }
+
+    async fn allocation(
+        &self,
+        request: &PortfolioRequest,
+        problem: &Problem,
+        portfolio: &Portfolio,
+        solver: &str,
+    ) -> Result<Allocation, AppError> {
+        let risk_free = self.request_risk_free(request).await?;
+        let holdings = request
+            .tickers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Holding {
+                ticker: t.clone(),
+                allocation: portfolio.weights[i],
+                annual_return: problem.mean[i],
+                annual_volatility: problem.covariance[(i, i)].sqrt(),
+                shares: None,
+                price: None,
+            })
+            .collect();
+        Ok(Allocation {
+            holdings,
+            portfolio_return: portfolio.expected_return,
+            portfolio_volatility: portfolio.volatility,
+            sharpe_ratio: portfolio.sharpe_ratio(risk_free),
+            solver: solver.into(),
+            status: "optimal".into(),
+            conditional_value_at_risk: None,
+            cardinality: None,
+            total: None,
+            cash: None,
+        })
+    }
+
+    /// Minimum variance, maximum Sharpe (r_f as of the window end), a return target, or maximum
+    /// return, optionally with a cardinality limit.
+    pub async fn optimize(
+        &self,
+        request: &PortfolioRequest,
+        goal: Goal,
+    ) -> Result<Allocation, AppError> {
+        let problem = self.problem(request).await?;
+        let objective = match goal {
+            Goal::MinVariance => Objective::MinVariance,
+            Goal::MaxSharpe => Objective::MaxSharpe(self.request_risk_free(request).await?),
+            Goal::Target(r) => Objective::TargetReturn(r),
+            Goal::MaxReturn => Objective::MaxReturn,
+        };
+        match request.max_assets {
+            Some(k) => {
+                let limited = solve_limited(&problem, objective, k)?;
+                let mut allocation = self
+                    .allocation(request, &problem, &limited.portfolio, "critical-line")
+                    .await?;
+                allocation.status = if limited.proven_optimal {
+                    "optimal".into()
+                } else {
+                    "heuristic".into()
+                };
+                allocation.cardinality = Some(CardinalityReport {
+                    max_assets: k,
+                    method: limited.method.into(),
+                    gap_to_relaxation: limited.gap,
+                    proven_optimal: limited.proven_optimal,
+                });
+                Ok(allocation)
+            }
+            None => {
+                let portfolio = objective.solve(&problem)?;
+                self.allocation(request, &problem, &portfolio, "critical-line")
+                    .await
+            }
+        }
+    }
+
+    /// `points` portfolios from minimum variance to maximum return, both included.
+    pub async fn frontier(
+        &self,
+        request: &PortfolioRequest,
+        points: usize,
+    ) -> Result<Vec<Allocation>, AppError> {
+        let problem = self.problem(request).await?;
+        let frontier = efficient_frontier(&problem)?;
+        let mut out = Vec::with_capacity(points);
+        for portfolio in frontier.points(points.max(2)) {
+            out.push(
+                self.allocation(request, &problem, &portfolio, "critical-line")
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The portfolio with the least CVaR at tail probability `prob` over `expiry` years:
+    /// historical (scenario LP over overlapping horizon returns) or parametric (GBM).
+    pub async fn optimize_cvar(
+        &self,
+        request: &PortfolioRequest,
+        prob: f64,
+        expiry: f64,
+        historical: bool,
+    ) -> Result<Allocation, AppError> {
+        stratus_core::risk::check_probability("--prob", prob)?;
+        if !(expiry.is_finite() && expiry > 0.0) {
+            return Err(AppError::NoData {
+                message: format!(
+                    "invalid --expiry {expiry}: a positive horizon in years is needed"
+                ),
+            });
+        }
+        let problem = self.problem(request).await?;
+        if historical {
+            let daily = self
+                .aligned_simple_returns(&request.tickers, request.window)
+                .await?;
+            let horizon = ((expiry * 252.0).round() as usize).max(1);
+            if daily.nrows() < horizon + 1 {
+                return Err(AppError::NoData {
+                    message: format!(
+                        "the window holds {} returns, fewer than the {horizon}-session horizon; widen the window",
+                        daily.nrows()
+                    ),
+                });
+            }
+            // Overlapping horizon returns from compounded daily returns.
+            let scenarios = Mat::from_fn(daily.nrows() + 1 - horizon, daily.ncols(), |t, j| {
+                (t..t + horizon)
+                    .map(|s| 1.0 + daily[(s, j)])
+                    .product::<f64>()
+                    - 1.0
+            });
+            let solution =
+                min_historical_cvar(scenarios.as_ref(), &problem.lower, &problem.upper, prob)?;
+            let portfolio = problem.portfolio(solution.weights.clone());
+            let mut allocation = self
+                .allocation(
+                    request,
+                    &problem,
+                    &portfolio,
+                    "clarabel (Rockafellar–Uryasev LP)",
+                )
+                .await?;
+            allocation.status = solution.status.to_lowercase();
+            allocation.conditional_value_at_risk = Some(solution.cvar);
+            Ok(allocation)
+        } else {
+            let frontier = efficient_frontier(&problem)?;
+            let portfolio = min_parametric_cvar(&frontier, prob, expiry)?;
+            let cvar = parametric_cvar(&portfolio, prob, expiry)?;
+            let mut allocation = self
+                .allocation(
+                    request,
+                    &problem,
+                    &portfolio,
+                    "critical-line + golden section",
+                )
+                .await?;
+            allocation.conditional_value_at_risk = Some(cvar);
+            Ok(allocation)
+        }
+    }
+
+    /// Whole shares of each holding for `amount` at the window's last closes, and the cash left.
+    pub async fn invest(
+        &self,
+        allocation: &mut Allocation,
+        window: Window,
+        amount: f64,
+    ) -> Result<(), AppError> {
+        if !(amount.is_finite() && amount > 0.0) {
+            return Err(AppError::NoData {
+                message: format!("invalid --invest {amount}: a positive amount is needed"),
+            });
+        }
+        let mut total = 0.0;
+        for holding in &mut allocation.holdings {
+            let series = self.series(&holding.ticker, window).await?;
+            let (_, price) = series.last().ok_or_else(|| AppError::NoData {
+                message: format!("no close for {} in the window", holding.ticker),
+            })?;
+            let shares = (holding.allocation * amount / price + 1e-9)
+                .floor()
+                .max(0.0);
+            holding.shares = Some(shares as u64);
+            holding.price = Some(price);
+            total += shares * price;
+        }
+        allocation.total = Some(total);
+        allocation.cash = Some(amount - total);
+        Ok(())
+    }
+}
+
+/// What [`Analytics::optimize`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Goal {
+    /// Least variance.
+    MinVariance,
+    /// Highest Sharpe ratio.
+    MaxSharpe,
+    /// Least variance at this return.
+    Target(f64),
+    /// Highest return.
+    MaxReturn,
+}
