@@ -33,7 +33,7 @@ pub struct GlobalArgs {
     /// Print exactly one JSON document instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Also write the result to FILE (.json or .csv).
+    /// Also write the result to FILE (.json or .csv); for plot commands the chart (.svg or .png).
     #[arg(long, global = true, value_name = "FILE")]
     pub save: Option<PathBuf>,
     /// Data folder (overrides STRATUS_HOME).
@@ -69,6 +69,38 @@ pub enum MethodArg {
     Percentiles,
     /// Maximum likelihood.
     Likelihood,
+}
+
+impl Command {
+    /// Charts are files; every other command prints a result.
+    pub fn is_plot(&self) -> bool {
+        matches!(
+            self,
+            Command::PlotEfficientFrontier { .. }
+                | Command::PlotRiskProfile(_)
+                | Command::PlotCorrelations { .. }
+                | Command::PlotCorrelation(_)
+                | Command::PlotMovingAverages(_)
+                | Command::PlotYieldCurve { .. }
+                | Command::PlotReturnQq { .. }
+                | Command::PlotReturnDistribution { .. }
+        )
+    }
+
+    /// The file a chart is written to when --save is not given.
+    pub fn default_chart_name(&self) -> &'static str {
+        match self {
+            Command::PlotEfficientFrontier { .. } => "efficient-frontier.svg",
+            Command::PlotRiskProfile(_) => "risk-profile.svg",
+            Command::PlotCorrelations { .. } => "correlations.svg",
+            Command::PlotCorrelation(_) => "correlation-heatmap.svg",
+            Command::PlotMovingAverages(_) => "moving-averages.svg",
+            Command::PlotYieldCurve { .. } => "yield-curve.svg",
+            Command::PlotReturnQq { .. } => "return-qq.svg",
+            Command::PlotReturnDistribution { .. } => "return-distribution.svg",
+            _ => "chart.svg",
+        }
+    }
 }
 
 impl From<MethodArg> for Method {
@@ -314,6 +346,61 @@ pub enum Command {
         /// Number of portfolios (both ends included).
         #[arg(long, visible_alias = "frontier-steps", default_value_t = 5)]
         steps: usize,
+    },
+    /// Chart: the efficient frontier with each asset, minimum variance and maximum Sharpe marked.
+    #[command(visible_alias = "plot-ef")]
+    PlotEfficientFrontier {
+        /// Portfolio options.
+        #[command(flatten)]
+        portfolio: PortfolioArgs,
+        /// Points along the frontier.
+        #[arg(long, default_value_t = 60)]
+        steps: usize,
+    },
+    /// Chart: assets on the volatility–return plane.
+    #[command(visible_alias = "plot-rp")]
+    PlotRiskProfile(TickersArgs),
+    /// Chart: rolling correlation of two tickers.
+    #[command(visible_alias = "plot-cors")]
+    PlotCorrelations {
+        /// First ticker.
+        first: String,
+        /// Second ticker.
+        second: String,
+        /// Window.
+        #[command(flatten)]
+        window: WindowArgs,
+    },
+    /// Chart: correlation heat map of two or more tickers.
+    #[command(visible_alias = "plot-cor")]
+    PlotCorrelation(TickersArgs),
+    /// Chart: moving averages of one ticker's return.
+    #[command(visible_alias = "plot-mas")]
+    PlotMovingAverages(TickersArgs),
+    /// Chart: the Treasury yield curve on a date.
+    #[command(visible_alias = "plot-yc")]
+    PlotYieldCurve {
+        /// The date (default: the latest publication).
+        #[arg(long, visible_alias = "start", value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<NaiveDate>,
+    },
+    /// Chart: QQ plot of a ticker's daily log returns against the normal distribution.
+    #[command(visible_alias = "plot-qq")]
+    PlotReturnQq {
+        /// Ticker.
+        ticker: String,
+        /// Window.
+        #[command(flatten)]
+        window: WindowArgs,
+    },
+    /// Chart: histogram of a ticker's daily log returns with the fitted normal density.
+    #[command(visible_alias = "plot-dist")]
+    PlotReturnDistribution {
+        /// Ticker.
+        ticker: String,
+        /// Window.
+        #[command(flatten)]
+        window: WindowArgs,
     },
     /// Print the version.
     Version,

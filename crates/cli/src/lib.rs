@@ -51,7 +51,7 @@ fn execute(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     if let Some(path) = &cli.global.save {
-        output::check_save_path(path)?;
+        output::check_save_path(path, cli.command.is_plot())?;
     }
     if matches!(cli.command, args::Command::Version) {
         let text = env!("CARGO_PKG_VERSION");
@@ -74,12 +74,36 @@ fn execute(
         let store = stratus_app::open_store(&settings)?;
         let analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
         seed_with_progress(&analytics, cli.global.quiet).await?;
-        commands::dispatch(&cli.command, &analytics).await
+        let format = stratus_charts::Format::from_path(&chart_path(&cli))
+            .unwrap_or(stratus_charts::Format::Svg);
+        commands::dispatch(&cli.command, &analytics, format).await
     })?;
     emit(&cli, &result, out)
 }
 
 fn emit(cli: &Cli, result: &output::Output, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let Some(chart) = &result.chart {
+        let path = chart_path(cli);
+        output::write_atomically(&path, chart)?;
+        if cli.global.quiet {
+            return Ok(());
+        }
+        if cli.global.json {
+            let mut json = result.json.clone();
+            if let Some(map) = json.as_object_mut() {
+                map.insert(
+                    "file".into(),
+                    serde_json::Value::String(path.display().to_string()),
+                );
+            }
+            serde_json::to_writer(&mut *out, &json)?;
+            writeln!(out)?;
+        } else {
+            result.write_text(out)?;
+            writeln!(out, "wrote {}", path.display())?;
+        }
+        return Ok(());
+    }
     if let Some(path) = &cli.global.save {
         output::save(result, path)?;
     }
@@ -93,6 +117,14 @@ fn emit(cli: &Cli, result: &output::Output, out: &mut dyn Write) -> anyhow::Resu
         result.write_text(out)?;
     }
     Ok(())
+}
+
+/// Where a chart goes: --save, or the command's default name in the current folder.
+pub fn chart_path(cli: &Cli) -> std::path::PathBuf {
+    cli.global
+        .save
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(cli.command.default_chart_name()))
 }
 
 async fn seed_with_progress(

@@ -493,7 +493,11 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
 
         // Events must happen strictly below the current λ (a tolerance guards against the event
         // that produced this turning point being found again).
-        let below = if lambda.is_finite() { lambda - TOLERANCE * lambda.abs().max(1.0) } else { f64::INFINITY };
+        let below = if lambda.is_finite() {
+            lambda - TOLERANCE * lambda.abs().max(1.0)
+        } else {
+            f64::INFINITY
+        };
         // Candidate 1: a free asset reaches a bound as λ decreases.
         let mut next = 0.0f64;
         let mut event: Option<(usize, State)> = None;

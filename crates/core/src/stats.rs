@@ -68,6 +68,22 @@ pub fn percentiles(values: &[f64], ps: &[f64]) -> Vec<f64> {
     ps.iter().map(|&p| percentile_sorted(&sorted, p)).collect()
 }
 
+/// Points of a normal QQ plot, scrilla's rule: for i = 0 … n−1, (Φ⁻¹((i + ½)/n), the type-6
+/// sample percentile at (i + ½)/n).
+pub fn qq_points(values: &[f64]) -> Vec<(f64, f64)> {
+    use statrs::distribution::ContinuousCDF;
+    let normal = crate::estimators::standard_normal();
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len() as f64;
+    (0..sorted.len())
+        .map(|i| {
+            let p = (i as f64 + 0.5) / n;
+            (normal.inverse_cdf(p), percentile_sorted(&sorted, p))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +98,21 @@ mod tests {
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-12, "{g} vs {w}");
         }
+    }
+
+    #[test]
+    fn qq_points_pair_normal_quantiles_with_sample_percentiles() {
+        let points = qq_points(&[3.0, 1.0, 2.0, 4.0]);
+        assert_eq!(points.len(), 4);
+        // p = 0.125: z = −1.1503493803760083; h = 5·0.125 = 0.625 < 1 → the minimum.
+        assert!((points[0].0 + 1.150_349_380_376_008_3).abs() < 1e-12 && points[0].1 == 1.0);
+        // p = 0.375: h = 1.875 → 1 + 0.875·(2 − 1).
+        assert!((points[1].1 - 1.875).abs() < 1e-15);
+        assert!(
+            points
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
+        );
     }
 
     #[test]
