@@ -672,9 +672,8 @@ pub fn heat_map(
                 .axis_desc_style(label_style())
                 .draw()
                 .map_err(fail)?;
-            for i in 0..n {
-                for j in 0..n {
-                    let value = matrix[i][j];
+            for (i, row) in matrix.iter().enumerate() {
+                for (j, &value) in row.iter().enumerate().take(n) {
                     let (x, y) = (j as f64, (n - 1 - i) as f64);
                     chart
                         .draw_series(std::iter::once(Rectangle::new(
