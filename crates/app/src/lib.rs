@@ -13,7 +13,7 @@ pub mod service;
 pub mod settings;
 
 pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
-pub use service::{Analytics, AppError, FullProfile, SeedProgress};
+pub use service::{Analytics, AppError, FullProfile, Progress, SeedProgress};
 pub use settings::{CacheMode, ENV_VARS, Settings, SettingsError};
 
 use stratus_store::Store;

@@ -122,7 +122,8 @@ impl Analytics {
             ReturnConvention::Log => {
                 let mut mean = Vec::with_capacity(n);
                 let mut vols = Vec::with_capacity(n);
-                for t in &request.tickers {
+                for (i, t) in request.tickers.iter().enumerate() {
+                    self.report("estimating returns and volatilities", i as u64, n as u64);
                     let p = self.profile(t, request.window, request.method).await?;
                     mean.push(p.annual_return);
                     vols.push(p.annual_volatility);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::Serialize;
 use stratus_core::correlation::{AlignedReturns, correlation as correlation_of};
+use stratus_core::covariance::{Par, correlation_from_covariance, covariance_matrix};
 use stratus_core::moving_average::{MovingAverages, moving_averages};
 use stratus_core::risk;
 use stratus_core::yield_curve::{CurvePoint, complete_curve};
@@ -95,14 +96,21 @@ pub struct FullProfile {
     pub equity_cost: f64,
 }
 
+/// Observer of long operations: (stage, done, total).
+pub type Progress = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
+
 /// The analytics services over one store.
 pub struct Analytics {
     store: Arc<dyn Store>,
     settings: Settings,
     calendar: &'static TradingCalendar,
+    progress: Option<Progress>,
 }
 
 const SEED_CHUNK: usize = 25_000;
+
+/// From this many tickers on, a correlation matrix over shared dates is computed in one pass.
+const BATCH_CORRELATION_MIN: usize = 10;
 
 fn price_row(point: PricePoint) -> PriceRow {
     PriceRow {
@@ -120,6 +128,18 @@ impl Analytics {
             store,
             settings,
             calendar: TradingCalendar::get(CalendarKind::Nyse),
+            progress: None,
+        }
+    }
+
+    /// Reports the progress of long operations (portfolio inputs, frontiers) to `observer`.
+    pub fn set_progress(&mut self, observer: Progress) {
+        self.progress = Some(observer);
+    }
+
+    pub(crate) fn report(&self, stage: &str, done: u64, total: u64) {
+        if let Some(observer) = &self.progress {
+            observer(stage, done, total);
         }
     }
 
@@ -328,7 +348,10 @@ impl Analytics {
         Ok(rho)
     }
 
-    /// The correlation matrix of checked tickers.
+    /// The correlation matrix of checked tickers. Ten or more tickers sharing the same dates are
+    /// computed in one pass (one covariance matrix of all returns, which gives the same Pearson
+    /// correlations as pair by pair); otherwise, and for the percentile copula, pair by pair
+    /// through the cache.
     pub async fn correlation_matrix(
         &self,
         tickers: &[String],
@@ -336,6 +359,15 @@ impl Analytics {
         method: Method,
     ) -> Result<Vec<Vec<f64>>, AppError> {
         let n = tickers.len();
+        if n >= BATCH_CORRELATION_MIN && method != Method::Percentiles {
+            let mut series = Vec::with_capacity(n);
+            for t in tickers {
+                series.push(self.series(t, window).await?);
+            }
+            if series.iter().all(|s| s.dates() == series[0].dates()) {
+                return Ok(self.batch_correlation(&series, method)?);
+            }
+        }
         let mut matrix = vec![vec![1.0; n]; n];
         for i in 0..n {
             for j in (i + 1)..n {
@@ -347,6 +379,44 @@ impl Analytics {
             }
         }
         Ok(matrix)
+    }
+
+    fn batch_correlation(
+        &self,
+        series: &[PriceSeries],
+        method: Method,
+    ) -> Result<Vec<Vec<f64>>, AnalyticsError> {
+        series[0].require(3)?;
+        let columns: Vec<Vec<f64>> = series
+            .iter()
+            .map(|s| {
+                let r = s.log_returns(self.calendar);
+                match method {
+                    Method::Moments => r.unit_time_scaled(EQUITY_PERIODS_PER_YEAR),
+                    _ => r.annualised_sample(EQUITY_PERIODS_PER_YEAR),
+                }
+            })
+            .collect();
+        let rows = columns[0].len();
+        let matrix = faer::Mat::from_fn(rows, columns.len(), |t, j| columns[j][t]);
+        let cov = covariance_matrix(matrix.as_ref(), 1.0, Par::Seq);
+        for (j, s) in series.iter().enumerate() {
+            if cov[(j, j)].is_nan() || cov[(j, j)] <= 0.0 {
+                return Err(AnalyticsError::Undefined {
+                    what: "correlation",
+                    ticker: s.ticker().to_string(),
+                    reason: "the series does not move in the window (zero variance)",
+                });
+            }
+        }
+        let corr = correlation_from_covariance(cov.as_ref());
+        Ok((0..columns.len())
+            .map(|i| {
+                (0..columns.len())
+                    .map(|j| corr[(i, j)].clamp(-1.0, 1.0))
+                    .collect()
+            })
+            .collect())
     }
 
     /// The annualised covariance matrix σ_i·σ_j·ρ_ij.

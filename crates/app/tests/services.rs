@@ -148,3 +148,38 @@ async fn results_are_cached_and_an_import_invalidates_them() {
         .unwrap();
     assert!(second.annual_volatility > first.annual_volatility);
 }
+
+#[tokio::test]
+async fn one_pass_correlation_matrix_equals_pair_by_pair() {
+    let (_, analytics, _home) = seeded().await;
+    let tickers: Vec<String> = [
+        "AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM", "KO", "SP500",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (_, window) = analytics
+        .window(&tickers, Some(d("2021-01-04")), None)
+        .await
+        .unwrap();
+    for method in [Method::Moments, Method::Likelihood] {
+        let batch = analytics
+            .correlation_matrix(&tickers, window, method)
+            .await
+            .unwrap();
+        for i in 0..tickers.len() {
+            assert_eq!(batch[i][i], 1.0);
+            for j in 0..i {
+                let pair = analytics
+                    .correlation(&tickers[i], &tickers[j], window, method)
+                    .await
+                    .unwrap();
+                assert!(
+                    (batch[i][j] - pair).abs() < 1e-12,
+                    "{method} {i},{j}: {} vs {pair}",
+                    batch[i][j]
+                );
+                assert_eq!(batch[i][j], batch[j][i]);
+            }
+        }
+    }
+}

@@ -98,6 +98,19 @@ pub(crate) async fn dispatch(
     }
 }
 
+/// Portfolio runs over at least 500 tickers or 1000 frontier points show a progress bar.
+pub(crate) fn is_long_run(command: &Command) -> bool {
+    let (args, steps) = match command {
+        Command::OptimizePortfolio { portfolio, .. }
+        | Command::MaxReturn { portfolio }
+        | Command::OptimizeCvar { portfolio, .. } => (portfolio, 0),
+        Command::EfficientFrontier { portfolio, steps }
+        | Command::PlotEfficientFrontier { portfolio, steps } => (portfolio, *steps),
+        _ => return false,
+    };
+    args.tickers.len() >= 500 || steps >= 1000
+}
+
 fn method_of(analytics: &Analytics, args: &AnalysisArgs) -> Method {
     args.method
         .map_or(analytics.settings().method, Method::from)

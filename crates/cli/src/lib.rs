@@ -72,8 +72,11 @@ fn execute(
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let result = runtime.block_on(async {
         let store = stratus_app::open_store(&settings)?;
-        let analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
+        let mut analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
         seed_with_progress(&analytics, cli.global.quiet).await?;
+        if !cli.global.quiet && commands::is_long_run(&cli.command) {
+            analytics.set_progress(progress_bar());
+        }
         let format = stratus_charts::Format::from_path(&chart_path(&cli))
             .unwrap_or(stratus_charts::Format::Svg);
         commands::dispatch(&cli.command, &analytics, format).await
@@ -117,6 +120,24 @@ fn emit(cli: &Cli, result: &output::Output, out: &mut dyn Write) -> anyhow::Resu
         result.write_text(out)?;
     }
     Ok(())
+}
+
+/// A progress bar on stderr (drawn only on a terminal) for long portfolio runs.
+fn progress_bar() -> stratus_app::Progress {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:36} {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Arc::new(move |stage: &str, done: u64, total: u64| {
+        bar.set_message(stage.to_string());
+        bar.set_length(total);
+        bar.set_position(done);
+        if done == total && stage == "frontier" {
+            bar.finish_and_clear();
+        }
+    })
 }
 
 /// Where a chart goes: --save, or the command's default name in the current folder.
