@@ -685,6 +685,39 @@ mod tests {
     }
 
     #[test]
+    fn large_long_only_minimum_variance_satisfies_the_kkt_conditions() {
+        use crate::covariance::{Par, column_means, covariance_matrix};
+        let u = crate::synthetic::universe(7, 300, 1000, 3);
+        let mean: Vec<f64> = column_means(u.log_returns.as_ref())
+            .iter()
+            .map(|m| m * 252.0)
+            .collect();
+        let problem = Problem::long_only(
+            mean,
+            covariance_matrix(u.log_returns.as_ref(), 252.0, Par::Seq),
+        );
+        let w = efficient_frontier(&problem).unwrap().min_variance().weights;
+        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12 && w.iter().all(|x| *x >= 0.0));
+        // ∇(½wᵀΣw) = Σw equals the budget multiplier γ on held assets and is ≥ γ elsewhere.
+        let gradient: Vec<f64> = (0..300)
+            .map(|i| (0..300).map(|j| problem.covariance[(i, j)] * w[j]).sum())
+            .collect();
+        let held: Vec<usize> = (0..300).filter(|&i| w[i] > 0.0).collect();
+        let gamma = gradient[held[0]];
+        assert!(held.len() > 10 && held.len() < 300);
+        for i in 0..300 {
+            if w[i] > 0.0 {
+                assert!((gradient[i] - gamma).abs() <= 1e-10 * gamma, "held {i}");
+            } else {
+                assert!(
+                    gradient[i] >= gamma * (1.0 - 1e-10),
+                    "excluded {i} would lower the variance"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn singular_covariance_is_reported() {
         // The highest-return asset does not move: its variance is zero.
         let cov = matrix_from_rows(&[vec![0.0, 0.0], vec![0.0, 0.04]]);
