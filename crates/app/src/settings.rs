@@ -114,9 +114,27 @@ pub enum SettingsError {
     NoHome,
 }
 
+/// DynamoDB billing for tables Stratus creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamoBilling {
+    /// On demand.
+    PayPerRequest,
+    /// Provisioned capacity on every table and index.
+    Provisioned {
+        /// Read capacity units.
+        read: i64,
+        /// Write capacity units.
+        write: i64,
+    },
+}
+
 /// Resolved settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
+    /// DynamoDB table-name prefix.
+    pub table_prefix: String,
+    /// DynamoDB billing.
+    pub dynamo_billing: DynamoBilling,
     /// Data folder.
     pub home: PathBuf,
     /// Cache backend.
@@ -156,6 +174,55 @@ fn invalid(source_name: &str, value: &str, reason: impl Into<String>) -> Setting
     }
 }
 
+/// Billing from its three variables: capacity is required with PROVISIONED and refused
+/// without it, rather than silently ignored.
+fn dynamo_billing(
+    mode: Option<(String, String)>,
+    read: Option<(String, String)>,
+    write: Option<(String, String)>,
+) -> Result<DynamoBilling, SettingsError> {
+    let capacity = |entry: Option<(String, String)>, name: &str| -> Result<i64, SettingsError> {
+        let (source, value) = entry
+            .ok_or_else(|| invalid(name, "", "required with STRATUS_DYNAMO_BILLING=PROVISIONED"))?;
+        value
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v > 0)
+            .ok_or_else(|| invalid(&source, &value, "expected a positive whole number"))
+    };
+    match mode.as_ref().map(|(_, v)| v.trim().to_ascii_uppercase()) {
+        None => match (&read, &write) {
+            (None, None) => Ok(DynamoBilling::PayPerRequest),
+            _ => Err(invalid(
+                "STRATUS_DYNAMO_RCU/WCU",
+                "",
+                "capacity needs STRATUS_DYNAMO_BILLING=PROVISIONED",
+            )),
+        },
+        Some(m) if m == "PAY_PER_REQUEST" => match (&read, &write) {
+            (None, None) => Ok(DynamoBilling::PayPerRequest),
+            _ => Err(invalid(
+                "STRATUS_DYNAMO_RCU/WCU",
+                "",
+                "capacity is rejected with PAY_PER_REQUEST billing",
+            )),
+        },
+        Some(m) if m == "PROVISIONED" => Ok(DynamoBilling::Provisioned {
+            read: capacity(read, "STRATUS_DYNAMO_RCU")?,
+            write: capacity(write, "STRATUS_DYNAMO_WCU")?,
+        }),
+        Some(_) => {
+            let (source, value) = mode.unwrap_or_default();
+            Err(invalid(
+                &source,
+                &value,
+                "expected PAY_PER_REQUEST or PROVISIONED",
+            ))
+        }
+    }
+}
+
 fn parse_count(name: &str, value: &str) -> Result<usize, SettingsError> {
     value
         .trim()
@@ -184,6 +251,8 @@ impl Settings {
                 .to_path_buf(),
         };
         let mut settings = Settings {
+            table_prefix: String::new(),
+            dynamo_billing: DynamoBilling::PayPerRequest,
             sqlite_file: home.join("stratus.db"),
             home,
             cache_mode: CacheMode::Sqlite,
@@ -206,6 +275,25 @@ impl Settings {
         if let Some((_, v)) = lookup(&["STRATUS_SQLITE_FILE", "SQLITE_FILE"]) {
             settings.sqlite_file = PathBuf::from(v);
         }
+        if let Some((name, v)) = lookup(&["STRATUS_TABLE_PREFIX"]) {
+            let valid = v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                && v.len() <= 200;
+            if !valid {
+                return Err(invalid(
+                    &name,
+                    &v,
+                    "use letters, digits, '_', '-' and '.' only",
+                ));
+            }
+            settings.table_prefix = v;
+        }
+        settings.dynamo_billing = dynamo_billing(
+            lookup(&["STRATUS_DYNAMO_BILLING"]),
+            lookup(&["STRATUS_DYNAMO_RCU"]),
+            lookup(&["STRATUS_DYNAMO_WCU"]),
+        )?;
         if let Some((name, v)) = lookup(&["STRATUS_RISK_FREE", "RISK_FREE"]) {
             settings.risk_free = v
                 .parse()
@@ -337,6 +425,58 @@ mod tests {
         .unwrap();
         assert_eq!(s.risk_free, Maturity::FiveYear);
         assert_eq!(s.moving_average_periods, vec![10, 60, 100]);
+    }
+
+    #[test]
+    fn dynamodb_billing_is_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap();
+        assert_eq!(
+            load(&[("STRATUS_HOME", home)]).unwrap().dynamo_billing,
+            DynamoBilling::PayPerRequest
+        );
+        let p = load(&[
+            ("STRATUS_HOME", home),
+            ("STRATUS_DYNAMO_BILLING", "provisioned"),
+            ("STRATUS_DYNAMO_RCU", "5"),
+            ("STRATUS_DYNAMO_WCU", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            p.dynamo_billing,
+            DynamoBilling::Provisioned { read: 5, write: 3 }
+        );
+        let e = load(&[
+            ("STRATUS_HOME", home),
+            ("STRATUS_DYNAMO_BILLING", "PROVISIONED"),
+            ("STRATUS_DYNAMO_RCU", "5"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("STRATUS_DYNAMO_WCU"), "{e}");
+        let e = load(&[("STRATUS_HOME", home), ("STRATUS_DYNAMO_RCU", "5")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PROVISIONED"), "{e}");
+        let e = load(&[
+            ("STRATUS_HOME", home),
+            ("STRATUS_DYNAMO_BILLING", "PROVISIONED"),
+            ("STRATUS_DYNAMO_RCU", "0"),
+            ("STRATUS_DYNAMO_WCU", "1"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("STRATUS_DYNAMO_RCU") && e.contains("positive"),
+            "{e}"
+        );
+        let e = load(&[
+            ("STRATUS_HOME", home),
+            ("STRATUS_TABLE_PREFIX", "bad prefix"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("STRATUS_TABLE_PREFIX"), "{e}");
     }
 
     #[test]

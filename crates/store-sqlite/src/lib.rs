@@ -465,6 +465,102 @@ impl AnalyticsCache for SqliteStore {
         .await
     }
 
+    async fn all_profiles(&self) -> StoreResult<Vec<(ProfileKey, ProfileRecord)>> {
+        self.run(|conn| {
+            let mut query = conn
+                .prepare(
+                    "SELECT ticker, start_date, end_date, method, weekends, annual_return, annual_volatility,
+                        sharpe_ratio, asset_beta, equity_cost FROM profile",
+                )
+                .map_err(query_failed)?;
+            let rows = query
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        [r.get::<_, Option<f64>>(5)?, r.get::<_, Option<f64>>(6)?, r.get::<_, Option<f64>>(7)?, r.get::<_, Option<f64>>(8)?, r.get::<_, Option<f64>>(9)?],
+                    ))
+                })
+                .map_err(query_failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (ticker, start, end, method, weekends, values) = row.map_err(query_failed)?;
+                // Partial scrilla rows (no dates, no return or volatility) are not results.
+                let (Some(ticker), Some(start), Some(end), Some(method), Some(ret), Some(vol)) =
+                    (ticker, start, end, method, values[0], values[1])
+                else {
+                    continue;
+                };
+                let method = method.parse().map_err(|_| {
+                    StoreError::new(StoreErrorKind::Invalid, format!("profile row with unknown method {method:?}"))
+                })?;
+                out.push((
+                    ProfileKey {
+                        ticker,
+                        start: parse_date("profile", &start)?,
+                        end: parse_date("profile", &end)?,
+                        method,
+                        weekends: weekends.unwrap_or(0) != 0,
+                    },
+                    ProfileRecord {
+                        annual_return: ret,
+                        annual_volatility: vol,
+                        sharpe_ratio: values[2],
+                        asset_beta: values[3],
+                        equity_cost: values[4],
+                    },
+                ));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn all_correlations(&self) -> StoreResult<Vec<(CorrelationKey, f64)>> {
+        self.run(|conn| {
+            let mut query = conn
+                .prepare("SELECT ticker_1, ticker_2, start_date, end_date, method, weekends, correlation FROM correlations")
+                .map_err(query_failed)?;
+            let rows = query
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, Option<f64>>(6)?,
+                    ))
+                })
+                .map_err(query_failed)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (ticker_1, ticker_2, start, end, method, weekends, value) = row.map_err(query_failed)?;
+                let Some(value) = value else { continue };
+                let method = method.parse().map_err(|_| {
+                    StoreError::new(StoreErrorKind::Invalid, format!("correlation row with unknown method {method:?}"))
+                })?;
+                out.push((
+                    CorrelationKey {
+                        ticker_1,
+                        ticker_2,
+                        start: parse_date("correlations", &start)?,
+                        end: parse_date("correlations", &end)?,
+                        method,
+                        weekends: weekends.unwrap_or(0) != 0,
+                    },
+                    value,
+                ));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()> {
         let ticker = ticker.to_string();
         self.run(move |conn| {

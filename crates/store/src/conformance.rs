@@ -257,6 +257,44 @@ pub async fn correlations_match_either_order_and_are_idempotent(store: &dyn Stor
     assert_eq!(store.status().await.unwrap().correlations, 2);
 }
 
+pub async fn analytics_can_be_listed_for_migration(store: &dyn Store) {
+    let record = ProfileRecord {
+        annual_return: 0.1,
+        annual_volatility: 0.2,
+        sharpe_ratio: Some(0.5),
+        asset_beta: Some(1.1),
+        equity_cost: None,
+    };
+    store
+        .put_profile(
+            &profile_key("AAPL", "2022-12-28", Method::Percentiles),
+            &record,
+        )
+        .await
+        .unwrap();
+    store
+        .put_correlation(&correlation_key("AAPL", "MSFT"), -0.25)
+        .await
+        .unwrap();
+    let profiles = store.all_profiles().await.unwrap();
+    assert_eq!(
+        profiles,
+        vec![(
+            profile_key("AAPL", "2022-12-28", Method::Percentiles),
+            record
+        )]
+    );
+    let mut correlations = store.all_correlations().await.unwrap();
+    correlations.sort_by(|a, b| a.0.ticker_1.cmp(&b.0.ticker_1));
+    assert_eq!(
+        correlations,
+        vec![
+            (correlation_key("AAPL", "MSFT"), -0.25),
+            (correlation_key("MSFT", "AAPL"), -0.25)
+        ]
+    );
+}
+
 pub async fn invalidation_and_clearing(store: &dyn Store) {
     let record = ProfileRecord {
         annual_return: 0.1,
@@ -329,28 +367,45 @@ pub async fn invalidation_and_clearing(store: &dyn Store) {
 
 /// Expands to one `#[tokio::test]` per behaviour, each on a fresh store built by `$make`. Where
 /// the fixture is not itself the store (it also owns a temporary folder, say), pass a second
-/// argument mapping `&fixture` to the store.
+/// argument mapping `&fixture` to the store. For a backend that needs an external service, use
+/// `conformance_tests!(optional: FUTURE)` with a future yielding `Option<store>`; `None` skips.
 #[macro_export]
 macro_rules! conformance_tests {
+    (optional: $make:expr) => {
+        $crate::conformance_tests!(@names optional $make, |fixture| fixture);
+    };
     ($make:expr) => {
         $crate::conformance_tests!($make, |fixture| fixture);
     };
     ($make:expr, $view:expr) => {
-        $crate::conformance_tests!(@each $make, $view;
+        $crate::conformance_tests!(@names present $make, $view);
+    };
+    (@names $mode:ident $make:expr, $view:expr) => {
+        $crate::conformance_tests!(@each $mode $make, $view;
             prices_round_trip_in_date_order,
             price_upsert_replaces_and_tickers_summarise,
             non_finite_values_are_rejected_and_nothing_is_written,
             rates_round_trip_and_latest_date,
             profiles_hit_only_on_the_full_identity,
             correlations_match_either_order_and_are_idempotent,
+            analytics_can_be_listed_for_migration,
             invalidation_and_clearing
         );
     };
-    (@each $make:expr, $view:expr; $($name:ident),+) => {
+    (@each present $make:expr, $view:expr; $($name:ident),+) => {
         $(
             #[tokio::test]
             async fn $name() {
                 let fixture = $make;
+                $crate::conformance::$name($view(&fixture)).await;
+            }
+        )+
+    };
+    (@each optional $make:expr, $view:expr; $($name:ident),+) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let Some(fixture) = $make.await else { return };
                 $crate::conformance::$name($view(&fixture)).await;
             }
         )+

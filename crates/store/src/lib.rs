@@ -251,6 +251,10 @@ pub trait AnalyticsCache: Send + Sync {
     async fn correlation(&self, key: &CorrelationKey) -> StoreResult<Option<f64>>;
     /// Stores a correlation under both ticker orders, idempotently.
     async fn put_correlation(&self, key: &CorrelationKey, value: f64) -> StoreResult<()>;
+    /// Every cached profile (for migration between backends).
+    async fn all_profiles(&self) -> StoreResult<Vec<(ProfileKey, ProfileRecord)>>;
+    /// Every cached correlation, once per stored ticker order (for migration).
+    async fn all_correlations(&self) -> StoreResult<Vec<(CorrelationKey, f64)>>;
     /// Drops cached results that involve `ticker` (its prices changed).
     async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()>;
     /// Drops every cached profile and correlation.

@@ -196,6 +196,24 @@ impl AnalyticsCache for MemoryStore {
         Ok(())
     }
 
+    async fn all_profiles(&self) -> StoreResult<Vec<(ProfileKey, ProfileRecord)>> {
+        Ok(self
+            .lock()?
+            .profiles
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect())
+    }
+
+    async fn all_correlations(&self) -> StoreResult<Vec<(CorrelationKey, f64)>> {
+        Ok(self
+            .lock()?
+            .correlations
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect())
+    }
+
     async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()> {
         let mut tables = self.lock()?;
         tables.profiles.retain(|k, _| k.ticker != ticker);

@@ -1,0 +1,284 @@
+//! DynamoDB-specific behaviour against DynamoDB Local: provisioning, both correlation layouts,
+//! scrilla's colliding keys, malformed items, billing, and an unreachable endpoint. Skipped without
+//! `STRATUS_TEST_DYNAMODB` (a failure under `CI=true`), like the conformance suite.
+
+mod support;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use stratus_core::Method;
+use stratus_store::{
+    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, Store,
+    StoreErrorKind,
+};
+use stratus_store_dynamodb::{Billing, CorrelationLayout, DynamoSettings, DynamoStore};
+
+use support::{config, endpoint, prefix};
+
+fn d(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn create_raw(client: &Client, name: &str, keys: &[(&str, KeyType)]) {
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (attribute, kind) in keys {
+        request = request
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*attribute)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*attribute)
+                    .key_type(kind.clone())
+                    .build()
+                    .unwrap(),
+            );
+    }
+    request.send().await.unwrap();
+}
+
+#[tokio::test]
+async fn provisioning_is_idempotent_and_refuses_a_foreign_layout() {
+    let Some(url) = endpoint() else { return };
+    let cfg = config(&url).await;
+    let settings = DynamoSettings {
+        table_prefix: prefix(),
+        billing: Billing::OnDemand,
+    };
+    let store = DynamoStore::with_config(&cfg, &settings).await.unwrap();
+    let created = store.provision(Billing::OnDemand).await.unwrap();
+    assert_eq!(created.len(), 4);
+    assert!(
+        store.provision(Billing::OnDemand).await.unwrap().is_empty(),
+        "second run creates nothing"
+    );
+
+    let other = prefix();
+    create_raw(
+        &Client::new(&cfg),
+        &format!("{other}prices"),
+        &[("symbol", KeyType::Hash)],
+    )
+    .await;
+    let foreign = DynamoStore::with_config(
+        &cfg,
+        &DynamoSettings {
+            table_prefix: other.clone(),
+            billing: Billing::OnDemand,
+        },
+    )
+    .await
+    .unwrap();
+    let err = foreign.provision(Billing::OnDemand).await.unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Conflict);
+    assert!(
+        err.message.contains(&format!("{other}prices")) && err.message.contains("different layout"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test]
+async fn provisioned_billing_puts_capacity_on_tables_and_indexes() {
+    let Some(url) = endpoint() else { return };
+    let cfg = config(&url).await;
+    let settings = DynamoSettings {
+        table_prefix: prefix(),
+        billing: Billing::Provisioned { read: 3, write: 2 },
+    };
+    let store = DynamoStore::with_config(&cfg, &settings).await.unwrap();
+    store.provision(settings.billing).await.unwrap();
+    let table = Client::new(&cfg)
+        .describe_table()
+        .table_name(format!("{}profile", settings.table_prefix))
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    assert_eq!(
+        table
+            .provisioned_throughput()
+            .and_then(|t| t.read_capacity_units()),
+        Some(3)
+    );
+    for index in table.global_secondary_indexes() {
+        assert_eq!(
+            index
+                .provisioned_throughput()
+                .and_then(|t| t.write_capacity_units()),
+            Some(2)
+        );
+    }
+}
+
+#[tokio::test]
+async fn colliding_profile_keys_never_serve_a_wrong_hit() {
+    let Some(url) = endpoint() else { return };
+    let cfg = config(&url).await;
+    let store = DynamoStore::with_config(
+        &cfg,
+        &DynamoSettings {
+            table_prefix: prefix(),
+            billing: Billing::OnDemand,
+        },
+    )
+    .await
+    .unwrap();
+    store.provision(Billing::OnDemand).await.unwrap();
+    let key = |end: &str| ProfileKey {
+        ticker: "KO".into(),
+        start: d("2022-08-05"),
+        end: d(end),
+        method: Method::Moments,
+        weekends: false,
+    };
+    let record = |r: f64| ProfileRecord {
+        annual_return: r,
+        annual_volatility: 0.2,
+        sharpe_ratio: None,
+        asset_beta: None,
+        equity_cost: None,
+    };
+    store
+        .put_profile(&key("2022-12-28"), &record(0.1))
+        .await
+        .unwrap();
+    store
+        .put_profile(&key("2022-12-27"), &record(0.3))
+        .await
+        .unwrap();
+    // Same (ticker, start_date): the second replaced the first, and the first is now a miss.
+    assert_eq!(store.profile(&key("2022-12-28")).await.unwrap(), None);
+    assert_eq!(
+        store
+            .profile(&key("2022-12-27"))
+            .await
+            .unwrap()
+            .unwrap()
+            .annual_return,
+        0.3
+    );
+}
+
+#[tokio::test]
+async fn document_layout_of_correlations_is_detected_and_used() {
+    let Some(url) = endpoint() else { return };
+    let cfg = config(&url).await;
+    let p = prefix();
+    create_raw(
+        &Client::new(&cfg),
+        &format!("{p}correlations"),
+        &[("ticker_1", KeyType::Hash), ("start_date", KeyType::Range)],
+    )
+    .await;
+    let store = DynamoStore::with_config(
+        &cfg,
+        &DynamoSettings {
+            table_prefix: p,
+            billing: Billing::OnDemand,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(store.correlation_layout(), CorrelationLayout::Document);
+    let key = |other: &str| CorrelationKey {
+        ticker_1: "AAPL".into(),
+        ticker_2: other.into(),
+        start: d("2022-08-05"),
+        end: d("2022-12-28"),
+        method: Method::Moments,
+        weekends: false,
+    };
+    store.put_correlation(&key("MSFT"), 0.8).await.unwrap();
+    assert_eq!(store.correlation(&key("MSFT")).await.unwrap(), Some(0.8));
+    // (AAPL, 2022-08-05) is one item in this layout: a correlation with KO replaces it.
+    store.put_correlation(&key("KO"), 0.6).await.unwrap();
+    assert_eq!(store.correlation(&key("KO")).await.unwrap(), Some(0.6));
+    assert_eq!(
+        store.correlation(&key("MSFT")).await.unwrap(),
+        Some(0.8),
+        "MSFT's own (MSFT, AAPL) item still answers"
+    );
+}
+
+#[tokio::test]
+async fn malformed_items_are_reported_and_batches_span_many_requests() {
+    let Some(url) = endpoint() else { return };
+    let cfg = config(&url).await;
+    let p = prefix();
+    let store = DynamoStore::with_config(
+        &cfg,
+        &DynamoSettings {
+            table_prefix: p.clone(),
+            billing: Billing::OnDemand,
+        },
+    )
+    .await
+    .unwrap();
+    store.provision(Billing::OnDemand).await.unwrap();
+    let rows: Vec<PriceRow> = (0..60)
+        .map(|i| PriceRow {
+            ticker: "BIG".into(),
+            date: d("2020-01-01") + chrono::Duration::days(i),
+            open: None,
+            close: 100.0 + i as f64,
+        })
+        .collect();
+    assert_eq!(store.put_prices(&rows).await.unwrap(), 60);
+    assert_eq!(
+        store
+            .prices("BIG", d("2019-01-01"), d("2021-01-01"))
+            .await
+            .unwrap(),
+        rows
+    );
+    Client::new(&cfg)
+        .put_item()
+        .table_name(format!("{p}prices"))
+        .item("ticker", AttributeValue::S("BAD".into()))
+        .item("date", AttributeValue::S("2020-01-02".into()))
+        .item("close", AttributeValue::S("ten".into()))
+        .send()
+        .await
+        .unwrap();
+    let err = store
+        .prices("BAD", d("2020-01-01"), d("2020-12-31"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Invalid);
+    assert!(
+        err.message.contains("close") && err.message.contains("prices"),
+        "{}",
+        err.message
+    );
+    assert_eq!(store.status().await.unwrap().prices, 61);
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_one_clear_unavailable_error() {
+    if endpoint().is_none() {
+        return;
+    }
+    let cfg = config("http://127.0.0.1:9").await;
+    let err = match DynamoStore::with_config(&cfg, &DynamoSettings::default()).await {
+        Ok(store) => store.status().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind, StoreErrorKind::Unavailable);
+    assert!(
+        err.message.contains("127.0.0.1:9") && err.message.contains("AWS_ENDPOINT_URL"),
+        "{}",
+        err.message
+    );
+}
