@@ -8,65 +8,107 @@
 
 use std::sync::Arc;
 
+pub mod migrate;
 pub mod portfolio;
 pub mod service;
 pub mod settings;
 
 pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
 pub use service::{Analytics, AppError, FullProfile, Progress, SeedProgress};
-pub use settings::{CacheMode, ENV_VARS, Settings, SettingsError};
+pub use settings::{CacheMode, DynamoBilling, ENV_VARS, Settings, SettingsError};
 
 use stratus_store::Store;
 
 /// Builds the store the settings ask for.
-pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     match settings.cache_mode {
-        #[cfg(not(feature = "sqlite"))]
-        CacheMode::Sqlite => Err(AppError::Setup {
-            message: "CACHE_MODE=sqlite: this build was made without feature `sqlite`".into(),
-        }),
-        #[cfg(feature = "sqlite")]
-        CacheMode::Sqlite => {
-            if let Some(parent) = settings
-                .sqlite_file
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent).map_err(|e| AppError::Setup {
-                    message: format!(
-                        "cannot create the data folder {}: {e}; set STRATUS_HOME to a writable folder",
-                        parent.display()
-                    ),
-                })?;
-            }
-            Ok(Arc::new(stratus_store_sqlite::SqliteStore::open(
-                &settings.sqlite_file,
-            )?))
-        }
-        CacheMode::Dynamodb => Err(AppError::Setup {
-            message:
-                "CACHE_MODE=dynamodb: this build has no DynamoDB backend yet; use CACHE_MODE=sqlite"
-                    .into(),
-        }),
+        CacheMode::Sqlite => open_sqlite(&settings.sqlite_file),
+        CacheMode::Dynamodb => open_dynamodb(settings).await,
     }
+}
+
+/// Opens (creating) the SQLite store at `path`.
+#[cfg(feature = "sqlite")]
+pub fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Store>, AppError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| AppError::Setup {
+            message: format!(
+                "cannot create the data folder {}: {e}; set STRATUS_HOME to a writable folder",
+                parent.display()
+            ),
+        })?;
+    }
+    Ok(Arc::new(stratus_store_sqlite::SqliteStore::open(path)?))
+}
+
+/// Without the `sqlite` feature: a clear error.
+#[cfg(not(feature = "sqlite"))]
+pub fn open_sqlite(_path: &std::path::Path) -> Result<Arc<dyn Store>, AppError> {
+    Err(AppError::Setup {
+        message: "CACHE_MODE=sqlite: this build was made without feature `sqlite`".into(),
+    })
+}
+
+/// The DynamoDB backend's settings.
+#[cfg(feature = "dynamodb")]
+pub fn dynamo_settings(settings: &Settings) -> stratus_store_dynamodb::DynamoSettings {
+    stratus_store_dynamodb::DynamoSettings {
+        table_prefix: settings.table_prefix.clone(),
+        billing: match settings.dynamo_billing {
+            settings::DynamoBilling::PayPerRequest => stratus_store_dynamodb::Billing::OnDemand,
+            settings::DynamoBilling::Provisioned { read, write } => {
+                stratus_store_dynamodb::Billing::Provisioned { read, write }
+            }
+        },
+    }
+}
+
+/// Connects to DynamoDB with the standard AWS configuration.
+#[cfg(feature = "dynamodb")]
+pub async fn open_dynamodb(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
+    Ok(Arc::new(
+        stratus_store_dynamodb::DynamoStore::connect(&dynamo_settings(settings)).await?,
+    ))
+}
+
+/// Without the `dynamodb` feature: a clear error.
+#[cfg(not(feature = "dynamodb"))]
+pub async fn open_dynamodb(_settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
+    Err(AppError::Setup {
+        message: "CACHE_MODE=dynamodb: this build was made without feature `dynamodb`".into(),
+    })
+}
+
+/// Creates the DynamoDB tables that are missing and checks the others; returns those created.
+#[cfg(feature = "dynamodb")]
+pub async fn provision_dynamodb(settings: &Settings) -> Result<Vec<String>, AppError> {
+    let dynamo = dynamo_settings(settings);
+    let store = stratus_store_dynamodb::DynamoStore::connect(&dynamo).await?;
+    Ok(store.provision(dynamo.billing).await?)
+}
+
+/// Without the `dynamodb` feature: a clear error.
+#[cfg(not(feature = "dynamodb"))]
+pub async fn provision_dynamodb(_settings: &Settings) -> Result<Vec<String>, AppError> {
+    Err(AppError::Setup {
+        message: "this build was made without feature `dynamodb`".into(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_unavailable_backend_is_a_clear_setup_error() {
+    #[tokio::test]
+    async fn a_store_that_cannot_be_opened_is_a_clear_setup_error() {
         let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().display().to_string();
-        let settings = Settings::load(&move |k| match k {
-            "STRATUS_HOME" => Some(home.clone()),
-            "CACHE_MODE" => Some("dynamodb".into()),
-            _ => None,
-        })
-        .unwrap();
-        let err = open_store(&settings).err().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let home = file.display().to_string();
+        let settings =
+            Settings::load(&move |k| (k == "STRATUS_HOME").then(|| home.clone())).unwrap();
+        let err = open_store(&settings).await.err().unwrap();
         assert!(!err.is_user_error());
-        assert!(err.to_string().contains("CACHE_MODE=dynamodb"), "{err}");
+        assert!(err.to_string().contains("a-file"), "{err}");
     }
 }

@@ -128,9 +128,12 @@ impl Analytics {
                     mean.push(p.annual_return);
                     vols.push(p.annual_volatility);
                 }
+                self.report("estimating returns and volatilities", n as u64, n as u64);
+                self.report("estimating correlations", 0, 1);
                 let corr = self
                     .correlation_matrix(&request.tickers, request.window, request.method)
                     .await?;
+                self.report("estimating correlations", 1, 1);
                 let rows: Vec<Vec<f64>> = (0..n)
                     .map(|i| (0..n).map(|j| vols[i] * vols[j] * corr[i][j]).collect())
                     .collect();
@@ -208,6 +211,21 @@ impl Analytics {
         solver: &str,
     ) -> Result<Allocation, AppError> {
         let risk_free = self.request_risk_free(request).await?;
+        Ok(allocation_at(
+            request, problem, portfolio, solver, risk_free,
+        ))
+    }
+}
+
+/// An allocation object for `portfolio`, its Sharpe ratio at `risk_free`.
+fn allocation_at(
+    request: &PortfolioRequest,
+    problem: &Problem,
+    portfolio: &Portfolio,
+    solver: &str,
+    risk_free: f64,
+) -> Allocation {
+    {
         let holdings = request
             .tickers
             .iter()
@@ -221,7 +239,7 @@ impl Analytics {
                 price: None,
             })
             .collect();
-        Ok(Allocation {
+        Allocation {
             holdings,
             portfolio_return: portfolio.expected_return,
             portfolio_volatility: portfolio.volatility,
@@ -232,9 +250,11 @@ impl Analytics {
             cardinality: None,
             total: None,
             cash: None,
-        })
+        }
     }
+}
 
+impl Analytics {
     /// Minimum variance, maximum Sharpe (r_f as of the window end), a return target, or maximum
     /// return, optionally with a cardinality limit.
     pub async fn optimize(
@@ -284,13 +304,21 @@ impl Analytics {
     ) -> Result<Vec<Allocation>, AppError> {
         let problem = self.problem(request).await?;
         let frontier = efficient_frontier(&problem)?;
-        let mut out = Vec::with_capacity(points);
-        for portfolio in frontier.points(points.max(2)) {
-            out.push(
-                self.allocation(request, &problem, &portfolio, "critical-line")
-                    .await?,
-            );
+        let risk_free = self.request_risk_free(request).await?;
+        let portfolios = frontier.points(points.max(2));
+        let total = portfolios.len() as u64;
+        let mut out = Vec::with_capacity(portfolios.len());
+        for (i, portfolio) in portfolios.iter().enumerate() {
+            self.report("frontier", i as u64, total);
+            out.push(allocation_at(
+                request,
+                &problem,
+                portfolio,
+                "critical-line",
+                risk_free,
+            ));
         }
+        self.report("frontier", total, total);
         Ok(out)
     }
 

@@ -169,6 +169,13 @@ impl Analytics {
         if self.store.has_prices().await? {
             return Ok(false);
         }
+        if self.settings.cache_mode == crate::settings::CacheMode::Dynamodb {
+            // A shared cloud cache is filled deliberately, never behind a user's back.
+            return Err(AppError::NoData {
+                message: "the DynamoDB store holds no prices; fill it with `stratus cache migrate --from sqlite --to dynamodb`"
+                    .into(),
+            });
+        }
         let prices = bundled::prices()?;
         let rates = bundled::treasury_yields()?;
         let total = (prices.len() + rates.len()) as u64;

@@ -59,6 +59,22 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "SQLite cache file (default: $STRATUS_HOME/stratus.db)",
     },
     EnvVar {
+        names: &["STRATUS_TABLE_PREFIX"],
+        help: "prefix of the DynamoDB table names (default none: scrilla's names)",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_BILLING"],
+        help: "PAY_PER_REQUEST (default) or PROVISIONED, for tables Stratus creates",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_RCU"],
+        help: "read capacity units per table and index (PROVISIONED only)",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_WCU"],
+        help: "write capacity units per table and index (PROVISIONED only)",
+    },
+    EnvVar {
         names: &["STRATUS_RISK_FREE", "RISK_FREE"],
         help: "Treasury maturity used as the risk-free rate (default TEN_YEAR)",
     },

@@ -71,6 +71,25 @@ pub enum MethodArg {
     Likelihood,
 }
 
+/// `stratus cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Create the four DynamoDB tables (idempotent; an existing table with another layout is an
+    /// error). Billing from STRATUS_DYNAMO_BILLING/RCU/WCU, names from STRATUS_TABLE_PREFIX.
+    Provision,
+    /// The configured backend, its tables and item counts.
+    Status,
+    /// Copy every table from one backend to another, resumably, and verify the copy.
+    Migrate {
+        /// Source: `sqlite`, `sqlite:PATH` or `dynamodb`.
+        #[arg(long)]
+        from: String,
+        /// Target: `sqlite`, `sqlite:PATH` or `dynamodb`.
+        #[arg(long)]
+        to: String,
+    },
+}
+
 impl Command {
     /// Charts are files; every other command prints a result.
     pub fn is_plot(&self) -> bool {
@@ -299,6 +318,15 @@ pub enum Command {
         /// Also delete prices and yields, including imported ones.
         #[arg(long)]
         all: bool,
+        /// Confirm emptying a shared DynamoDB cache (required with CACHE_MODE=dynamodb).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Cache backends: create DynamoDB tables, show what a backend holds, migrate between them.
+    Cache {
+        /// What to do.
+        #[command(subcommand)]
+        action: CacheAction,
     },
     /// Minimum-variance portfolio (or --sharpe, or --target R), long only and fully invested.
     #[command(visible_alias = "opt")]

@@ -61,7 +61,7 @@ pub(crate) async fn dispatch(
         Command::Asset { tickers } => asset(analytics, tickers).await,
         Command::Tickers => tickers(analytics).await,
         Command::ImportCsv { file } => import_csv(analytics, file).await,
-        Command::ClearCache { all } => clear_cache(analytics, *all).await,
+        Command::ClearCache { all, yes } => clear_cache(analytics, *all, *yes).await,
         Command::OptimizePortfolio {
             portfolio,
             sharpe,
@@ -94,7 +94,9 @@ pub(crate) async fn dispatch(
         Command::EfficientFrontier { portfolio, steps } => {
             frontier(analytics, portfolio, *steps).await
         }
-        Command::Version => unreachable!("handled before the store is opened"),
+        Command::Version | Command::Cache { .. } => {
+            unreachable!("handled before the store is opened")
+        }
     }
 }
 
@@ -636,7 +638,13 @@ async fn import_csv(analytics: &Analytics, file: &std::path::Path) -> Result<Out
     )))
 }
 
-async fn clear_cache(analytics: &Analytics, all: bool) -> Result<Output> {
+async fn clear_cache(analytics: &Analytics, all: bool, yes: bool) -> Result<Output> {
+    if analytics.settings().cache_mode == stratus_app::CacheMode::Dynamodb && !yes {
+        return Err(AppError::NoData {
+            message: "clear-cache empties the shared DynamoDB tables; repeat with --yes to confirm"
+                .into(),
+        });
+    }
     if all {
         analytics.store().clear_all().await?;
     } else {

@@ -8,6 +8,7 @@
 //! empty, so a pipeline never sees a partial result.
 
 pub mod args;
+mod cache;
 mod commands;
 pub mod output;
 
@@ -39,7 +40,12 @@ pub fn run(
                 None if error.downcast_ref::<std::io::Error>().is_some() => EXIT_FAILURE,
                 None => EXIT_BAD_INPUT,
             };
-            let _ = writeln!(err, "error: {error:#}");
+            // Store errors already say what failed and what to do; their SDK source chain would
+            // only repeat it, so only other errors print their causes.
+            let _ = match error.downcast_ref::<AppError>() {
+                Some(app) => writeln!(err, "error: {app}"),
+                None => writeln!(err, "error: {error:#}"),
+            };
             ExitCode::from(code)
         }
     }
@@ -69,9 +75,16 @@ fn execute(
     let settings = Settings::load(&layered).map_err(|e| AppError::Setup {
         message: e.to_string(),
     })?;
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    if let args::Command::Cache { action } = &cli.command {
+        let quiet = cli.global.quiet;
+        let result = runtime.block_on(cache::run(action, &settings, quiet))?;
+        return emit(&cli, &result, out);
+    }
     let result = runtime.block_on(async {
-        let store = stratus_app::open_store(&settings)?;
+        let store = stratus_app::open_store(&settings).await?;
         let mut analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
         seed_with_progress(&analytics, cli.global.quiet).await?;
         if !cli.global.quiet && commands::is_long_run(&cli.command) {

@@ -436,3 +436,33 @@ fn the_binary_prints_one_json_document_and_sets_exit_codes() {
         env!("CARGO_PKG_VERSION")
     );
 }
+
+#[test]
+fn concurrent_first_runs_share_one_fresh_store() {
+    let home = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_stratus");
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            std::process::Command::new(bin)
+                .args(["--json", "rp", "KO"])
+                .env("STRATUS_HOME", home.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for out in &outputs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(outputs[0].stdout, outputs[1].stdout);
+    assert_eq!(outputs[1].stdout, outputs[2].stdout);
+}

@@ -8,7 +8,8 @@
 //! removes its duplicate correlation rows before the unique index is created.
 //!
 //! SQLite calls block, so every operation runs on tokio's blocking pool, never on the async
-//! runtime's threads.
+//! runtime's threads. Writes take the write lock up front (`BEGIN IMMEDIATE`) and wait up to a
+//! minute for another process's write (two `stratus` commands loading the bundled data at once).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -109,7 +110,7 @@ impl SqliteStore {
         let connection = Connection::open(&path).map_err(|e| unavailable(&path, e))?;
         connection
             .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000;",
             )
             .map_err(|e| unavailable(&path, e))?;
         connection
@@ -119,8 +120,9 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| unavailable(&path, e))?;
         if version < SCHEMA_VERSION {
-            let migrate =
-                format!("BEGIN; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+            let migrate = format!(
+                "BEGIN IMMEDIATE; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            );
             connection
                 .execute_batch(&migrate)
                 .map_err(|e| unavailable(&path, e))?;
@@ -172,7 +174,9 @@ impl PriceStore for SqliteStore {
         }
         let rows = rows.to_vec();
         self.run(move |conn| {
-            let tx = conn.transaction().map_err(query_failed)?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(query_failed)?;
             {
                 let mut insert = tx
                     .prepare_cached("INSERT OR REPLACE INTO prices(ticker, date, open, close) VALUES (?1, ?2, ?3, ?4)")
@@ -276,7 +280,9 @@ impl RateStore for SqliteStore {
         }
         let rows = rows.to_vec();
         self.run(move |conn| {
-            let tx = conn.transaction().map_err(query_failed)?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(query_failed)?;
             {
                 let mut insert = tx
                     .prepare_cached("INSERT OR REPLACE INTO interest(maturity, date, value) VALUES (?1, ?2, ?3)")
@@ -436,7 +442,9 @@ impl AnalyticsCache for SqliteStore {
         check_finite("correlation", value)?;
         let key = key.clone();
         self.run(move |conn| {
-            let tx = conn.transaction().map_err(query_failed)?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(query_failed)?;
             {
                 let mut upsert = tx
                     .prepare_cached(
@@ -564,7 +572,9 @@ impl AnalyticsCache for SqliteStore {
     async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()> {
         let ticker = ticker.to_string();
         self.run(move |conn| {
-            let tx = conn.transaction().map_err(query_failed)?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(query_failed)?;
             tx.execute("DELETE FROM profile WHERE ticker = ?1", params![ticker])
                 .map_err(query_failed)?;
             tx.execute(
@@ -579,8 +589,10 @@ impl AnalyticsCache for SqliteStore {
 
     async fn clear_analytics(&self) -> StoreResult<()> {
         self.run(|conn| {
-            conn.execute_batch("BEGIN; DELETE FROM profile; DELETE FROM correlations; COMMIT;")
-                .map_err(query_failed)
+            conn.execute_batch(
+                "BEGIN IMMEDIATE; DELETE FROM profile; DELETE FROM correlations; COMMIT;",
+            )
+            .map_err(query_failed)
         })
         .await
     }
@@ -612,7 +624,7 @@ impl Store for SqliteStore {
     async fn clear_all(&self) -> StoreResult<()> {
         self.run(|conn| {
             conn.execute_batch(
-                "BEGIN; DELETE FROM prices; DELETE FROM interest; DELETE FROM profile; DELETE FROM correlations; COMMIT;",
+                "BEGIN IMMEDIATE; DELETE FROM prices; DELETE FROM interest; DELETE FROM profile; DELETE FROM correlations; COMMIT;",
             )
             .map_err(query_failed)
         })

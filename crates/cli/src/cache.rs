@@ -1,0 +1,170 @@
+//! `stratus cache provision | status | migrate`: operations on backends themselves, which must
+//! work on an empty store (no seeding, no analytics).
+
+use std::sync::Arc;
+
+use serde_json::json;
+use stratus_app::{AppError, CacheMode, Settings};
+use stratus_store::Store;
+
+use crate::args::CacheAction;
+use crate::output::Output;
+
+/// A backend named on the command line.
+enum Backend {
+    Sqlite(std::path::PathBuf),
+    Dynamodb,
+}
+
+fn parse_backend(text: &str, settings: &Settings) -> Result<Backend, AppError> {
+    match text.split_once(':') {
+        None if text.eq_ignore_ascii_case("sqlite") => {
+            Ok(Backend::Sqlite(settings.sqlite_file.clone()))
+        }
+        None if text.eq_ignore_ascii_case("dynamodb") => Ok(Backend::Dynamodb),
+        Some((kind, path)) if kind.eq_ignore_ascii_case("sqlite") && !path.is_empty() => {
+            Ok(Backend::Sqlite(std::path::PathBuf::from(path)))
+        }
+        _ => Err(AppError::NoData {
+            message: format!("unknown backend {text:?}; use sqlite, sqlite:PATH or dynamodb"),
+        }),
+    }
+}
+
+async fn open(
+    backend: &Backend,
+    settings: &Settings,
+    create_tables: bool,
+) -> Result<Arc<dyn Store>, AppError> {
+    match backend {
+        Backend::Sqlite(path) => stratus_app::open_sqlite(path),
+        Backend::Dynamodb => {
+            if create_tables {
+                stratus_app::provision_dynamodb(settings).await?;
+            }
+            stratus_app::open_dynamodb(settings).await
+        }
+    }
+}
+
+pub(crate) async fn run(
+    action: &CacheAction,
+    settings: &Settings,
+    quiet: bool,
+) -> Result<Output, AppError> {
+    match action {
+        CacheAction::Provision => {
+            let created = stratus_app::provision_dynamodb(settings).await?;
+            let note = if created.is_empty() {
+                "all four DynamoDB tables exist with the expected layout".to_string()
+            } else {
+                format!("created {}", created.join(", "))
+            };
+            Ok(Output::table(json!({ "created": created }), vec![], vec![]).note(note))
+        }
+        CacheAction::Status => {
+            let store = stratus_app::open_store(settings).await?;
+            let status = store.status().await?;
+            let backend = match settings.cache_mode {
+                CacheMode::Sqlite => "sqlite",
+                CacheMode::Dynamodb => "dynamodb",
+            };
+            let rows = vec![
+                vec!["prices".into(), status.prices.to_string()],
+                vec!["interest".into(), status.rates.to_string()],
+                vec!["profile".into(), status.profiles.to_string()],
+                vec!["correlations".into(), status.correlations.to_string()],
+            ];
+            Ok(Output::table(
+                json!({
+                    "backend": backend,
+                    "location": status.description,
+                    "items": { "prices": status.prices, "interest": status.rates, "profile": status.profiles, "correlations": status.correlations },
+                }),
+                vec!["table".into(), "items".into()],
+                rows,
+            )
+            .note(format!("backend {backend}: {}", status.description)))
+        }
+        CacheAction::Migrate { from, to } => {
+            let (source, target) = (parse_backend(from, settings)?, parse_backend(to, settings)?);
+            let source_store = open(&source, settings, false).await?;
+            if matches!(source, Backend::Sqlite(_)) && !source_store.has_prices().await? {
+                // The SQLite side seeds itself from the bundled data.
+                let analytics = stratus_app::Analytics::new(
+                    Arc::clone(&source_store),
+                    Settings {
+                        cache_mode: CacheMode::Sqlite,
+                        ..settings.clone()
+                    },
+                );
+                analytics.ensure_seeded(&|_| {}).await?;
+            }
+            let target_store = open(&target, settings, true).await?;
+            let bar = progress(quiet);
+            let report =
+                stratus_app::migrate::migrate(source_store.as_ref(), target_store.as_ref(), &bar)
+                    .await?;
+            let rows = [
+                ("prices", &report.prices),
+                ("interest", &report.interest),
+                ("profile", &report.profiles),
+                ("correlations", &report.correlations),
+            ]
+            .iter()
+            .map(|(name, t)| {
+                vec![
+                    name.to_string(),
+                    t.source.to_string(),
+                    t.written.to_string(),
+                    t.skipped.to_string(),
+                ]
+            })
+            .collect();
+            if let Some(mismatch) = &report.mismatch {
+                return Err(AppError::NoData {
+                    message: format!(
+                        "the copy does not match the source after migration ({mismatch}); run the migration again"
+                    ),
+                });
+            }
+            let mut output = Output::table(
+                serde_json::to_value(&report).unwrap_or_default(),
+                ["table", "source items", "written", "already there"]
+                    .map(String::from)
+                    .to_vec(),
+                rows,
+            )
+            .note(format!("migrated {from} to {to}; verified item by item"));
+            if report.collided > 0 {
+                output = output.note(format!(
+                    "{} cached results share a (ticker, start_date) key with another in the target's scrilla layout; the later one was kept (they are recomputed on demand)",
+                    report.collided
+                ));
+            }
+            Ok(output)
+        }
+    }
+}
+
+fn progress(quiet: bool) -> impl Fn(&str, u64, u64) + Sync {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let target = if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
+    bar.set_style(
+        ProgressStyle::with_template("migrating {msg:14} {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    move |stage: &str, done: u64, total: u64| {
+        bar.set_message(stage.to_string());
+        bar.set_length(total);
+        bar.set_position(done);
+        if stage == "correlations" && done == total {
+            bar.finish_and_clear();
+        }
+    }
+}
