@@ -80,6 +80,11 @@ pub enum CorrelationLayout {
 
 const BATCH: usize = 25;
 const MAX_BATCH_ATTEMPTS: u32 = 12;
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// One in-flight batch write (boxed: a closure here trips async-trait's lifetime inference).
+type BatchFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send + 'a>>;
 
 /// A store in four DynamoDB tables.
 pub struct DynamoStore {
@@ -479,48 +484,64 @@ impl DynamoStore {
     /// Writes items in batches of 25, retrying unprocessed items with exponential backoff and
     /// jitter until all are written or the attempts run out (then `Throttled`).
     async fn batch_write(&self, table: &str, requests: Vec<WriteRequest>) -> StoreResult<usize> {
+        use futures_util::stream::{self, StreamExt};
         let total = requests.len();
+        // Several batches in flight at once: DynamoDB serves them in parallel, and one request at
+        // a time leaves the connection idle most of the round trip.
+        let mut writes: Vec<BatchFuture<'_>> = Vec::with_capacity(requests.len() / BATCH + 1);
         for chunk in requests.chunks(BATCH) {
-            let mut pending: Vec<WriteRequest> = chunk.to_vec();
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let result = self
-                    .client
-                    .batch_write_item()
-                    .request_items(table, pending.clone())
-                    .send()
-                    .await;
-                let unprocessed = match result {
-                    Ok(output) => output
-                        .unprocessed_items
-                        .and_then(|mut m| m.remove(table))
-                        .unwrap_or_default(),
-                    Err(e) => {
-                        let error = self.error(table, "BatchWriteItem", e);
-                        if error.kind != StoreErrorKind::Throttled {
-                            return Err(error);
-                        }
-                        pending.clone()
-                    }
-                };
-                if unprocessed.is_empty() {
-                    break;
-                }
-                attempt += 1;
-                if attempt >= MAX_BATCH_ATTEMPTS {
-                    return Err(StoreError::new(
-                        StoreErrorKind::Throttled,
-                        format!(
-                            "DynamoDB kept {} items of a batch to {table} unprocessed after {attempt} attempts",
-                            unprocessed.len()
-                        ),
-                    ));
-                }
-                tokio::time::sleep(backoff(attempt)).await;
-                pending = unprocessed;
-            }
+            writes.push(Box::pin(self.write_batch(table, chunk.to_vec())));
+        }
+        let results: Vec<StoreResult<()>> = stream::iter(writes)
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .collect()
+            .await;
+        for result in results {
+            result?;
         }
         Ok(total)
+    }
+
+    /// One batch of at most 25, retried until DynamoDB has processed every item.
+    async fn write_batch(&self, table: &str, batch: Vec<WriteRequest>) -> StoreResult<()> {
+        let mut pending = batch;
+        let mut attempt = 0u32;
+        loop {
+            let result = self
+                .client
+                .batch_write_item()
+                .request_items(table, pending.clone())
+                .send()
+                .await;
+            let unprocessed = match result {
+                Ok(output) => output
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(table))
+                    .unwrap_or_default(),
+                Err(e) => {
+                    let error = self.error(table, "BatchWriteItem", e);
+                    if error.kind != StoreErrorKind::Throttled {
+                        return Err(error);
+                    }
+                    pending.clone()
+                }
+            };
+            if unprocessed.is_empty() {
+                return Ok(());
+            }
+            attempt += 1;
+            if attempt >= MAX_BATCH_ATTEMPTS {
+                return Err(StoreError::new(
+                    StoreErrorKind::Throttled,
+                    format!(
+                        "DynamoDB kept {} items of a batch to {table} unprocessed after {attempt} attempts",
+                        unprocessed.len()
+                    ),
+                ));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+            pending = unprocessed;
+        }
     }
 
     async fn query_all(
