@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -175,6 +176,36 @@ fn place_labels<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The chart context of every chart with two numeric axes.
+type Plane<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A titled chart with both axes described: the frame the numeric charts share.
+fn plane<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    x_description: &str,
+    y_description: &str,
+) -> Result<Plane<'a, DB>, ChartError> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, title_style())
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)
+        .map_err(fail)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_description)
+        .y_desc(y_description)
+        .label_style(label_style())
+        .axis_desc_style(label_style())
+        .draw()
+        .map_err(fail)?;
+    Ok(chart)
+}
+
 /// A labelled point: (label, x, y).
 pub type LabelledPoint = (String, f64, f64);
 
@@ -200,21 +231,14 @@ pub fn efficient_frontier(
         format,
         |root: DrawingArea<_, Shift>| -> Result<(), ChartError> {
             root.fill(&WHITE).map_err(fail)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, title_style())
-                .margin(20)
-                .x_label_area_size(50)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x_range.clone(), y_range.clone())
-                .map_err(fail)?;
-            chart
-                .configure_mesh()
-                .x_desc("annual volatility (%)")
-                .y_desc("annual return (%)")
-                .label_style(label_style())
-                .axis_desc_style(label_style())
-                .draw()
-                .map_err(fail)?;
+            let mut chart = plane(
+                &root,
+                title,
+                x_range.clone(),
+                y_range.clone(),
+                "annual volatility (%)",
+                "annual return (%)",
+            )?;
             chart
                 .draw_series(LineSeries::new(
                     frontier.iter().copied(),
@@ -278,21 +302,14 @@ pub fn risk_return_scatter(
         format,
         |root: DrawingArea<_, Shift>| -> Result<(), ChartError> {
             root.fill(&WHITE).map_err(fail)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, title_style())
-                .margin(20)
-                .x_label_area_size(50)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x_range.clone(), y_range.clone())
-                .map_err(fail)?;
-            chart
-                .configure_mesh()
-                .x_desc("annual volatility (%)")
-                .y_desc("annual return (%)")
-                .label_style(label_style())
-                .axis_desc_style(label_style())
-                .draw()
-                .map_err(fail)?;
+            let mut chart = plane(
+                &root,
+                title,
+                x_range.clone(),
+                y_range.clone(),
+                "annual volatility (%)",
+                "annual return (%)",
+            )?;
             chart
                 .draw_series(
                     assets
@@ -391,21 +408,14 @@ pub fn yield_curve(
         format,
         |root: DrawingArea<_, Shift>| -> Result<(), ChartError> {
             root.fill(&WHITE).map_err(fail)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, title_style())
-                .margin(20)
-                .x_label_area_size(50)
-                .y_label_area_size(70)
-                .build_cartesian_2d(0.0..31.0, y_range.clone())
-                .map_err(fail)?;
-            chart
-                .configure_mesh()
-                .x_desc("maturity (years)")
-                .y_desc("par yield (%)")
-                .label_style(label_style())
-                .axis_desc_style(label_style())
-                .draw()
-                .map_err(fail)?;
+            let mut chart = plane(
+                &root,
+                title,
+                0.0..31.0,
+                y_range.clone(),
+                "maturity (years)",
+                "par yield (%)",
+            )?;
             chart
                 .draw_series(LineSeries::new(
                     points.iter().map(|p| (p.1, p.2)),
@@ -468,21 +478,14 @@ pub fn qq_plot(
         format,
         |root: DrawingArea<_, Shift>| -> Result<(), ChartError> {
             root.fill(&WHITE).map_err(fail)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, title_style())
-                .margin(20)
-                .x_label_area_size(50)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x_range.clone(), y_range.clone())
-                .map_err(fail)?;
-            chart
-                .configure_mesh()
-                .x_desc("standard normal quantile")
-                .y_desc(y_description)
-                .label_style(label_style())
-                .axis_desc_style(label_style())
-                .draw()
-                .map_err(fail)?;
+            let mut chart = plane(
+                &root,
+                title,
+                x_range.clone(),
+                y_range.clone(),
+                "standard normal quantile",
+                y_description,
+            )?;
             let (x0, x1) = (x_range.start, x_range.end);
             chart
                 .draw_series(LineSeries::new(
@@ -548,21 +551,14 @@ pub fn histogram(
         format,
         |root: DrawingArea<_, Shift>| -> Result<(), ChartError> {
             root.fill(&WHITE).map_err(fail)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, title_style())
-                .margin(20)
-                .x_label_area_size(50)
-                .y_label_area_size(70)
-                .build_cartesian_2d(lo - width..hi + width, 0.0..top)
-                .map_err(fail)?;
-            chart
-                .configure_mesh()
-                .x_desc(x_description)
-                .y_desc("number of days")
-                .label_style(label_style())
-                .axis_desc_style(label_style())
-                .draw()
-                .map_err(fail)?;
+            let mut chart = plane(
+                &root,
+                title,
+                lo - width..hi + width,
+                0.0..top,
+                x_description,
+                "number of days",
+            )?;
             chart
                 .draw_series(counts.iter().enumerate().map(|(i, c)| {
                     let x0 = lo + i as f64 * width;
