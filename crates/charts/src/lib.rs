@@ -206,6 +206,25 @@ fn plane<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
+/// The legend box every chart with named series draws.
+fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), ChartError>
+where
+    DB: DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(label_style())
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(fail)
+}
+
 /// A labelled point: (label, x, y).
 pub type LabelledPoint = (String, f64, f64);
 
@@ -275,14 +294,7 @@ pub fn efficient_frontier(
                     .label(label.clone())
                     .legend(move |(lx, ly)| TriangleMarker::new((lx + 10, ly), 7, color.filled()));
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .label_font(label_style())
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(fail)?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
             root.present().map_err(fail)
         }
     )
@@ -381,14 +393,7 @@ pub fn time_series(
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(label_style())
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(fail)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             root.present().map_err(fail)
         }
     )
@@ -451,14 +456,7 @@ pub fn yield_curve(
                     )
                 }))
                 .map_err(fail)?;
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .label_font(label_style())
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(fail)?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
             root.present().map_err(fail)
         }
     )
@@ -506,14 +504,7 @@ pub fn qq_plot(
                 .map_err(fail)?
                 .label("sample quantiles")
                 .legend(|(x, y)| Circle::new((x + 10, y), 3, PALETTE[0].filled()));
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(label_style())
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(fail)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             root.present().map_err(fail)
         }
     )
@@ -589,14 +580,7 @@ pub fn histogram(
                         PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1].stroke_width(2))
                     });
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(label_style())
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(fail)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
             root.present().map_err(fail)
         }
     )

@@ -566,6 +566,28 @@ impl DynamoStore {
         }
     }
 
+    /// Every item of `table` with hash key `key` = `value` and a `date` in `[start, end]`.
+    async fn dated_range(
+        &self,
+        table: &str,
+        key: &str,
+        value: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<Item>> {
+        let request = self
+            .client
+            .query()
+            .table_name(table)
+            .key_condition_expression("#k = :k AND #d BETWEEN :s AND :e")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_names("#d", "date")
+            .expression_attribute_values(":k", s(value))
+            .expression_attribute_values(":s", s(date_text(start)))
+            .expression_attribute_values(":e", s(date_text(end)));
+        self.query_all(table, request).await
+    }
+
     async fn scan_all(
         &self,
         table: &str,
@@ -848,16 +870,9 @@ impl PriceStore for DynamoStore {
         if start > end {
             return Ok(Vec::new());
         }
-        let request = self
-            .client
-            .query()
-            .table_name(&self.prices)
-            .key_condition_expression("ticker = :t AND #d BETWEEN :s AND :e")
-            .expression_attribute_names("#d", "date")
-            .expression_attribute_values(":t", s(ticker))
-            .expression_attribute_values(":s", s(date_text(start)))
-            .expression_attribute_values(":e", s(date_text(end)));
-        let items = self.query_all(&self.prices, request).await?;
+        let items = self
+            .dated_range(&self.prices, "ticker", ticker, start, end)
+            .await?;
         items
             .iter()
             .map(|item| price_from(&self.prices, ticker, item))
@@ -946,16 +961,9 @@ impl RateStore for DynamoStore {
         if start > end {
             return Ok(Vec::new());
         }
-        let request = self
-            .client
-            .query()
-            .table_name(&self.interest)
-            .key_condition_expression("maturity = :m AND #d BETWEEN :s AND :e")
-            .expression_attribute_names("#d", "date")
-            .expression_attribute_values(":m", s(maturity.name()))
-            .expression_attribute_values(":s", s(date_text(start)))
-            .expression_attribute_values(":e", s(date_text(end)));
-        let items = self.query_all(&self.interest, request).await?;
+        let items = self
+            .dated_range(&self.interest, "maturity", maturity.name(), start, end)
+            .await?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
             if let Some(percent) = get_n(&self.interest, item, "value")? {
