@@ -15,7 +15,7 @@ pub mod settings;
 
 pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
 pub use service::{Analytics, AppError, FullProfile, Progress, SeedProgress};
-pub use settings::{CacheMode, DynamoBilling, ENV_VARS, Settings, SettingsError};
+pub use settings::{CacheMode, DynamoBilling, DynamoLayout, ENV_VARS, Settings, SettingsError};
 
 use stratus_store::Store;
 
@@ -58,6 +58,12 @@ pub fn dynamo_settings(settings: &Settings) -> stratus_store_dynamodb::DynamoSet
             settings::DynamoBilling::PayPerRequest => stratus_store_dynamodb::Billing::OnDemand,
             settings::DynamoBilling::Provisioned { read, write } => {
                 stratus_store_dynamodb::Billing::Provisioned { read, write }
+            }
+        },
+        analytics: match settings.dynamo_layout {
+            settings::DynamoLayout::Scrilla => stratus_store_dynamodb::AnalyticsLayout::Scrilla,
+            settings::DynamoLayout::CollisionFree => {
+                stratus_store_dynamodb::AnalyticsLayout::CollisionFree
             }
         },
     }

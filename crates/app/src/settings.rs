@@ -75,6 +75,14 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "write capacity units per table and index (PROVISIONED only)",
     },
     EnvVar {
+        names: &["DYNAMO_CONF"],
+        help: "scrilla's billing dictionary as JSON, e.g. {\"BillingMode\": \"PROVISIONED\", \"ProvisionedThroughput\": {\"ReadCapacityUnits\": 5, \"WriteCapacityUnits\": 5}}; used when no STRATUS_DYNAMO_BILLING/RCU/WCU is set",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_LAYOUT"],
+        help: "scrilla (default: profiles and correlations in scrilla's shared tables, colliding keys replace each other) or collision-free (Stratus's own stratus_profile and stratus_correlations tables)",
+    },
+    EnvVar {
         names: &["STRATUS_RISK_FREE", "RISK_FREE"],
         help: "Treasury maturity used as the risk-free rate (default TEN_YEAR)",
     },
@@ -144,6 +152,26 @@ pub enum DynamoBilling {
     },
 }
 
+/// Where the DynamoDB backend keeps profiles and correlations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamoLayout {
+    /// scrilla's `profile` and `correlations` tables (shared with scrilla).
+    Scrilla,
+    /// Stratus's own tables keyed by every identifying field.
+    CollisionFree,
+}
+
+impl std::str::FromStr for DynamoLayout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "scrilla" => Ok(DynamoLayout::Scrilla),
+            "collision-free" | "collision_free" => Ok(DynamoLayout::CollisionFree),
+            _ => Err("expected scrilla or collision-free".into()),
+        }
+    }
+}
+
 /// Resolved settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -151,6 +179,8 @@ pub struct Settings {
     pub table_prefix: String,
     /// DynamoDB billing.
     pub dynamo_billing: DynamoBilling,
+    /// DynamoDB tables for profiles and correlations.
+    pub dynamo_layout: DynamoLayout,
     /// Data folder.
     pub home: PathBuf,
     /// Cache backend.
@@ -174,6 +204,11 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     cache_mode: Option<String>,
+    table_prefix: Option<String>,
+    dynamo_billing: Option<String>,
+    dynamo_rcu: Option<i64>,
+    dynamo_wcu: Option<i64>,
+    dynamo_layout: Option<String>,
     sqlite_file: Option<PathBuf>,
     risk_free: Option<String>,
     market_proxy: Option<String>,
@@ -197,9 +232,19 @@ fn dynamo_billing(
     read: Option<(String, String)>,
     write: Option<(String, String)>,
 ) -> Result<DynamoBilling, SettingsError> {
+    let mode_source = mode
+        .as_ref()
+        .map_or("STRATUS_DYNAMO_BILLING".to_string(), |(source, _)| {
+            source.clone()
+        });
     let capacity = |entry: Option<(String, String)>, name: &str| -> Result<i64, SettingsError> {
-        let (source, value) = entry
-            .ok_or_else(|| invalid(name, "", "required with STRATUS_DYNAMO_BILLING=PROVISIONED"))?;
+        let (source, value) = entry.ok_or_else(|| {
+            invalid(
+                name,
+                "",
+                format!("required with {mode_source} = PROVISIONED"),
+            )
+        })?;
         value
             .trim()
             .parse::<i64>()
@@ -239,6 +284,55 @@ fn dynamo_billing(
     }
 }
 
+/// The three billing entries from scrilla's `DYNAMO_CONF` dictionary (JSON; a Python literal
+/// with single quotes is accepted too, since that is how scrilla users have it).
+fn dynamo_conf_entries(text: &str) -> Result<[Option<(String, String)>; 3], SettingsError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Throughput {
+        #[serde(rename = "ReadCapacityUnits")]
+        read: serde_json::Value,
+        #[serde(rename = "WriteCapacityUnits")]
+        write: serde_json::Value,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct DynamoConf {
+        #[serde(rename = "BillingMode")]
+        billing_mode: String,
+        #[serde(rename = "ProvisionedThroughput")]
+        throughput: Option<Throughput>,
+    }
+    let conf: DynamoConf = serde_json::from_str(text)
+        .or_else(|_| serde_json::from_str(&text.replace('\'', "\"")))
+        .map_err(|e| {
+            invalid(
+                "DYNAMO_CONF",
+                text,
+                format!("expected {{\"BillingMode\": …, \"ProvisionedThroughput\": {{\"ReadCapacityUnits\": R, \"WriteCapacityUnits\": W}}}} ({e})"),
+            )
+        })?;
+    let entry = |field: &str, value: serde_json::Value| {
+        let text = match value {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        Some((format!("DYNAMO_CONF.ProvisionedThroughput.{field}"), text))
+    };
+    let (read, write) = match conf.throughput {
+        Some(t) => (
+            entry("ReadCapacityUnits", t.read),
+            entry("WriteCapacityUnits", t.write),
+        ),
+        None => (None, None),
+    };
+    Ok([
+        Some(("DYNAMO_CONF.BillingMode".to_string(), conf.billing_mode)),
+        read,
+        write,
+    ])
+}
+
 fn parse_count(name: &str, value: &str) -> Result<usize, SettingsError> {
     value
         .trim()
@@ -269,6 +363,7 @@ impl Settings {
         let mut settings = Settings {
             table_prefix: String::new(),
             dynamo_billing: DynamoBilling::PayPerRequest,
+            dynamo_layout: DynamoLayout::Scrilla,
             sqlite_file: home.join("stratus.db"),
             home,
             cache_mode: CacheMode::Sqlite,
@@ -282,8 +377,9 @@ impl Settings {
             Some(path) => Some(PathBuf::from(path)),
             None => Some(settings.home.join("stratus.toml")).filter(|p| p.is_file()),
         };
+        let mut file_billing = [None, None, None];
         if let Some(path) = file {
-            settings.apply_file(&path)?;
+            file_billing = settings.apply_file(&path)?;
         }
         if let Some((name, v)) = lookup(&["STRATUS_CACHE_MODE", "CACHE_MODE"]) {
             settings.cache_mode = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
@@ -292,24 +388,26 @@ impl Settings {
             settings.sqlite_file = PathBuf::from(v);
         }
         if let Some((name, v)) = lookup(&["STRATUS_TABLE_PREFIX"]) {
-            let valid = v
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                && v.len() <= 200;
-            if !valid {
-                return Err(invalid(
-                    &name,
-                    &v,
-                    "use letters, digits, '_', '-' and '.' only",
-                ));
-            }
             settings.table_prefix = v;
+            settings.check_table_prefix(&name)?;
         }
-        settings.dynamo_billing = dynamo_billing(
+        if let Some((name, v)) = lookup(&["STRATUS_DYNAMO_LAYOUT"]) {
+            settings.dynamo_layout = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
+        }
+        // Billing comes whole from one layer: STRATUS_DYNAMO_*, else DYNAMO_CONF, else the file.
+        let stratus_billing = [
             lookup(&["STRATUS_DYNAMO_BILLING"]),
             lookup(&["STRATUS_DYNAMO_RCU"]),
             lookup(&["STRATUS_DYNAMO_WCU"]),
-        )?;
+        ];
+        let [mode, read, write] = if stratus_billing.iter().any(Option::is_some) {
+            stratus_billing
+        } else if let Some((_, conf)) = lookup(&["DYNAMO_CONF"]) {
+            dynamo_conf_entries(&conf)?
+        } else {
+            file_billing
+        };
+        settings.dynamo_billing = dynamo_billing(mode, read, write)?;
         if let Some((name, v)) = lookup(&["STRATUS_RISK_FREE", "RISK_FREE"]) {
             settings.risk_free = v
                 .parse()
@@ -353,7 +451,26 @@ impl Settings {
         Ok(settings)
     }
 
-    fn apply_file(&mut self, path: &Path) -> Result<(), SettingsError> {
+    fn check_table_prefix(&self, source_name: &str) -> Result<(), SettingsError> {
+        let v = &self.table_prefix;
+        let valid = v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            && v.len() <= 200;
+        if valid {
+            Ok(())
+        } else {
+            Err(invalid(
+                source_name,
+                v,
+                "use letters, digits, '_', '-' and '.' only",
+            ))
+        }
+    }
+
+    /// Applies a settings file; returns its billing entries, which are resolved together with
+    /// the environment's.
+    fn apply_file(&mut self, path: &Path) -> Result<[Option<(String, String)>; 3], SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -394,7 +511,20 @@ impl Settings {
         if let Some(v) = file.moving_average_periods {
             self.moving_average_periods = v;
         }
-        Ok(())
+        if let Some(v) = file.table_prefix {
+            self.table_prefix = v;
+            self.check_table_prefix(&key("table_prefix"))?;
+        }
+        if let Some(v) = file.dynamo_layout {
+            self.dynamo_layout = v
+                .parse()
+                .map_err(|e: String| invalid(&key("dynamo_layout"), &v, e))?;
+        }
+        Ok([
+            file.dynamo_billing.map(|v| (key("dynamo_billing"), v)),
+            file.dynamo_rcu.map(|v| (key("dynamo_rcu"), v.to_string())),
+            file.dynamo_wcu.map(|v| (key("dynamo_wcu"), v.to_string())),
+        ])
     }
 }
 
@@ -493,6 +623,79 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("STRATUS_TABLE_PREFIX"), "{e}");
+    }
+
+    #[test]
+    fn dynamo_conf_is_read_and_stratus_variables_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap();
+        let provisioned = r#"{"BillingMode": "PROVISIONED", "ProvisionedThroughput": {"ReadCapacityUnits": 7, "WriteCapacityUnits": 4}}"#;
+        let s = load(&[("STRATUS_HOME", home), ("DYNAMO_CONF", provisioned)]).unwrap();
+        assert_eq!(
+            s.dynamo_billing,
+            DynamoBilling::Provisioned { read: 7, write: 4 }
+        );
+        // scrilla's Python literal, single quotes and all.
+        let s = load(&[
+            ("STRATUS_HOME", home),
+            ("DYNAMO_CONF", "{'BillingMode': 'PAY_PER_REQUEST'}"),
+        ])
+        .unwrap();
+        assert_eq!(s.dynamo_billing, DynamoBilling::PayPerRequest);
+        let s = load(&[
+            ("STRATUS_HOME", home),
+            ("DYNAMO_CONF", provisioned),
+            ("STRATUS_DYNAMO_BILLING", "PAY_PER_REQUEST"),
+        ])
+        .unwrap();
+        assert_eq!(s.dynamo_billing, DynamoBilling::PayPerRequest);
+        let e = load(&[
+            ("STRATUS_HOME", home),
+            ("DYNAMO_CONF", r#"{"BillingMode": "PROVISIONED"}"#),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("DYNAMO_CONF") && e.contains("required"), "{e}");
+        let e = load(&[("STRATUS_HOME", home), ("DYNAMO_CONF", "PROVISIONED")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DYNAMO_CONF") && e.contains("BillingMode"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dynamo_settings_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap();
+        std::fs::write(
+            dir.path().join("stratus.toml"),
+            "table_prefix = \"prod_\"\ndynamo_billing = \"PROVISIONED\"\ndynamo_rcu = 9\ndynamo_wcu = 3\ndynamo_layout = \"collision-free\"\n",
+        )
+        .unwrap();
+        let s = load(&[("STRATUS_HOME", home)]).unwrap();
+        assert_eq!(s.table_prefix, "prod_");
+        assert_eq!(
+            s.dynamo_billing,
+            DynamoBilling::Provisioned { read: 9, write: 3 }
+        );
+        assert_eq!(s.dynamo_layout, DynamoLayout::CollisionFree);
+        let s = load(&[
+            ("STRATUS_HOME", home),
+            ("STRATUS_DYNAMO_LAYOUT", "scrilla"),
+            ("STRATUS_DYNAMO_BILLING", "PAY_PER_REQUEST"),
+        ])
+        .unwrap();
+        assert_eq!(s.dynamo_layout, DynamoLayout::Scrilla);
+        assert_eq!(s.dynamo_billing, DynamoBilling::PayPerRequest);
+        let e = load(&[("STRATUS_HOME", home), ("STRATUS_DYNAMO_LAYOUT", "wide")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("STRATUS_DYNAMO_LAYOUT") && e.contains("collision-free"),
+            "{e}"
+        );
     }
 
     #[test]

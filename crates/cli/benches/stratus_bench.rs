@@ -232,10 +232,46 @@ fn main() {
         2000.0,
     );
     table.row(
-        "CLI risk-profile, warm cache",
+        "CLI risk-profile, warm cache (SQLite)",
         "4 tickers",
         time(30, run),
         50.0,
     );
+
+    // The same on DynamoDB Local, when one is running (STRATUS_TEST_DYNAMODB, as for the tests).
+    if let Ok(url) = std::env::var("STRATUS_TEST_DYNAMODB") {
+        let stratus = |args: &[&str]| {
+            let output = std::process::Command::new(bin)
+                .args(args)
+                .env("STRATUS_HOME", home.path())
+                .env(
+                    "STRATUS_TABLE_PREFIX",
+                    format!("bench{}_", std::process::id()),
+                )
+                .env("AWS_ENDPOINT_URL", &url)
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "local")
+                .env("AWS_SECRET_ACCESS_KEY", "local")
+                .env("CACHE_MODE", "dynamodb")
+                .output()
+                .expect("run stratus");
+            assert!(
+                output.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        stratus(&["--quiet", "cache", "provision"]);
+        stratus(&[
+            "--quiet", "cache", "migrate", "--from", "sqlite", "--to", "dynamodb",
+        ]);
+        let run = || stratus(&["--quiet", "risk-profile", "AAPL", "MSFT", "JPM", "KO"]);
+        table.row(
+            "CLI risk-profile, warm cache (DynamoDB Local)",
+            "4 tickers",
+            time(30, run),
+            50.0,
+        );
+    }
     table.print();
 }

@@ -26,6 +26,7 @@ async fn main() {
     let settings = DynamoSettings {
         table_prefix: format!("bench{}_", std::process::id()),
         billing: Billing::OnDemand,
+        ..Default::default()
     };
     let store = DynamoStore::with_config(&config, &settings)
         .await

@@ -12,6 +12,11 @@
 //! counts only when every identifying attribute matches — and a write replaces the colliding item
 //! (last writer wins, as a cache may).
 //!
+//! Where that is not good enough, [`AnalyticsLayout::CollisionFree`] (an opt-in setting) keeps
+//! profiles and correlations in Stratus's own tables instead, `stratus_profile` keyed by
+//! (ticker, `profile_id` = start/end/method/weekends) and `stratus_correlations` keyed by scrilla's
+//! full `id`, so no two results ever share a key; scrilla's tables are then left alone.
+//!
 //! Unlike scrilla: typed attribute values, `Query` with a correct `BETWEEN` on the sort key,
 //! pagination everywhere, one client per process, batch writes of 25 with retries of
 //! `UnprocessedItems` (exponential backoff with jitter), and SDK errors mapped to
@@ -38,9 +43,10 @@ use stratus_store::{
 };
 
 /// How tables are billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Billing {
     /// On demand (`PAY_PER_REQUEST`, the default).
+    #[default]
     OnDemand,
     /// Provisioned read and write capacity units, for tables and every index.
     Provisioned {
@@ -51,22 +57,27 @@ pub enum Billing {
     },
 }
 
+/// Where profiles and correlations live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AnalyticsLayout {
+    /// scrilla's `profile` and `correlations` tables, shared with scrilla; a result whose
+    /// scrilla key collides with another's replaces it (last writer wins, never a wrong hit).
+    #[default]
+    Scrilla,
+    /// Stratus's own `stratus_profile` and `stratus_correlations` tables, keyed by every
+    /// identifying field, so results never displace each other.
+    CollisionFree,
+}
+
 /// Settings of the DynamoDB backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DynamoSettings {
     /// Prefix of every table name (for stages and tests); empty for scrilla's names.
     pub table_prefix: String,
     /// Billing mode used when creating tables.
     pub billing: Billing,
-}
-
-impl Default for DynamoSettings {
-    fn default() -> Self {
-        DynamoSettings {
-            table_prefix: String::new(),
-            billing: Billing::OnDemand,
-        }
-    }
+    /// Which tables hold profiles and correlations.
+    pub analytics: AnalyticsLayout,
 }
 
 /// Which `correlations` layout a table has.
@@ -95,6 +106,7 @@ pub struct DynamoStore {
     profile: String,
     correlations: String,
     layout: CorrelationLayout,
+    analytics: AnalyticsLayout,
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -169,6 +181,16 @@ impl DynamoStore {
         config: &aws_config::SdkConfig,
         settings: &DynamoSettings,
     ) -> StoreResult<Self> {
+        Self::with_client_config(config, settings, |builder| builder).await
+    }
+
+    /// Like [`with_config`](Self::with_config), letting the caller adjust the DynamoDB client's
+    /// own configuration first (interceptors, retry policy, timeouts).
+    pub async fn with_client_config(
+        config: &aws_config::SdkConfig,
+        settings: &DynamoSettings,
+        customize: impl FnOnce(aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder,
+    ) -> StoreResult<Self> {
         let endpoint = config
             .endpoint_url()
             .map(|u| format!("DynamoDB at {u}"))
@@ -180,18 +202,28 @@ impl DynamoStore {
                         .map_or("the default region".into(), |r| r.to_string())
                 )
             });
-        let client = Client::new(config);
+        let client = Client::from_conf(customize(config.into()).build());
         let name = |base: &str| format!("{}{base}", settings.table_prefix);
+        let (profile, correlations) = match settings.analytics {
+            AnalyticsLayout::Scrilla => (name("profile"), name("correlations")),
+            AnalyticsLayout::CollisionFree => {
+                (name("stratus_profile"), name("stratus_correlations"))
+            }
+        };
         let mut store = DynamoStore {
             client,
             endpoint,
             prices: name("prices"),
             interest: name("interest"),
-            profile: name("profile"),
-            correlations: name("correlations"),
+            profile,
+            correlations,
             layout: CorrelationLayout::IdKeyed,
+            analytics: settings.analytics,
         };
-        if let Some(description) = store.describe(&store.correlations.clone()).await? {
+        let existing = store.describe(&store.correlations.clone()).await?;
+        if let Some(description) =
+            existing.filter(|_| settings.analytics == AnalyticsLayout::Scrilla)
+        {
             store.layout = correlation_layout(&description).ok_or_else(|| {
                 StoreError::new(
                     StoreErrorKind::Invalid,
@@ -205,6 +237,24 @@ impl DynamoStore {
     /// The `correlations` layout in use.
     pub fn correlation_layout(&self) -> CorrelationLayout {
         self.layout
+    }
+
+    /// The names of the four tables: prices, interest, profiles, correlations.
+    pub fn table_names(&self) -> [&str; 4] {
+        [
+            &self.prices,
+            &self.interest,
+            &self.profile,
+            &self.correlations,
+        ]
+    }
+
+    /// The key attributes of the profile table.
+    fn profile_key_names(&self) -> &'static [&'static str] {
+        match self.analytics {
+            AnalyticsLayout::Scrilla => &["ticker", "start_date"],
+            AnalyticsLayout::CollisionFree => &["ticker", "profile_id"],
+        }
     }
 
     fn error<E, R>(&self, table: &str, operation: &str, error: SdkError<E, R>) -> StoreError
@@ -387,26 +437,40 @@ impl DynamoStore {
                 range: Some("date".into()),
                 indexes: vec![],
             },
-            TableSpec {
-                name: self.profile.clone(),
-                attributes: vec![
-                    s_attr("ticker"),
-                    s_attr("start_date"),
-                    s_attr("end_date"),
-                    s_attr("method"),
-                    n_attr("weekends"),
-                ],
-                hash: "ticker".into(),
-                range: Some("start_date".into()),
-                indexes: vec![
-                    IndexSpec::new(
-                        "DateTelescoping",
-                        "weekends",
-                        Some("end_date"),
-                        ProjectionType::KeysOnly,
-                    ),
-                    IndexSpec::new("EstimationTelescoping", "method", None, ProjectionType::All),
-                ],
+            match self.analytics {
+                AnalyticsLayout::CollisionFree => TableSpec {
+                    name: self.profile.clone(),
+                    attributes: vec![s_attr("ticker"), s_attr("profile_id")],
+                    hash: "ticker".into(),
+                    range: Some("profile_id".into()),
+                    indexes: vec![],
+                },
+                AnalyticsLayout::Scrilla => TableSpec {
+                    name: self.profile.clone(),
+                    attributes: vec![
+                        s_attr("ticker"),
+                        s_attr("start_date"),
+                        s_attr("end_date"),
+                        s_attr("method"),
+                        n_attr("weekends"),
+                    ],
+                    hash: "ticker".into(),
+                    range: Some("start_date".into()),
+                    indexes: vec![
+                        IndexSpec::new(
+                            "DateTelescoping",
+                            "weekends",
+                            Some("end_date"),
+                            ProjectionType::KeysOnly,
+                        ),
+                        IndexSpec::new(
+                            "EstimationTelescoping",
+                            "method",
+                            None,
+                            ProjectionType::All,
+                        ),
+                    ],
+                },
             },
             correlations,
         ]
@@ -506,6 +570,7 @@ impl DynamoStore {
     async fn write_batch(&self, table: &str, batch: Vec<WriteRequest>) -> StoreResult<()> {
         let mut pending = batch;
         let mut attempt = 0u32;
+        let mut throttled: Option<StoreError>;
         loop {
             let result = self
                 .client
@@ -514,15 +579,19 @@ impl DynamoStore {
                 .send()
                 .await;
             let unprocessed = match result {
-                Ok(output) => output
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(table))
-                    .unwrap_or_default(),
+                Ok(output) => {
+                    throttled = None;
+                    output
+                        .unprocessed_items
+                        .and_then(|mut m| m.remove(table))
+                        .unwrap_or_default()
+                }
                 Err(e) => {
                     let error = self.error(table, "BatchWriteItem", e);
                     if error.kind != StoreErrorKind::Throttled {
                         return Err(error);
                     }
+                    throttled = Some(error);
                     pending.clone()
                 }
             };
@@ -531,13 +600,17 @@ impl DynamoStore {
             }
             attempt += 1;
             if attempt >= MAX_BATCH_ATTEMPTS {
-                return Err(StoreError::new(
-                    StoreErrorKind::Throttled,
-                    format!(
-                        "DynamoDB kept {} items of a batch to {table} unprocessed after {attempt} attempts",
-                        unprocessed.len()
+                let gave_up = format!(
+                    "DynamoDB kept {} items of a batch to {table} unprocessed after {attempt} attempts; retry later or raise the table's write capacity",
+                    unprocessed.len()
+                );
+                return Err(match throttled {
+                    Some(last) => StoreError::new(
+                        StoreErrorKind::Throttled,
+                        format!("{gave_up} (last answer: {})", last.message),
                     ),
-                ));
+                    None => StoreError::new(StoreErrorKind::Throttled, gave_up),
+                });
             }
             tokio::time::sleep(backoff(attempt)).await;
             pending = unprocessed;
@@ -689,6 +762,14 @@ impl DynamoStore {
         item
     }
 
+    fn profile_key_item(&self, key: &ProfileKey) -> Item {
+        let range = match self.analytics {
+            AnalyticsLayout::Scrilla => ("start_date".to_string(), s(date_text(key.start))),
+            AnalyticsLayout::CollisionFree => ("profile_id".to_string(), s(profile_id(key))),
+        };
+        [("ticker".to_string(), s(&key.ticker)), range].into()
+    }
+
     fn correlation_key_item(&self, key: &CorrelationKey) -> Item {
         match self.layout {
             CorrelationLayout::IdKeyed => [("id".to_string(), s(correlation_id(key)))].into(),
@@ -699,6 +780,18 @@ impl DynamoStore {
             .into(),
         }
     }
+}
+
+/// The sort key of a profile in the collision-free layout: every identifying field but the
+/// ticker (the partition key), e.g. `2021-01-04/2021-12-31/moments/0`.
+pub fn profile_id(key: &ProfileKey) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        date_text(key.start),
+        date_text(key.end),
+        key.method.as_str(),
+        u8::from(key.weekends)
+    )
 }
 
 /// scrilla's correlation id: ticker_1 + ticker_2 + end_date + start_date + method + weekends.
@@ -1009,8 +1102,7 @@ impl AnalyticsCache for DynamoStore {
             .client
             .get_item()
             .table_name(&self.profile)
-            .key("ticker", s(&key.ticker))
-            .key("start_date", s(date_text(key.start)))
+            .set_key(Some(self.profile_key_item(key)))
             .consistent_read(true)
             .send()
             .await
@@ -1057,6 +1149,9 @@ impl AnalyticsCache for DynamoStore {
             ("annual_volatility".to_string(), n(record.annual_volatility)),
         ]
         .into();
+        if self.analytics == AnalyticsLayout::CollisionFree {
+            item.insert("profile_id".into(), s(profile_id(key)));
+        }
         for (name, value) in [
             ("sharpe_ratio", record.sharpe_ratio),
             ("asset_beta", record.asset_beta),
@@ -1179,7 +1274,7 @@ impl AnalyticsCache for DynamoStore {
             .table_name(&self.profile)
             .key_condition_expression("ticker = :t")
             .expression_attribute_values(":t", s(ticker))
-            .projection_expression("ticker, start_date");
+            .projection_expression(self.profile_key_names().join(", "));
         let profiles = self.query_all(&self.profile, request).await?;
         self.delete_keys(&self.profile.clone(), profiles).await?;
         // Correlations mention the ticker on either side: both asset indexes find them.
@@ -1229,7 +1324,7 @@ impl AnalyticsCache for DynamoStore {
     }
 
     async fn clear_analytics(&self) -> StoreResult<()> {
-        self.clear_table(&self.profile.clone(), &["ticker", "start_date"])
+        self.clear_table(&self.profile.clone(), self.profile_key_names())
             .await?;
         match self.layout {
             CorrelationLayout::IdKeyed => {

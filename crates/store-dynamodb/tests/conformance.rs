@@ -7,13 +7,14 @@
 
 mod support;
 
-use stratus_store_dynamodb::{Billing, DynamoSettings, DynamoStore};
+use stratus_store_dynamodb::{AnalyticsLayout, Billing, DynamoSettings, DynamoStore};
 
-async fn fresh_store() -> Option<DynamoStore> {
+async fn fresh_store(analytics: AnalyticsLayout) -> Option<DynamoStore> {
     let url = support::endpoint()?;
     let settings = DynamoSettings {
         table_prefix: support::prefix(),
         billing: Billing::OnDemand,
+        analytics,
     };
     let store = DynamoStore::with_config(&support::config(&url).await, &settings)
         .await
@@ -22,4 +23,14 @@ async fn fresh_store() -> Option<DynamoStore> {
     Some(store)
 }
 
-stratus_store::conformance_tests!(optional: fresh_store());
+/// scrilla's shared tables (the default).
+mod scrilla_tables {
+    use super::*;
+    stratus_store::conformance_tests!(optional: fresh_store(AnalyticsLayout::Scrilla));
+}
+
+/// Stratus's collision-free analytics tables (the opt-in layout).
+mod collision_free_tables {
+    use super::*;
+    stratus_store::conformance_tests!(optional: fresh_store(AnalyticsLayout::CollisionFree));
+}
