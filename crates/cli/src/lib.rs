@@ -7,10 +7,11 @@
 //! failure). Errors go to stderr, one line, naming the input and the fix; stdout then stays
 //! empty, so a pipeline never sees a partial result.
 
-pub mod args;
 mod cache;
-mod commands;
-pub mod output;
+mod files;
+mod package;
+
+pub use stratus_verbs::{args, commands, output};
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -57,7 +58,7 @@ fn execute(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     if let Some(path) = &cli.global.save {
-        output::check_save_path(path, cli.command.is_plot())?;
+        files::check_save_path(path, cli.command.is_plot())?;
     }
     if matches!(cli.command, args::Command::Version) {
         let text = env!("CARGO_PKG_VERSION");
@@ -83,6 +84,16 @@ fn execute(
         let result = runtime.block_on(cache::run(action, &settings, quiet))?;
         return emit(&cli, &result, out);
     }
+    if let args::Command::Package {
+        target: args::PackageTarget::Lambda { binary, out: zip },
+    } = &cli.command
+    {
+        let result = package::lambda(binary.as_deref(), zip)?;
+        return emit(&cli, &result, out);
+    }
+    if let args::Command::Serve { addr } = &cli.command {
+        return serve(addr, settings, env, cli.global.quiet, out);
+    }
     let result = runtime.block_on(async {
         let store = stratus_app::open_store(&settings).await?;
         let mut analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
@@ -97,10 +108,42 @@ fn execute(
     emit(&cli, &result, out)
 }
 
+/// `stratus serve`: the HTTP API and web page until the process is stopped.
+fn serve(
+    addr: &str,
+    settings: Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let options = stratus_server::ServerOptions::from_env(env);
+    runtime.block_on(async {
+        let store = stratus_app::open_store(&settings).await?;
+        let analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
+        seed_with_progress(&analytics, quiet).await?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}; choose another --addr"))?;
+        let local = listener.local_addr()?;
+        if !quiet {
+            writeln!(
+                out,
+                "serving http://{local}/ (API under /api, docs at /docs); Ctrl-C stops"
+            )?;
+            out.flush()?;
+        }
+        stratus_server::serve(listener, stratus_server::router(analytics, &options)).await?;
+        Ok(())
+    })
+}
+
 fn emit(cli: &Cli, result: &output::Output, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(chart) = &result.chart {
         let path = chart_path(cli);
-        output::write_atomically(&path, chart)?;
+        files::write_atomically(&path, chart)?;
         if cli.global.quiet {
             return Ok(());
         }
@@ -121,7 +164,7 @@ fn emit(cli: &Cli, result: &output::Output, out: &mut dyn Write) -> anyhow::Resu
         return Ok(());
     }
     if let Some(path) = &cli.global.save {
-        output::save(result, path)?;
+        files::save(result, path)?;
     }
     if cli.global.quiet {
         return Ok(());

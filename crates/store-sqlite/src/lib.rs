@@ -107,30 +107,44 @@ impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
-        let connection = Connection::open(&path).map_err(|e| unavailable(&path, e))?;
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000;",
-            )
-            .map_err(|e| unavailable(&path, e))?;
-        connection
-            .execute_batch(SCHEMA)
-            .map_err(|e| unavailable(&path, e))?;
-        let version: i64 = connection
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| unavailable(&path, e))?;
-        if version < SCHEMA_VERSION {
-            let migrate = format!(
-                "BEGIN IMMEDIATE; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            );
-            connection
-                .execute_batch(&migrate)
-                .map_err(|e| unavailable(&path, e))?;
-        }
+        // Another process creating or seeding the same file can hold locks SQLite will not wait
+        // for through the busy handler (switching the journal mode, upgrading a read), so a busy
+        // start is retried for as long as the busy timeout would have waited.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let connection = loop {
+            match Self::initialise(&path) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other.map_err(|e| unavailable(&path, e))?,
+            }
+        };
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
             path,
         })
+    }
+
+    /// Opens the file, sets the pragmas and brings the schema up to date.
+    fn initialise(path: &Path) -> rusqlite::Result<Connection> {
+        let connection = Connection::open(path)?;
+        // The timeout first: switching to WAL takes a lock another process may hold.
+        connection.execute_batch(
+            "PRAGMA busy_timeout=60000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        )?;
+        connection.execute_batch(SCHEMA)?;
+        let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < SCHEMA_VERSION {
+            connection.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))?;
+        }
+        Ok(connection)
     }
 
     /// The file this store lives in.

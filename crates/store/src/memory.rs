@@ -1,6 +1,7 @@
 //! An in-memory store: the reference implementation of the contract, and a fast store for tests.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -25,6 +26,7 @@ struct Tables {
 #[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
+    outage: AtomicBool,
 }
 
 impl MemoryStore {
@@ -33,7 +35,20 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Simulates an outage: while `down`, every call fails with
+    /// [`StoreErrorKind::Unavailable`], as a remote store does when it cannot be reached (for
+    /// testing how adapters report a store that is down).
+    pub fn set_unavailable(&self, down: bool) {
+        self.outage.store(down, Ordering::SeqCst);
+    }
+
     fn lock(&self) -> StoreResult<MutexGuard<'_, Tables>> {
+        if self.outage.load(Ordering::SeqCst) {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "the in-memory store is marked unavailable",
+            ));
+        }
         self.tables.lock().map_err(|_| {
             StoreError::new(
                 StoreErrorKind::Internal,

@@ -430,6 +430,37 @@ pub enum Command {
         #[command(flatten)]
         window: WindowArgs,
     },
+    /// Serve the analytics over HTTP (JSON API, OpenAPI document, web page) on the configured store.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "STRATUS_ADDR")]
+        addr: String,
+    },
+    /// Build a deployment artefact.
+    Package {
+        /// What to package.
+        #[command(subcommand)]
+        target: PackageTarget,
+    },
     /// Print the version.
     Version,
+}
+
+/// `stratus package …`.
+#[derive(Debug, Subcommand)]
+pub enum PackageTarget {
+    /// The AWS Lambda zip: the `stratus-lambda` binary as `bootstrap`, for the provided.al2023
+    /// runtime (build it first: `cargo build --release -p stratus-lambda`).
+    Lambda {
+        /// The Lambda binary (default: target/release/stratus-lambda).
+        #[arg(long, value_name = "FILE")]
+        binary: Option<PathBuf>,
+        /// The zip to write.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "target/lambda/stratus-lambda.zip"
+        )]
+        out: PathBuf,
+    },
 }

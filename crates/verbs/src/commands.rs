@@ -15,11 +15,8 @@ use stratus_charts::Format;
 
 type Result<T> = std::result::Result<T, AppError>;
 
-pub(crate) async fn dispatch(
-    command: &Command,
-    analytics: &Analytics,
-    format: Format,
-) -> Result<Output> {
+/// Runs one analytics command and shapes its result.
+pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) -> Result<Output> {
     match command {
         Command::PlotEfficientFrontier { portfolio, steps } => {
             plot_frontier(analytics, portfolio, *steps, format).await
@@ -94,14 +91,17 @@ pub(crate) async fn dispatch(
         Command::EfficientFrontier { portfolio, steps } => {
             frontier(analytics, portfolio, *steps).await
         }
-        Command::Version | Command::Cache { .. } => {
+        Command::Version
+        | Command::Cache { .. }
+        | Command::Serve { .. }
+        | Command::Package { .. } => {
             unreachable!("handled before the store is opened")
         }
     }
 }
 
 /// Portfolio runs over at least 500 tickers or 1000 frontier points show a progress bar.
-pub(crate) fn is_long_run(command: &Command) -> bool {
+pub fn is_long_run(command: &Command) -> bool {
     let (args, steps) = match command {
         Command::OptimizePortfolio { portfolio, .. }
         | Command::MaxReturn { portfolio }

@@ -1,0 +1,377 @@
+//! Handlers: a verb request in, the CLI's JSON (or chart) out, errors as JSON with a status.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use stratus_app::{Analytics, AppError};
+use stratus_core::Maturity;
+use stratus_store::StoreErrorKind;
+use stratus_verbs::request::{RequestError, command_from_json, command_from_query};
+
+/// An error answer: status, message, and the parameter to blame when there is one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// What went wrong and how to fix it.
+    pub message: String,
+    /// The parameter at fault.
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// The JSON body: `{"error", "status", "field"?}`.
+    pub fn body(&self) -> Value {
+        let mut body = json!({ "error": self.message, "status": self.status.as_u16() });
+        if let Some(field) = &self.field {
+            body["field"] = json!(field);
+        }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::Json(self.body()),
+        )
+            .into_response()
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        let message = e.to_string();
+        match e {
+            RequestError::UnknownVerb { .. } => ApiError::new(StatusCode::NOT_FOUND, message),
+            RequestError::BadParameter { field, .. } => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message,
+                field,
+            },
+            RequestError::TooLarge { field, .. } => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message,
+                field: Some(field),
+            },
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let status = match &e {
+            AppError::UnknownTicker { .. } => StatusCode::NOT_FOUND,
+            AppError::Store(s) => match s.kind {
+                StoreErrorKind::Unavailable
+                | StoreErrorKind::Throttled
+                | StoreErrorKind::NotFound => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            e if e.is_user_error() => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let field = match &e {
+            AppError::UnknownTicker { .. } => Some("tickers".to_string()),
+            _ => None,
+        };
+        ApiError {
+            status,
+            message: e.to_string(),
+            field,
+        }
+    }
+}
+
+/// A verb's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The JSON `stratus <verb> --json` prints.
+    Json(Value),
+    /// A chart (plot verbs).
+    Chart {
+        /// `image/svg+xml` or `image/png`.
+        content_type: &'static str,
+        /// The file's bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// Parameters of one request.
+#[derive(Debug, Clone, Copy)]
+pub enum Params<'a> {
+    /// Query-string pairs.
+    Query(&'a [(String, String)]),
+    /// A JSON object (POST body, Lambda event).
+    Json(&'a Value),
+}
+
+/// Runs `verb` with `params`: the HTTP API and the Lambda handler both come here.
+pub async fn call_verb(
+    analytics: &Analytics,
+    verb: &str,
+    params: Params<'_>,
+) -> Result<Reply, ApiError> {
+    // Charts take one parameter the CLI spells as a file extension instead.
+    let mut format = stratus_charts::Format::Svg;
+    let command = match params {
+        Params::Query(pairs) => {
+            let mut rest = Vec::with_capacity(pairs.len());
+            for (k, v) in pairs {
+                if k == "format" && verb.starts_with("plot") {
+                    format = chart_format(v)?;
+                } else {
+                    rest.push((k.clone(), v.clone()));
+                }
+            }
+            command_from_query(verb, &rest)?
+        }
+        Params::Json(body) => {
+            let mut body = body.clone();
+            if let Some(map) = body.as_object_mut()
+                && verb.starts_with("plot")
+                && let Some(v) = map.remove("format")
+            {
+                format = chart_format(v.as_str().unwrap_or_default())?;
+            }
+            command_from_json(verb, &body)?
+        }
+    };
+    let output = stratus_verbs::commands::dispatch(&command, analytics, format).await?;
+    Ok(match output.chart {
+        Some(bytes) => Reply::Chart {
+            content_type: match format {
+                stratus_charts::Format::Png => "image/png",
+                stratus_charts::Format::Svg => "image/svg+xml",
+            },
+            bytes,
+        },
+        None => Reply::Json(output.json),
+    })
+}
+
+fn chart_format(text: &str) -> Result<stratus_charts::Format, ApiError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "svg" | "" => Ok(stratus_charts::Format::Svg),
+        "png" => Ok(stratus_charts::Format::Png),
+        other => Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("format must be svg or png, not {other:?}"),
+            field: Some("format".into()),
+        }),
+    }
+}
+
+/// Results for a window with an explicit end (or a dated curve) never change; the rest move with
+/// the data.
+fn cache_control(dated: bool) -> &'static str {
+    if dated {
+        "public, max-age=86400"
+    } else {
+        "no-cache"
+    }
+}
+
+fn reply(result: Result<Reply, ApiError>, dated: bool) -> Response {
+    match result {
+        Ok(Reply::Json(value)) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, cache_control(dated)),
+            ],
+            serde_json::to_string(&value).unwrap_or_default(),
+        )
+            .into_response(),
+        Ok(Reply::Chart {
+            content_type,
+            bytes,
+        }) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, cache_control(dated)),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+type Shared = State<Arc<crate::State>>;
+
+pub(crate) async fn get_verb(
+    State(state): Shared,
+    Path(verb): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let pairs = match query {
+        Ok(Query(pairs)) => pairs,
+        Err(e) => {
+            return ApiError::new(StatusCode::BAD_REQUEST, format!("bad query string: {e}"))
+                .into_response();
+        }
+    };
+    let dated = pairs.iter().any(|(k, _)| k == "end" || k == "date");
+    reply(
+        call_verb(&state.analytics, &verb, Params::Query(&pairs)).await,
+        dated,
+    )
+}
+
+pub(crate) async fn post_verb(
+    State(state): Shared,
+    Path(verb): Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ApiError::new(e.status(), e.body_text()).into_response(),
+    };
+    if body.len() > state.max_body_bytes {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body of {} bytes; at most {} accepted",
+                body.len(),
+                state.max_body_bytes
+            ),
+        )
+        .into_response();
+    }
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("request body is not JSON: {e}"),
+                )
+                .into_response();
+            }
+        }
+    };
+    let dated = value.get("end").is_some() || value.get("date").is_some();
+    reply(
+        call_verb(&state.analytics, &verb, Params::Json(&value)).await,
+        dated,
+    )
+}
+
+pub(crate) async fn health(State(state): Shared) -> Response {
+    match state.analytics.store().status().await {
+        Ok(status) => axum::Json(json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "store": status.description,
+            "prices": status.prices,
+            "rates": status.rates,
+        }))
+        .into_response(),
+        Err(e) => ApiError::from(AppError::Store(e)).into_response(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TickerQuery {
+    q: Option<String>,
+    limit: Option<String>,
+    page: Option<String>,
+}
+
+fn parse_number(
+    field: &str,
+    text: Option<&str>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(text) = text else { return Ok(default) };
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("{field} must be a whole number from 0 to {max}, not {text:?}"),
+            field: Some(field.into()),
+        })
+}
+
+/// `GET /tickers?q=&limit=&page=`: what the store holds, filtered and paged.
+pub(crate) async fn tickers(
+    State(state): Shared,
+    query: Result<Query<TickerQuery>, QueryRejection>,
+) -> Response {
+    let result = async {
+        let Query(query) = query.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("{e}; parameters are q, limit and page"),
+            )
+        })?;
+        let limit = parse_number("limit", query.limit.as_deref(), 100, 1000)?.max(1);
+        let page = parse_number("page", query.page.as_deref(), 0, usize::MAX)?;
+        let needle = query.q.unwrap_or_default().trim().to_ascii_uppercase();
+        let all = state
+            .analytics
+            .store()
+            .tickers()
+            .await
+            .map_err(|e| ApiError::from(AppError::Store(e)))?;
+        let matching: Vec<_> = all
+            .into_iter()
+            .filter(|t| t.ticker.contains(&needle))
+            .collect();
+        let total = matching.len();
+        let rows: Vec<Value> = matching
+            .into_iter()
+            .skip(page.saturating_mul(limit))
+            .take(limit)
+            .map(|t| json!({"ticker": t.ticker, "first": t.first, "last": t.last, "prices": t.count}))
+            .collect();
+        Ok::<_, ApiError>(json!({"page": page, "limit": limit, "total": total, "tickers": rows}))
+    }
+    .await;
+    match result {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /maturities`: the Treasury tenors, for `interest` and the risk-free setting.
+pub(crate) async fn maturities(State(state): Shared) -> Response {
+    let latest = state.analytics.latest_rate_date().await.ok();
+    let names: Vec<Value> = Maturity::ALL
+        .iter()
+        .map(|m| json!({"maturity": m.name(), "label": m.label(), "years": m.years()}))
+        .collect();
+    axum::Json(json!({"maturities": names, "latest": latest})).into_response()
+}
+
+pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no endpoint {}; the API is /api/<verb> (see /openapi.json), plus /tickers, /maturities and /health",
+            uri.path()
+        ),
+    )
+    .into_response()
+}

@@ -1,0 +1,527 @@
+//! Requests that do not come from a command line: an HTTP query string or a Lambda event's JSON.
+//!
+//! They are turned into the argument list the CLI would get (`risk-profile --start=… -- AAPL
+//! MSFT`) and parsed by the same clap declarations, so options, defaults and validation cannot
+//! drift between adapters. Only the verb's own options are accepted — never the global ones that
+//! name files or folders (`--save`, `--home`) — and values always travel as `--name=value`, so a
+//! value can never be read as another option.
+
+use clap::{ArgAction, CommandFactory, Parser, error::ContextKind, error::ContextValue};
+use serde_json::Value;
+
+use crate::args::Command;
+
+/// Verbs that change the store or the machine, or belong to the command line only.
+const NOT_SERVED: &[&str] = &[
+    "import-csv",
+    "clear-cache",
+    "cache",
+    "version",
+    "serve",
+    "package",
+    "help",
+];
+
+/// Upper bound on the tickers (and other list items) of one request.
+pub const MAX_LIST_ITEMS: usize = 100;
+
+/// Upper bound on `steps` (efficient-frontier points) of one request.
+pub const MAX_STEPS: usize = 2000;
+
+/// Why a request could not become a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No such verb, or one that is not served.
+    #[error("unknown function {verb:?}; available: {}", available.join(", "))]
+    UnknownVerb {
+        /// What was asked for.
+        verb: String,
+        /// What exists.
+        available: Vec<String>,
+    },
+    /// A parameter that is missing, unknown or invalid.
+    #[error("{message}")]
+    BadParameter {
+        /// The parameter (as the request names it), when one is to blame.
+        field: Option<String>,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+    /// Too many tickers or points for one request.
+    #[error("{message}")]
+    TooLarge {
+        /// The parameter.
+        field: String,
+        /// What the limit is.
+        message: String,
+    },
+}
+
+/// The verbs served over HTTP and Lambda: every analytics command and chart.
+pub fn served_verbs() -> Vec<String> {
+    VerbParser::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|name| !NOT_SERVED.contains(&name.as_str()))
+        .collect()
+}
+
+/// Parses just a verb and its options (no global flags).
+#[derive(Debug, Parser)]
+#[command(
+    name = "stratus",
+    no_binary_name = true,
+    disable_help_subcommand = true
+)]
+struct VerbParser {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The long name of the option or positional a clap error is about (`--start <YYYY-MM-DD>` →
+/// `start`, `<TICKER>...` → `tickers`).
+fn field_of(error: &clap::Error, positional: &[(String, String)]) -> Option<String> {
+    let text = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.first().cloned()?,
+        _ => return None,
+    };
+    if let Some(rest) = text.strip_prefix("--") {
+        let name = rest.split([' ', '=']).next().unwrap_or(rest);
+        return Some(name.replace('-', "_"));
+    }
+    // `<TICKER>...` or `<TICKER> <TICKER>...`: the first value name.
+    let value_name = text
+        .split(['<', '>'])
+        .find(|part| !part.trim().is_empty() && !part.contains('.'))
+        .unwrap_or_default()
+        .trim();
+    positional
+        .iter()
+        .find(|(_, v)| v == value_name)
+        .map(|(id, _)| id.clone())
+}
+
+/// Text values of one parameter: a JSON array gives one per element; a string in a list
+/// parameter is split on commas.
+fn values_of(value: &Value, is_list: bool) -> Vec<String> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.trim().to_string(),
+        other => other.to_string(),
+    };
+    match value {
+        Value::Array(items) => items.iter().map(text).collect(),
+        Value::String(s) if is_list => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        other => vec![text(other)],
+    }
+}
+
+/// Builds and parses the command for `verb` from named parameters (query-string pairs, with
+/// strings, or an event's JSON object). Parameter names are the CLI's long option names, with
+/// `_` or `-`; positional arguments go by their name (`tickers`, `maturities`, `first`,
+/// `second`, `ticker`).
+pub fn command_from_params(
+    verb: &str,
+    params: &[(String, Value)],
+) -> Result<Command, RequestError> {
+    let root = VerbParser::command();
+    let unknown_verb = || RequestError::UnknownVerb {
+        verb: verb.to_string(),
+        available: served_verbs(),
+    };
+    if NOT_SERVED.contains(&verb) {
+        return Err(unknown_verb());
+    }
+    let sub = root
+        .get_subcommands()
+        .find(|c| c.get_name() == verb || c.get_all_aliases().any(|a| a == verb))
+        .ok_or_else(unknown_verb)?;
+    let verb = sub.get_name().to_string();
+    let positional: Vec<(String, String)> = sub
+        .get_positionals()
+        .map(|a| {
+            let value_name = a
+                .get_value_names()
+                .and_then(|v| v.first())
+                .map_or_else(|| a.get_id().to_string().to_uppercase(), |v| v.to_string());
+            (a.get_id().to_string(), value_name)
+        })
+        .collect();
+    let mut options = Vec::new();
+    let mut trailing: Vec<(usize, Vec<String>)> = Vec::new();
+    for (name, value) in params {
+        let key = name.trim().replace('_', "-");
+        let as_id = key.replace('-', "_");
+        if let Some(index) = sub
+            .get_positionals()
+            .position(|a| a.get_id() == as_id.as_str())
+        {
+            let arg = sub.get_positionals().nth(index).expect("found above");
+            let is_list = matches!(arg.get_action(), ArgAction::Append)
+                || arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+            let values = values_of(value, is_list);
+            if values.len() > MAX_LIST_ITEMS {
+                return Err(RequestError::TooLarge {
+                    field: as_id,
+                    message: format!(
+                        "{} {name} given; at most {MAX_LIST_ITEMS} per request",
+                        values.len()
+                    ),
+                });
+            }
+            trailing.push((index, values));
+            continue;
+        }
+        let arg = sub
+            .get_arguments()
+            .filter(|a| !a.is_positional() && !a.is_global_set())
+            .find(|a| {
+                a.get_long() == Some(key.as_str())
+                    || a.get_all_aliases()
+                        .is_some_and(|aliases| aliases.contains(&key.as_str()))
+            })
+            .ok_or_else(|| {
+                let mut known: Vec<String> = positional.iter().map(|(id, _)| id.clone()).collect();
+                known.extend(
+                    sub.get_arguments()
+                        .filter(|a| !a.is_positional())
+                        .filter_map(|a| a.get_long())
+                        .filter(|l| !["help", "version"].contains(l))
+                        .map(|l| l.replace('-', "_")),
+                );
+                RequestError::BadParameter {
+                    field: Some(name.clone()),
+                    message: format!(
+                        "unknown parameter {name:?} for {verb}; expected one of: {}",
+                        known.join(", ")
+                    ),
+                }
+            })?;
+        let long = arg.get_long().expect("options have long names");
+        if matches!(arg.get_action(), ArgAction::SetTrue) {
+            let on = match value {
+                Value::Bool(b) => *b,
+                Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                    "" | "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => {
+                        return Err(RequestError::BadParameter {
+                            field: Some(name.clone()),
+                            message: format!("{name} must be true or false, not {s:?}"),
+                        });
+                    }
+                },
+                other => {
+                    return Err(RequestError::BadParameter {
+                        field: Some(name.clone()),
+                        message: format!("{name} must be true or false, not {other}"),
+                    });
+                }
+            };
+            if on {
+                options.push(format!("--{long}"));
+            }
+            continue;
+        }
+        for text in values_of(value, false) {
+            if long == "steps" && text.parse::<usize>().is_ok_and(|s| s > MAX_STEPS) {
+                return Err(RequestError::TooLarge {
+                    field: "steps".into(),
+                    message: format!("steps = {text}; at most {MAX_STEPS} per request"),
+                });
+            }
+            options.push(format!("--{long}={text}"));
+        }
+    }
+    trailing.sort_by_key(|(index, _)| *index);
+    let mut argv = vec![verb.clone()];
+    argv.extend(options);
+    if !trailing.is_empty() {
+        argv.push("--".into());
+        argv.extend(trailing.into_iter().flat_map(|(_, v)| v));
+    }
+    VerbParser::try_parse_from(&argv)
+        .map(|p| p.command)
+        .map_err(|e| {
+            let field = field_of(&e, &positional);
+            let message = e
+                .render()
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid request")
+                .trim_start_matches("error: ")
+                .to_string();
+            let message = match &field {
+                Some(f) => format!("{verb}: {message} (parameter {f})"),
+                None => format!("{verb}: {message}"),
+            };
+            RequestError::BadParameter { field, message }
+        })
+}
+
+/// [`command_from_params`] for a query string's pairs.
+pub fn command_from_query(verb: &str, pairs: &[(String, String)]) -> Result<Command, RequestError> {
+    let params: Vec<(String, Value)> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    command_from_params(verb, &params)
+}
+
+/// [`command_from_params`] for a JSON object (a Lambda event or a POST body).
+pub fn command_from_json(verb: &str, body: &Value) -> Result<Command, RequestError> {
+    let Value::Object(map) = body else {
+        return Err(RequestError::BadParameter {
+            field: None,
+            message: format!(
+                "expected a JSON object of parameters, e.g. {{\"tickers\": [\"AAPL\", \"MSFT\"]}}, not {body}"
+            ),
+        });
+    };
+    let params: Vec<(String, Value)> = map
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    command_from_params(verb, &params)
+}
+
+/// One parameter of a served verb, for API documentation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParamDoc {
+    /// Name in a query string or event (`max_weight`).
+    pub name: String,
+    /// The CLI's help text.
+    pub help: String,
+    /// Whether the verb needs it.
+    pub required: bool,
+    /// JSON-schema type: `string`, `number`, `boolean` or `array`.
+    pub kind: &'static str,
+    /// Allowed values, if a fixed set.
+    pub choices: Vec<String>,
+    /// Default, if any.
+    pub default: Option<String>,
+}
+
+/// A served verb, for API documentation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerbDoc {
+    /// The verb (`risk-profile`).
+    pub name: String,
+    /// Its aliases (`rp`).
+    pub aliases: Vec<String>,
+    /// The CLI's description.
+    pub about: String,
+    /// Whether it answers with a chart rather than JSON.
+    pub chart: bool,
+    /// Its parameters.
+    pub params: Vec<ParamDoc>,
+}
+
+/// Every served verb with its parameters, read from the CLI's declarations.
+pub fn verb_docs() -> Vec<VerbDoc> {
+    let root = VerbParser::command();
+    root.get_subcommands()
+        .filter(|c| !NOT_SERVED.contains(&c.get_name()))
+        .map(|c| VerbDoc {
+            name: c.get_name().to_string(),
+            aliases: c.get_visible_aliases().map(str::to_string).collect(),
+            about: c.get_about().map(|a| a.to_string()).unwrap_or_default(),
+            chart: c.get_name().starts_with("plot-"),
+            params: c
+                .get_arguments()
+                .filter(|a| !a.is_global_set())
+                .filter(|a| a.is_positional() || a.get_long().is_some_and(|l| l != "help"))
+                .map(|a| {
+                    let name = if a.is_positional() {
+                        a.get_id().to_string()
+                    } else {
+                        a.get_long().unwrap_or_default().replace('-', "_")
+                    };
+                    let default = a
+                        .get_default_values()
+                        .first()
+                        .map(|d| d.to_string_lossy().to_string());
+                    let kind = if matches!(a.get_action(), ArgAction::SetTrue) {
+                        "boolean"
+                    } else if a.is_positional()
+                        && a.get_num_args().is_some_and(|n| n.max_values() > 1)
+                        || matches!(a.get_action(), ArgAction::Append)
+                    {
+                        "array"
+                    } else if default.as_deref().is_some_and(|d| d.parse::<f64>().is_ok())
+                        || a.get_value_names().is_some_and(|v| {
+                            v.iter()
+                                .any(|n| ["W", "K", "RATE", "AMOUNT"].contains(&n.as_str()))
+                        })
+                        || ["prob", "expiry", "target"].contains(&name.as_str())
+                    {
+                        "number"
+                    } else {
+                        "string"
+                    };
+                    ParamDoc {
+                        help: a.get_help().map(|h| h.to_string()).unwrap_or_default(),
+                        required: a.is_required_set(),
+                        kind,
+                        choices: a
+                            .get_possible_values()
+                            .iter()
+                            .map(|p| p.get_name().to_string())
+                            .collect(),
+                        default: default.filter(|_| kind != "boolean"),
+                        name,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Command, MethodArg};
+    use serde_json::json;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn query_parameters_become_the_cli_arguments() {
+        let c = command_from_query(
+            "risk-profile",
+            &pairs(&[
+                ("tickers", "AAPL,MSFT"),
+                ("start", "2021-01-04"),
+                ("method", "percentiles"),
+            ]),
+        )
+        .unwrap();
+        let Command::RiskProfile(a) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(a.tickers, ["AAPL", "MSFT"]);
+        assert_eq!(a.analysis.window.start, Some("2021-01-04".parse().unwrap()));
+        assert!(matches!(a.analysis.method, Some(MethodArg::Percentiles)));
+        // Aliases and JSON events give the same command.
+        let c = command_from_json(
+            "opt",
+            &json!({"tickers": ["AAPL", "MSFT", "JPM"], "sharpe": true, "max_weight": 0.5}),
+        )
+        .unwrap();
+        let Command::OptimizePortfolio {
+            portfolio, sharpe, ..
+        } = c
+        else {
+            panic!("{c:?}")
+        };
+        assert!(sharpe);
+        assert_eq!(portfolio.max_weight, Some(0.5));
+        assert_eq!(portfolio.tickers.len(), 3);
+    }
+
+    #[test]
+    fn bad_parameters_name_the_field() {
+        let e = command_from_query(
+            "risk-profile",
+            &pairs(&[("tickers", "AAPL"), ("start", "2021-13-01")]),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, RequestError::BadParameter { field: Some(f), message } if f == "start" && message.contains("YYYY-MM-DD")),
+            "{e:?}"
+        );
+        let e = command_from_query("risk-profile", &pairs(&[("start", "2021-01-04")])).unwrap_err();
+        assert!(
+            matches!(&e, RequestError::BadParameter { field: Some(f), .. } if f == "tickers"),
+            "{e:?}"
+        );
+        let e = command_from_query(
+            "risk-profile",
+            &pairs(&[("tickers", "A"), ("colour", "red")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("colour") && e.to_string().contains("start"),
+            "{e}"
+        );
+        let e =
+            command_from_query("var", &pairs(&[("tickers", "A"), ("prob", "often")])).unwrap_err();
+        assert!(
+            matches!(&e, RequestError::BadParameter { field: Some(f), .. } if f == "prob"),
+            "{e:?}"
+        );
+        let e = command_from_query("var", &pairs(&[("tickers", "A"), ("historical", "maybe")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("true or false"), "{e}");
+    }
+
+    #[test]
+    fn files_folders_and_mutations_are_out_of_reach() {
+        for (verb, params) in [
+            ("import-csv", pairs(&[("file", "/etc/passwd")])),
+            ("clear-cache", pairs(&[("all", "true")])),
+            ("cache", pairs(&[])),
+        ] {
+            assert!(
+                matches!(
+                    command_from_query(verb, &params),
+                    Err(RequestError::UnknownVerb { .. })
+                ),
+                "{verb}"
+            );
+        }
+        for global in ["save", "home", "json", "quiet"] {
+            let e = command_from_query(
+                "risk-profile",
+                &pairs(&[("tickers", "A"), (global, "/tmp/x")]),
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("unknown parameter"), "{global}: {e}");
+        }
+        // A value is a value, never an option.
+        let e = command_from_query(
+            "risk-profile",
+            &pairs(&[("tickers", "A"), ("start", "--home=/")]),
+        )
+        .unwrap_err();
+        assert!(matches!(e, RequestError::BadParameter { .. }), "{e:?}");
+        let c = command_from_query("prices", &pairs(&[("tickers", "--save=x.json")])).unwrap();
+        assert!(matches!(c, Command::Prices { tickers, .. } if tickers == ["--save=x.json"]));
+    }
+
+    #[test]
+    fn oversized_requests_are_refused() {
+        let many: Vec<String> = (0..=MAX_LIST_ITEMS).map(|i| format!("T{i}")).collect();
+        let e = command_from_query("risk-profile", &pairs(&[("tickers", &many.join(","))]))
+            .unwrap_err();
+        assert!(matches!(e, RequestError::TooLarge { .. }), "{e:?}");
+        let e = command_from_query("ef", &pairs(&[("tickers", "A,B"), ("steps", "100000")]))
+            .unwrap_err();
+        assert!(matches!(e, RequestError::TooLarge { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn every_analytics_verb_is_served() {
+        let served = served_verbs();
+        for verb in [
+            "risk-profile",
+            "correlation",
+            "efficient-frontier",
+            "yield-curve",
+            "plot-risk-profile",
+        ] {
+            assert!(served.iter().any(|v| v == verb), "{verb}");
+        }
+        assert!(!served.iter().any(|v| v == "import-csv" || v == "cache"));
+    }
+}
