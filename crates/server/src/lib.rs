@@ -19,7 +19,7 @@ use axum::http::{HeaderValue, Method};
 use axum::routing::get;
 use stratus_app::Analytics;
 
-pub use api::{ApiError, Reply, call_verb};
+pub use api::{ApiError, Params, Reply, call_verb};
 
 /// What `serve` can be told.
 #[derive(Debug, Clone)]

@@ -1,0 +1,274 @@
+//! The real `stratus-lambda` binary against a local Runtime API (tests/support/runtime.rs): each
+//! mode, bad events, and one request through the CLI, the HTTP API and Lambda giving identical
+//! JSON.
+
+mod support {
+    pub mod runtime;
+}
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+use support::runtime::{FakeRuntime, Outcome};
+
+/// A data folder whose SQLite cache holds the bundled data, seeded once for every test here.
+fn seeded_home() -> &'static Path {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let (code, _, err) = cli(&dir, &["tickers"]);
+        assert_eq!(code, std::process::ExitCode::SUCCESS, "{err}");
+        dir
+    })
+}
+
+/// `stratus <args> --json` in process: exit code, stdout, stderr. (On a thread of its own: the
+/// CLI runs its own runtime, and the tests are inside theirs.)
+fn cli(home: &Path, args: &[&str]) -> (std::process::ExitCode, String, String) {
+    use clap::Parser;
+    let mut argv = vec!["stratus".to_string(), "--json".to_string()];
+    argv.extend(args.iter().map(|a| (*a).to_string()));
+    let home = home.display().to_string();
+    std::thread::spawn(move || {
+        let cli = stratus_cli::args::Cli::try_parse_from(argv).unwrap();
+        let env = move |k: &str| (k == "STRATUS_HOME").then(|| home.clone());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = stratus_cli::run(cli, &env, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    })
+    .join()
+    .unwrap()
+}
+
+fn cli_json(args: &[&str]) -> Value {
+    let (_, out, err) = cli(seeded_home(), args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"))
+}
+
+/// The Lambda process; killed when dropped.
+struct Lambda(Child);
+
+impl Drop for Lambda {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_lambda(runtime: &FakeRuntime, env: &[(&str, &str)]) -> Lambda {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stratus-lambda"));
+    for name in [
+        "STRATUS_FUNCTION",
+        "STRATUS_FUNCTION_PARAMS",
+        "CACHE_MODE",
+        "STRATUS_CACHE_MODE",
+        "STRATUS_CONFIG",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .envs(runtime.environment())
+        .env("STRATUS_HOME", seeded_home())
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Lambda(command.spawn().expect("the stratus-lambda binary starts"))
+}
+
+fn response_of(outcome: Outcome, id: &str) -> Value {
+    match outcome {
+        Outcome::Response { id: got, body } if got == id => body,
+        other => panic!("expected a response to {id}, got {other:?}"),
+    }
+}
+
+fn error_of(outcome: Outcome, id: &str) -> (String, String) {
+    match outcome {
+        Outcome::Error { id: got, body } if got == id => (
+            body["errorType"].as_str().unwrap_or_default().to_string(),
+            body["errorMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        other => panic!("expected an error for {id}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn function_mode_runs_its_verb_on_each_event_and_reports_bad_ones() {
+    let mut runtime = FakeRuntime::start().await;
+    let _lambda = start_lambda(
+        &runtime,
+        &[
+            ("STRATUS_FUNCTION", "risk-profile"),
+            ("STRATUS_FUNCTION_PARAMS", r#"{"tickers": ["KO"]}"#),
+        ],
+    );
+
+    let id = runtime
+        .invoke(json!({"tickers": ["AAPL", "MSFT"], "start": "2021-01-04", "end": "2021-12-31"}));
+    assert_eq!(
+        response_of(runtime.next_outcome().await, &id),
+        cli_json(&[
+            "rp",
+            "AAPL",
+            "MSFT",
+            "--start",
+            "2021-01-04",
+            "--end",
+            "2021-12-31"
+        ])
+    );
+
+    let id = runtime.invoke(json!({"tickers": ["NOPE"]}));
+    let (kind, message) = error_of(runtime.next_outcome().await, &id);
+    assert_eq!(kind, "NotFound");
+    assert!(message.contains("unknown ticker NOPE"), "{message}");
+
+    let id = runtime.invoke(json!({"start": "2021-13-01"}));
+    let (kind, message) = error_of(runtime.next_outcome().await, &id);
+    assert_eq!(kind, "BadRequest");
+    assert!(
+        message.contains("start") && message.contains("YYYY-MM-DD"),
+        "{message}"
+    );
+
+    let id = runtime.invoke(json!({"tickers": ["AAPL"], "save": "/tmp/x.json"}));
+    let (kind, message) = error_of(runtime.next_outcome().await, &id);
+    assert_eq!(kind, "BadRequest");
+    assert!(message.contains("unknown parameter"), "{message}");
+
+    let id = runtime.invoke(json!("AAPL"));
+    let (kind, _) = error_of(runtime.next_outcome().await, &id);
+    assert_eq!(kind, "BadRequest");
+
+    // An EventBridge schedule: the defaults from STRATUS_FUNCTION_PARAMS, overlaid with `detail`.
+    let id = runtime.invoke(json!({
+        "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+        "time": "2026-11-22T18:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/nightly"],
+        "detail": {"end": "2022-06-30"}
+    }));
+    assert_eq!(
+        response_of(runtime.next_outcome().await, &id),
+        cli_json(&["rp", "KO", "--end", "2022-06-30"])
+    );
+
+    // Still serving after the errors.
+    let id = runtime.invoke(json!({"tickers": "JPM"}));
+    assert_eq!(
+        response_of(runtime.next_outcome().await, &id),
+        cli_json(&["rp", "JPM"])
+    );
+}
+
+/// An API Gateway HTTP API (payload 2.0) / Function URL event.
+fn http_event(path: &str, query: &str) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"host": "abc.lambda-url.us-east-1.on.aws", "accept": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc", "domainName": "abc.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abc", "requestId": "r1", "routeKey": "$default", "stage": "$default",
+            "time": "22/Nov/2026:18:00:00 +0000", "timeEpoch": 1795370400000_i64,
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"}
+        },
+        "isBase64Encoded": false
+    })
+}
+
+#[tokio::test]
+async fn http_mode_serves_the_api_behind_a_function_url() {
+    let mut runtime = FakeRuntime::start().await;
+    let _lambda = start_lambda(&runtime, &[]);
+
+    let id = runtime.invoke(http_event(
+        "/api/correlation",
+        "tickers=AAPL,KO,XOM&method=percentiles",
+    ));
+    let answer = response_of(runtime.next_outcome().await, &id);
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        cli_json(&["cor", "AAPL", "KO", "XOM", "--method", "percentiles"])
+    );
+
+    let id = runtime.invoke(http_event("/api/var", "tickers=AAPL&prob=often"));
+    let answer = response_of(runtime.next_outcome().await, &id);
+    assert_eq!(answer["statusCode"], 400, "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["field"], "prob");
+
+    let id = runtime.invoke(http_event("/health", ""));
+    let answer = response_of(runtime.next_outcome().await, &id);
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+
+    // Not an HTTP event at all: a Lambda error, and the function keeps serving.
+    let id = runtime.invoke(json!({"tickers": ["AAPL"]}));
+    assert!(matches!(runtime.next_outcome().await, Outcome::Error { id: got, .. } if got == id));
+    let id = runtime.invoke(http_event("/api/capm-beta", "tickers=AAPL"));
+    let answer = response_of(runtime.next_outcome().await, &id);
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+}
+
+#[tokio::test]
+async fn one_request_through_cli_http_and_lambda_gives_identical_json() {
+    use tower::ServiceExt;
+    let args = [
+        "opt",
+        "AAPL",
+        "MSFT",
+        "JPM",
+        "KO",
+        "--sharpe",
+        "--start",
+        "2020-01-02",
+        "--end",
+        "2021-12-31",
+    ];
+    let (_, cli_text, _) = cli(seeded_home(), &args);
+
+    let home = seeded_home().display().to_string();
+    let settings =
+        stratus_app::Settings::load(&|k| (k == "STRATUS_HOME").then(|| home.clone())).unwrap();
+    let store = stratus_app::open_store(&settings).await.unwrap();
+    let app = stratus_server::router(
+        stratus_app::Analytics::new(store, settings),
+        &stratus_server::ServerOptions::default(),
+    );
+    let request = axum::http::Request::get(
+        "/api/optimize-portfolio?tickers=AAPL,MSFT,JPM,KO&sharpe=true&start=2020-01-02&end=2021-12-31",
+    )
+    .body(axum::body::Body::empty())
+    .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    let http_text = String::from_utf8(
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+
+    let mut runtime = FakeRuntime::start().await;
+    let _lambda = start_lambda(&runtime, &[("STRATUS_FUNCTION", "optimize-portfolio")]);
+    let id = runtime.invoke(json!({
+        "tickers": ["AAPL", "MSFT", "JPM", "KO"], "sharpe": true, "start": "2020-01-02", "end": "2021-12-31"
+    }));
+    let lambda_text = response_of(runtime.next_outcome().await, &id).to_string();
+
+    assert_eq!(cli_text.trim_end(), http_text);
+    assert_eq!(http_text, lambda_text);
+}
