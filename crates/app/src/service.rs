@@ -268,7 +268,7 @@ impl Analytics {
                 latest,
                 self.settings.window_returns,
                 self.calendar,
-            ),
+            )?,
         ))
     }
 

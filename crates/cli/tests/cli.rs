@@ -171,11 +171,22 @@ fn correlation_all_methods_keep_scrillas_shape() {
 }
 
 #[test]
-fn reversed_and_weekend_windows_snap_and_swap() {
+fn reversed_windows_are_refused_and_weekends_snap_back() {
     let home = Home::seeded();
-    let ordered = home.json(&["rp", "KO", "--start", "2022-06-01", "--end", "2022-11-30"]);
-    let reversed = home.json(&["rp", "KO", "--start", "2022-11-30", "--end", "2022-06-01"]);
-    assert_eq!(ordered, reversed);
+    let (code, out, err) = home.run(&["rp", "KO", "--start", "2022-11-30", "--end", "2022-06-01"]);
+    assert_eq!(code, ExitCode::from(stratus_cli::EXIT_BAD_INPUT));
+    assert!(out.is_empty());
+    assert!(
+        err.contains("start 2022-11-30 is after end 2022-06-01")
+            && err.contains("swap --start and --end"),
+        "{err}"
+    );
+    let (code, _, err) = home.run(&["rp", "KO", "--start", "2023-02-01"]);
+    assert_eq!(code, ExitCode::from(stratus_cli::EXIT_BAD_INPUT));
+    assert!(
+        err.contains("after the last date with data 2022-12-28"),
+        "{err}"
+    );
     // Saturday 2022-12-24 and Sunday the 25th both snap back to Friday the 23rd.
     let saturday = home.json(&[
         "prices",

@@ -42,6 +42,18 @@ pub enum AnalyticsError {
         /// The first date out of order.
         date: NaiveDate,
     },
+    /// A window whose start is after its end, or after the last date with data.
+    #[error("empty window: start {start} is after {end_what} {end}; {fix}")]
+    EmptyWindow {
+        /// The start given.
+        start: NaiveDate,
+        /// What the end is ("end" or "the last date with data").
+        end_what: &'static str,
+        /// The end it is after.
+        end: NaiveDate,
+        /// What to do.
+        fix: &'static str,
+    },
     /// Two series without enough common dates.
     #[error(
         "{first} and {second} share only {common} dates in the window, at least {needed} needed; choose a window both cover"

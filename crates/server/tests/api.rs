@@ -242,7 +242,13 @@ async fn bad_input_gets_a_json_error_naming_the_field() {
             "/api/risk-profile?tickers=AAPL&start=2030-01-02",
             StatusCode::BAD_REQUEST,
             None,
-            "",
+            "last date with data",
+        ),
+        (
+            "/api/risk-profile?tickers=AAPL&start=2021-06-01&end=2021-01-04",
+            StatusCode::BAD_REQUEST,
+            None,
+            "swap --start and --end",
         ),
         (
             "/api/opt?tickers=AAPL",

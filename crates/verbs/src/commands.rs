@@ -461,7 +461,7 @@ async fn interest(analytics: &Analytics, maturities: &[String], w: &WindowArgs) 
         latest,
         analytics.settings().window_returns,
         bond,
-    );
+    )?;
     let history = analytics.interest(&parsed, window).await?;
     let mut json = Map::new();
     let mut dates: Vec<NaiveDate> = history.values().flatten().map(|(d, _)| *d).collect();
