@@ -66,6 +66,13 @@ fn execute(
             .note(format!("stratus {text}"));
         return emit(&cli, &result, out);
     }
+    if let args::Command::Package {
+        target: args::PackageTarget::Lambda { binary, out: zip },
+    } = &cli.command
+    {
+        let result = package::lambda(binary.as_deref(), zip)?;
+        return emit(&cli, &result, out);
+    }
     let home = cli.global.home.clone();
     let layered = |key: &str| -> Option<String> {
         match (key, &home) {
@@ -76,6 +83,9 @@ fn execute(
     let settings = Settings::load(&layered).map_err(|e| AppError::Setup {
         message: e.to_string(),
     })?;
+    if let args::Command::Serve { addr } = &cli.command {
+        return serve(addr, settings, env, cli.global.quiet, out);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -84,20 +94,8 @@ fn execute(
         let result = runtime.block_on(cache::run(action, &settings, quiet))?;
         return emit(&cli, &result, out);
     }
-    if let args::Command::Package {
-        target: args::PackageTarget::Lambda { binary, out: zip },
-    } = &cli.command
-    {
-        let result = package::lambda(binary.as_deref(), zip)?;
-        return emit(&cli, &result, out);
-    }
-    if let args::Command::Serve { addr } = &cli.command {
-        return serve(addr, settings, env, cli.global.quiet, out);
-    }
     let result = runtime.block_on(async {
-        let store = stratus_app::open_store(&settings).await?;
-        let mut analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
-        seed_with_progress(&analytics, cli.global.quiet).await?;
+        let mut analytics = open_analytics(settings, cli.global.quiet).await?;
         if !cli.global.quiet && commands::is_long_run(&cli.command) {
             analytics.set_progress(progress_bar());
         }
@@ -121,9 +119,7 @@ fn serve(
         .build()?;
     let options = stratus_server::ServerOptions::from_env(env);
     runtime.block_on(async {
-        let store = stratus_app::open_store(&settings).await?;
-        let analytics = stratus_app::Analytics::new(Arc::clone(&store), settings);
-        seed_with_progress(&analytics, quiet).await?;
+        let analytics = open_analytics(settings, quiet).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}; choose another --addr"))?;
@@ -202,6 +198,17 @@ pub fn chart_path(cli: &Cli) -> std::path::PathBuf {
         .save
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from(cli.command.default_chart_name()))
+}
+
+/// The services over the configured store, filled from the bundled data on first use.
+async fn open_analytics(
+    settings: Settings,
+    quiet: bool,
+) -> Result<stratus_app::Analytics, AppError> {
+    let store = stratus_app::open_store(&settings).await?;
+    let analytics = stratus_app::Analytics::new(store, settings);
+    seed_with_progress(&analytics, quiet).await?;
+    Ok(analytics)
 }
 
 async fn seed_with_progress(

@@ -100,20 +100,20 @@ async fn run_function(
 }
 
 /// Everything a cold start builds once.
-async fn context() -> Result<(Analytics, Settings), lambda_runtime::Error> {
+async fn context() -> Result<Analytics, lambda_runtime::Error> {
     let env = |k: &str| std::env::var(k).ok();
     let settings = Settings::load(&env)?;
     let store = stratus_app::open_store(&settings).await?;
-    let analytics = Analytics::new(store, settings.clone());
+    let analytics = Analytics::new(store, settings);
     // The SQLite store fills itself from the bundled data (in /tmp on Lambda) once per
     // container; DynamoDB is filled by `stratus cache migrate` and is never seeded here.
     analytics.ensure_seeded(&|_| {}).await?;
-    Ok((analytics, settings))
+    Ok(analytics)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let (analytics, _settings) = context().await?;
+    let analytics = context().await?;
     let function = std::env::var("STRATUS_FUNCTION")
         .ok()
         .filter(|f| !f.trim().is_empty());

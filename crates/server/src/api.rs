@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use stratus_app::{Analytics, AppError};
 use stratus_core::Maturity;
 use stratus_store::StoreErrorKind;
-use stratus_verbs::request::{RequestError, command_from_json, command_from_query};
+use stratus_verbs::request::{
+    RequestError, command_from_params, params_from_json, params_from_query,
+};
 
 /// An error answer: status, message, and the parameter to blame when there is one.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,31 +129,19 @@ pub async fn call_verb(
     verb: &str,
     params: Params<'_>,
 ) -> Result<Reply, ApiError> {
+    let mut params = match params {
+        Params::Query(pairs) => params_from_query(pairs),
+        Params::Json(body) => params_from_json(body)?,
+    };
     // Charts take one parameter the CLI spells as a file extension instead.
     let mut format = stratus_charts::Format::Svg;
-    let command = match params {
-        Params::Query(pairs) => {
-            let mut rest = Vec::with_capacity(pairs.len());
-            for (k, v) in pairs {
-                if k == "format" && verb.starts_with("plot") {
-                    format = chart_format(v)?;
-                } else {
-                    rest.push((k.clone(), v.clone()));
-                }
-            }
-            command_from_query(verb, &rest)?
-        }
-        Params::Json(body) => {
-            let mut body = body.clone();
-            if let Some(map) = body.as_object_mut()
-                && verb.starts_with("plot")
-                && let Some(v) = map.remove("format")
-            {
-                format = chart_format(v.as_str().unwrap_or_default())?;
-            }
-            command_from_json(verb, &body)?
-        }
-    };
+    if verb.starts_with("plot")
+        && let Some(at) = params.iter().position(|(k, _)| k == "format")
+    {
+        let (_, value) = params.remove(at);
+        format = chart_format(value.as_str().unwrap_or_default())?;
+    }
+    let command = command_from_params(verb, &params)?;
     let output = stratus_verbs::commands::dispatch(&command, analytics, format).await?;
     Ok(match output.chart {
         Some(bytes) => Reply::Chart {

@@ -220,9 +220,9 @@ impl DynamoStore {
             layout: CorrelationLayout::IdKeyed,
             analytics: settings.analytics,
         };
-        let existing = store.describe(&store.correlations.clone()).await?;
-        if let Some(description) =
-            existing.filter(|_| settings.analytics == AnalyticsLayout::Scrilla)
+        // Stratus's own correlations table is always id-keyed; only scrilla's has two layouts.
+        if settings.analytics == AnalyticsLayout::Scrilla
+            && let Some(description) = store.describe(&store.correlations.clone()).await?
         {
             store.layout = correlation_layout(&description).ok_or_else(|| {
                 StoreError::new(
@@ -237,16 +237,6 @@ impl DynamoStore {
     /// The `correlations` layout in use.
     pub fn correlation_layout(&self) -> CorrelationLayout {
         self.layout
-    }
-
-    /// The names of the four tables: prices, interest, profiles, correlations.
-    pub fn table_names(&self) -> [&str; 4] {
-        [
-            &self.prices,
-            &self.interest,
-            &self.profile,
-            &self.correlations,
-        ]
     }
 
     /// The key attributes of the profile table.

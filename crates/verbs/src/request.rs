@@ -156,11 +156,11 @@ pub fn command_from_params(
     for (name, value) in params {
         let key = name.trim().replace('_', "-");
         let as_id = key.replace('-', "_");
-        if let Some(index) = sub
+        if let Some((index, arg)) = sub
             .get_positionals()
-            .position(|a| a.get_id() == as_id.as_str())
+            .enumerate()
+            .find(|(_, a)| a.get_id() == as_id.as_str())
         {
-            let arg = sub.get_positionals().nth(index).expect("found above");
             let is_list = matches!(arg.get_action(), ArgAction::Append)
                 || arg.get_num_args().is_some_and(|n| n.max_values() > 1);
             let values = values_of(value, is_list);
@@ -264,17 +264,16 @@ pub fn command_from_params(
         })
 }
 
-/// [`command_from_params`] for a query string's pairs.
-pub fn command_from_query(verb: &str, pairs: &[(String, String)]) -> Result<Command, RequestError> {
-    let params: Vec<(String, Value)> = pairs
+/// A query string's pairs as parameters.
+pub fn params_from_query(pairs: &[(String, String)]) -> Vec<(String, Value)> {
+    pairs
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    command_from_params(verb, &params)
+        .collect()
 }
 
-/// [`command_from_params`] for a JSON object (a Lambda event or a POST body).
-pub fn command_from_json(verb: &str, body: &Value) -> Result<Command, RequestError> {
+/// A JSON object's members as parameters (nulls mean "not given").
+pub fn params_from_json(body: &Value) -> Result<Vec<(String, Value)>, RequestError> {
     let Value::Object(map) = body else {
         return Err(RequestError::BadParameter {
             field: None,
@@ -283,12 +282,21 @@ pub fn command_from_json(verb: &str, body: &Value) -> Result<Command, RequestErr
             ),
         });
     };
-    let params: Vec<(String, Value)> = map
+    Ok(map
         .iter()
         .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    command_from_params(verb, &params)
+        .collect())
+}
+
+/// [`command_from_params`] for a query string's pairs.
+pub fn command_from_query(verb: &str, pairs: &[(String, String)]) -> Result<Command, RequestError> {
+    command_from_params(verb, &params_from_query(pairs))
+}
+
+/// [`command_from_params`] for a JSON object (a Lambda event or a POST body).
+pub fn command_from_json(verb: &str, body: &Value) -> Result<Command, RequestError> {
+    command_from_params(verb, &params_from_json(body)?)
 }
 
 /// One parameter of a served verb, for API documentation.
