@@ -8,14 +8,20 @@
 
 use std::sync::Arc;
 
+pub mod fundamentals;
+pub mod live;
 pub mod migrate;
 pub mod portfolio;
 pub mod service;
 pub mod settings;
 
+pub use live::Providers;
 pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
-pub use service::{Analytics, AppError, FullProfile, Progress, SeedProgress};
-pub use settings::{CacheMode, DynamoBilling, DynamoLayout, ENV_VARS, Settings, SettingsError};
+pub use service::{Analytics, AppError, FullProfile, MergeOutcome, Progress, SeedProgress};
+pub use settings::{
+    CacheMode, DynamoBilling, DynamoLayout, ENV_VARS, LiveSettings, ProviderChoice, Secret,
+    Settings, SettingsError,
+};
 
 use stratus_store::Store;
 

@@ -14,11 +14,15 @@ use stratus_core::{
     AnalyticsError, CalendarKind, EQUITY_PERIODS_PER_YEAR, Maturity, Method, PriceSeries,
     RiskProfile, TradingCalendar, Window, estimate, resolve_window,
 };
-use stratus_providers::{PricePoint, ProviderError, bundled, csv_import, normalise_ticker};
+use stratus_providers::{
+    Dividend, History, PricePoint, Provider, ProviderError, ProviderErrorKind, bundled, csv_import,
+    normalise_ticker,
+};
 use stratus_store::{
     CorrelationKey, PriceRow, ProfileKey, ProfileRecord, RateRow, Store, StoreError,
 };
 
+use crate::live::{self, LiveState, Providers};
 use crate::settings::Settings;
 
 /// Why a request failed. Adapters map [`AppError::is_user_error`] to exit code 2 or HTTP 4xx.
@@ -65,10 +69,9 @@ impl AppError {
             self,
             AppError::UnknownTicker { .. }
                 | AppError::Analytics(_)
-                | AppError::Provider(_)
                 | AppError::NoData { .. }
                 | AppError::Optimize(_)
-        )
+        ) || matches!(self, AppError::Provider(e) if matches!(e.kind(), ProviderErrorKind::Input | ProviderErrorKind::Unsupported))
     }
 }
 
@@ -105,9 +108,78 @@ pub struct Analytics {
     settings: Settings,
     calendar: &'static TradingCalendar,
     progress: Option<Progress>,
+    providers: Providers,
+    live: LiveState,
+}
+
+/// What merging fetched prices into the store did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MergeOutcome {
+    /// Rows written.
+    pub written: usize,
+    /// Whether the ticker's whole history was replaced (the provider restated adjusted prices).
+    pub restated: bool,
 }
 
 const SEED_CHUNK: usize = 25_000;
+
+/// Gaps up to this many sessions are fetched with the provider's short answer (AlphaVantage's
+/// `compact` holds 100 sessions; the margin covers a holiday the calendars disagree on).
+const RECENT_SESSIONS: usize = 90;
+
+fn far_future() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date")
+}
+
+/// Stands in for every provider when the live settings do not build one (a URL that does not
+/// parse): each call reports why.
+struct Misconfigured(String);
+
+#[async_trait::async_trait]
+impl Provider for Misconfigured {
+    fn name(&self) -> &str {
+        "misconfigured"
+    }
+
+    async fn daily_prices(
+        &self,
+        _ticker: &str,
+        _history: History,
+    ) -> Result<Vec<PricePoint>, ProviderError> {
+        Err(self.error())
+    }
+
+    async fn dividends(&self, _ticker: &str) -> Result<Vec<Dividend>, ProviderError> {
+        Err(self.error())
+    }
+
+    async fn treasury_yields(
+        &self,
+        _start: NaiveDate,
+        _end: NaiveDate,
+    ) -> Result<Vec<stratus_providers::YieldPoint>, ProviderError> {
+        Err(self.error())
+    }
+
+    async fn series(
+        &self,
+        _code: &str,
+        _start: NaiveDate,
+        _end: NaiveDate,
+    ) -> Result<Vec<stratus_providers::Observation>, ProviderError> {
+        Err(self.error())
+    }
+}
+
+impl Misconfigured {
+    fn error(&self) -> ProviderError {
+        ProviderError::Payload {
+            provider: "settings".into(),
+            url: String::new(),
+            detail: self.0.clone(),
+        }
+    }
+}
 
 /// From this many tickers on, a correlation matrix over shared dates is computed in one pass.
 const BATCH_CORRELATION_MIN: usize = 10;
@@ -124,12 +196,49 @@ fn price_row(point: PricePoint) -> PriceRow {
 impl Analytics {
     /// Services over `store` with `settings`.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        let providers = Providers::from_settings(&settings.live).unwrap_or_else(|e| {
+            let failed: Arc<dyn Provider> = Arc::new(Misconfigured(e.to_string()));
+            Providers {
+                prices: failed.clone(),
+                dividends: failed.clone(),
+                rates: failed.clone(),
+                stats: failed,
+            }
+        });
         Analytics {
             store,
             settings,
             calendar: TradingCalendar::get(CalendarKind::Nyse),
             progress: None,
+            providers,
+            live: LiveState::default(),
         }
+    }
+
+    /// Replaces the providers the settings selected (tests, the ingest job's own sources).
+    pub fn with_providers(mut self, providers: Providers) -> Self {
+        self.providers = providers;
+        self
+    }
+
+    /// The providers in use.
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
+    /// Today (pinned by `STRATUS_TODAY`, else the UTC date).
+    pub fn today(&self) -> NaiveDate {
+        live::today(&self.settings.live)
+    }
+
+    /// Messages about live data the user should see (stale data used after a provider failed,
+    /// restated histories); drained by the caller.
+    pub fn take_notices(&self) -> Vec<String> {
+        self.live
+            .notices
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
     }
 
     /// Reports the progress of long operations (portfolio inputs, frontiers) to `observer`.
@@ -166,6 +275,9 @@ impl Analytics {
         &self,
         progress: &(dyn Fn(SeedProgress) + Sync),
     ) -> Result<bool, AppError> {
+        if self.providers.is_live() {
+            return self.seed_rates_only(progress).await;
+        }
         if self.store.has_prices().await? {
             return Ok(false);
         }
@@ -199,6 +311,200 @@ impl Analytics {
         Ok(true)
     }
 
+    /// With a live price provider, only the bundled Treasury history (the same publisher as the
+    /// live feed) is loaded; prices come from the provider as commands ask for them.
+    async fn seed_rates_only(
+        &self,
+        progress: &(dyn Fn(SeedProgress) + Sync),
+    ) -> Result<bool, AppError> {
+        if self.store.latest_rate_date(far_future()).await?.is_some()
+            || self.settings.cache_mode == crate::settings::CacheMode::Dynamodb
+        {
+            return Ok(false);
+        }
+        let rates: Vec<RateRow> = bundled::treasury_yields()?
+            .into_iter()
+            .map(|y| RateRow {
+                maturity: y.maturity,
+                date: y.date,
+                percent: y.percent,
+            })
+            .collect();
+        let total = rates.len() as u64;
+        progress(SeedProgress { done: 0, total });
+        let written = self.store.put_rates(&rates).await? as u64;
+        progress(SeedProgress {
+            done: written,
+            total,
+        });
+        Ok(true)
+    }
+
+    /// How much history to fetch for `ticker`: `None` when the store already holds every
+    /// completed session, `Recent` for a gap the provider's short answer covers, else `Full`.
+    pub async fn history_needed(&self, ticker: &str) -> Result<Option<History>, AppError> {
+        let expected = live::last_complete_session(&self.settings.live, self.calendar);
+        Ok(match self.store.latest_price_date(ticker).await? {
+            None => Some(History::Full),
+            Some(latest) if latest >= expected => None,
+            Some(latest) => {
+                let missing = self
+                    .calendar
+                    .sessions(latest, expected)
+                    .len()
+                    .saturating_sub(1);
+                Some(if missing <= RECENT_SESSIONS {
+                    History::Recent
+                } else {
+                    History::Full
+                })
+            }
+        })
+    }
+
+    /// Stores fetched prices of one ticker: new dates are added; if the overlap with what is
+    /// stored disagrees (adjusted prices restated after a dividend or split), `full` — the
+    /// provider's whole history — replaces the stored one and cached analytics are dropped.
+    /// Returns `None` when a restatement needs the full history and `points` is not it.
+    pub async fn merge_prices(
+        &self,
+        ticker: &str,
+        points: &[PricePoint],
+        full: bool,
+    ) -> Result<Option<MergeOutcome>, AppError> {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            return Ok(Some(MergeOutcome::default()));
+        };
+        let stored = self.store.prices(ticker, first.date, last.date).await?;
+        let fetched: BTreeMap<NaiveDate, f64> = points.iter().map(|p| (p.date, p.close)).collect();
+        let is_restated = stored.iter().any(|row| {
+            fetched
+                .get(&row.date)
+                .is_some_and(|close| live::restated(row.close, *close))
+        });
+        if is_restated && !full {
+            return Ok(None);
+        }
+        let held: std::collections::HashSet<NaiveDate> = stored.iter().map(|r| r.date).collect();
+        let rows: Vec<PriceRow> = points
+            .iter()
+            .filter(|p| is_restated || !held.contains(&p.date))
+            .cloned()
+            .map(price_row)
+            .collect();
+        let written = self.store.put_prices(&rows).await?;
+        if is_restated {
+            self.store.invalidate_ticker(ticker).await?;
+        }
+        Ok(Some(MergeOutcome {
+            written,
+            restated: is_restated,
+        }))
+    }
+
+    /// Cache-through for one ticker (live providers only): fetches what the store lacks, once
+    /// per session. A provider failure is an error only when the store has nothing to fall
+    /// back on.
+    async fn refresh_prices(&self, ticker: &str) -> Result<(), AppError> {
+        if !self.providers.is_live() {
+            return Ok(());
+        }
+        // Once per ticker and trading day: a long-running server checks again the next day.
+        let expected = live::last_complete_session(&self.settings.live, self.calendar);
+        if !self.live.first_time(&format!("{ticker}@{expected}")) {
+            return Ok(());
+        }
+        let Some(history) = self.history_needed(ticker).await? else {
+            return Ok(());
+        };
+        let latest = self.store.latest_price_date(ticker).await?;
+        let fetched = async {
+            let today = self.today();
+            let provider = &self.providers.prices;
+            let keep = |mut points: Vec<PricePoint>| {
+                points.retain(|p| p.date <= today && p.close.is_finite() && p.close > 0.0);
+                points
+            };
+            let points = keep(provider.daily_prices(ticker, history).await?);
+            let full = history == History::Full;
+            match self.merge_prices(ticker, &points, full).await? {
+                Some(outcome) => Ok::<_, AppError>(outcome),
+                None => {
+                    let points = keep(provider.daily_prices(ticker, History::Full).await?);
+                    Ok(self
+                        .merge_prices(ticker, &points, true)
+                        .await?
+                        .unwrap_or_default())
+                }
+            }
+        }
+        .await;
+        match (fetched, latest) {
+            (Ok(outcome), _) => {
+                if outcome.restated {
+                    self.live.notice(format!(
+                        "{ticker}: {} restated its adjusted prices; the stored history was replaced",
+                        self.providers.prices.name()
+                    ));
+                }
+                Ok(())
+            }
+            (Err(AppError::Provider(e)), Some(last)) => {
+                self.live
+                    .notice(format!("{ticker}: using stored prices up to {last}; {e}"));
+                Ok(())
+            }
+            (Err(AppError::Provider(e)), None) => Err(AppError::Provider(e)),
+            (Err(other), _) => Err(other),
+        }
+    }
+
+    /// Cache-through for Treasury yields (live providers only), once per session.
+    async fn refresh_rates(&self) -> Result<(), AppError> {
+        if !self.providers.is_live() {
+            return Ok(());
+        }
+        let expected = live::last_complete_session(&self.settings.live, self.calendar);
+        if !self.live.first_time(&format!("\0rates@{expected}")) {
+            return Ok(());
+        }
+        let latest = self.store.latest_rate_date(far_future()).await?;
+        if latest.is_some_and(|l| l >= expected) {
+            return Ok(());
+        }
+        let start = latest.map_or(
+            NaiveDate::from_ymd_opt(1990, 1, 2).expect("valid date"),
+            |l| l + chrono::Duration::days(1),
+        );
+        match self
+            .providers
+            .rates
+            .treasury_yields(start, self.today())
+            .await
+        {
+            Ok(points) => {
+                let rows: Vec<RateRow> = points
+                    .into_iter()
+                    .map(|y| RateRow {
+                        maturity: y.maturity,
+                        date: y.date,
+                        percent: y.percent,
+                    })
+                    .collect();
+                self.store.put_rates(&rows).await?;
+                Ok(())
+            }
+            Err(e) if latest.is_some() => {
+                self.live.notice(format!(
+                    "using stored Treasury yields up to {}; {e}",
+                    latest.map(|d| d.to_string()).unwrap_or_default()
+                ));
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Imports a user's price CSV: validates every row first, then writes all of it and drops
     /// cached results for the tickers it touched. Returns (tickers, rows).
     pub async fn import_csv(
@@ -225,6 +531,7 @@ impl Analytics {
         let Some(ticker) = normalise_ticker(raw) else {
             return Err(unknown(raw.to_string(), self.ticker_names().await?));
         };
+        self.refresh_prices(&ticker).await?;
         match self.store.latest_price_date(&ticker).await? {
             Some(last) => Ok((ticker, last)),
             None => Err(unknown(ticker, self.ticker_names().await?)),
@@ -462,6 +769,7 @@ impl Analytics {
                 "no Treasury yields on or before {date}; the bundled history starts 1990-01-02"
             ),
         };
+        self.refresh_rates().await?;
         let published = self
             .store
             .latest_rate_date(date)
@@ -666,6 +974,7 @@ impl Analytics {
         maturities: &[Maturity],
         window: Window,
     ) -> Result<BTreeMap<Maturity, Vec<(NaiveDate, f64)>>, AppError> {
+        self.refresh_rates().await?;
         let mut out = BTreeMap::new();
         for &m in maturities {
             let rows = self.store.rates(m, window.start, window.end).await?;
@@ -681,8 +990,9 @@ impl Analytics {
 
     /// The latest date with any Treasury yield.
     pub async fn latest_rate_date(&self) -> Result<NaiveDate, AppError> {
+        self.refresh_rates().await?;
         self.store
-            .latest_rate_date(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date"))
+            .latest_rate_date(far_future())
             .await?
             .ok_or_else(|| AppError::NoData {
                 message: "the store holds no Treasury yields".into(),

@@ -110,7 +110,149 @@ pub const ENV_VARS: &[EnvVar] = &[
         names: &["STRATUS_MA_3", "MA_3"],
         help: "third moving-average period (default 100)",
     },
+    EnvVar {
+        names: &["STRATUS_PROVIDER"],
+        help: "where prices come from: bundled (default, offline), alphavantage (live, needs ALPHA_VANTAGE_KEY) or csv (STRATUS_CSV_URL); live providers fetch only what the store lacks",
+    },
+    EnvVar {
+        names: &["ALPHA_VANTAGE_KEY"],
+        help: "AlphaVantage API key (never printed)",
+    },
+    EnvVar {
+        names: &["STRATUS_ALPHA_VANTAGE_URL", "ALPHA_VANTAGE_URL"],
+        help: "AlphaVantage endpoint (default https://www.alphavantage.co/query)",
+    },
+    EnvVar {
+        names: &["STRATUS_ALPHA_VANTAGE_FUNCTION"],
+        help: "TIME_SERIES_DAILY_ADJUSTED (default, adjusted closes) or TIME_SERIES_DAILY (raw, free keys)",
+    },
+    EnvVar {
+        names: &["STRATUS_ALPHA_VANTAGE_RATE"],
+        help: "most AlphaVantage calls per minute (default 5, the free tier; 0 = unlimited)",
+    },
+    EnvVar {
+        names: &["STRATUS_TREASURY_URL", "TREASURY_URL"],
+        help: "US Treasury data-chart-center base URL (default https://home.treasury.gov/resource-center/data-chart-center)",
+    },
+    EnvVar {
+        names: &["FRED_KEY"],
+        help: "FRED API key for stat/stats (never printed)",
+    },
+    EnvVar {
+        names: &["STRATUS_FRED_URL", "FRED_URL"],
+        help: "FRED API base (default https://api.stlouisfed.org/fred)",
+    },
+    EnvVar {
+        names: &["STRATUS_CSV_URL"],
+        help: "price CSV URL for STRATUS_PROVIDER=csv; {ticker} is replaced by the symbol",
+    },
+    EnvVar {
+        names: &["STRATUS_HTTP_TIMEOUT"],
+        help: "seconds before a provider call times out (default 30)",
+    },
+    EnvVar {
+        names: &["STRATUS_HTTP_RETRIES"],
+        help: "retries of a provider call that may pass: timeout, 5xx, throttle (default 3)",
+    },
+    EnvVar {
+        names: &["STRATUS_HTTP_BACKOFF_MS"],
+        help: "wait before the first retry, doubled each time (default 2000)",
+    },
+    EnvVar {
+        names: &["STRATUS_TODAY"],
+        help: "pretend today is this date (YYYY-MM-DD): what counts as missing, DDM's next payment, ingest file dates; for reproducible runs",
+    },
 ];
+
+/// A credential: kept out of `Debug` output and messages.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The credential itself, for the one call that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Which source fills the store with prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderChoice {
+    /// The bundled dataset (offline).
+    Bundled,
+    /// AlphaVantage over HTTP.
+    AlphaVantage,
+    /// A CSV URL.
+    Csv,
+}
+
+impl std::str::FromStr for ProviderChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bundled" => Ok(ProviderChoice::Bundled),
+            "alphavantage" | "alpha_vantage" | "alpha-vantage" => Ok(ProviderChoice::AlphaVantage),
+            "csv" => Ok(ProviderChoice::Csv),
+            _ => Err("expected bundled, alphavantage or csv".into()),
+        }
+    }
+}
+
+/// Live data sources and how to call them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSettings {
+    /// The price provider.
+    pub provider: ProviderChoice,
+    /// AlphaVantage endpoint.
+    pub alpha_vantage_url: String,
+    /// AlphaVantage key.
+    pub alpha_vantage_key: Option<Secret>,
+    /// AlphaVantage time-series function.
+    pub alpha_vantage_function: stratus_providers::alphavantage::PriceFunction,
+    /// AlphaVantage calls per minute (0 = unlimited).
+    pub alpha_vantage_rate: u32,
+    /// Treasury base URL.
+    pub treasury_url: String,
+    /// FRED base URL.
+    pub fred_url: String,
+    /// FRED key.
+    pub fred_key: Option<Secret>,
+    /// CSV URL template.
+    pub csv_url: Option<String>,
+    /// Per-call limits shared by every provider.
+    pub http: stratus_providers::HttpPolicy,
+    /// "Today", when pinned.
+    pub today: Option<chrono::NaiveDate>,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings {
+            provider: ProviderChoice::Bundled,
+            alpha_vantage_url: stratus_providers::alphavantage::DEFAULT_URL.into(),
+            alpha_vantage_key: None,
+            alpha_vantage_function: stratus_providers::alphavantage::PriceFunction::DailyAdjusted,
+            alpha_vantage_rate: 5,
+            treasury_url: stratus_providers::treasury::DEFAULT_URL.into(),
+            fred_url: stratus_providers::fred::DEFAULT_URL.into(),
+            fred_key: None,
+            csv_url: None,
+            http: stratus_providers::HttpPolicy::default(),
+            today: None,
+        }
+    }
+}
 
 /// A bad setting, naming where it came from.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +339,8 @@ pub struct Settings {
     pub window_returns: usize,
     /// Moving-average periods, increasing.
     pub moving_average_periods: Vec<usize>,
+    /// Live providers.
+    pub live: LiveSettings,
 }
 
 /// The settings file's shape (`stratus.toml`); every key optional.
@@ -215,6 +359,14 @@ struct FileSettings {
     method: Option<String>,
     window: Option<usize>,
     moving_average_periods: Option<Vec<usize>>,
+    provider: Option<String>,
+    alpha_vantage_url: Option<String>,
+    alpha_vantage_rate: Option<u32>,
+    treasury_url: Option<String>,
+    fred_url: Option<String>,
+    csv_url: Option<String>,
+    http_timeout: Option<f64>,
+    http_retries: Option<u32>,
 }
 
 fn invalid(source_name: &str, value: &str, reason: impl Into<String>) -> SettingsError {
@@ -342,6 +494,25 @@ fn parse_count(name: &str, value: &str) -> Result<usize, SettingsError> {
         .ok_or_else(|| invalid(name, value, "expected a whole number of at least 2"))
 }
 
+/// Finds the first of several variable names that is set: (name, value).
+type Lookup<'a> = dyn Fn(&[&str]) -> Option<(String, String)> + 'a;
+
+fn parse_seconds(name: &str, value: &str) -> Result<std::time::Duration, SettingsError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 3600.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            invalid(
+                name,
+                value,
+                "expected seconds, more than 0 and at most 3600",
+            )
+        })
+}
+
 impl Settings {
     /// Loads settings from the environment (through `env`, so tests need not touch the process
     /// environment) and the settings file it points at.
@@ -372,6 +543,7 @@ impl Settings {
             method: Method::Moments,
             window_returns: DEFAULT_WINDOW_RETURNS,
             moving_average_periods: vec![20, 60, 100],
+            live: LiveSettings::default(),
         };
         let file = match env("STRATUS_CONFIG").filter(|v| !v.is_empty()) {
             Some(path) => Some(PathBuf::from(path)),
@@ -413,8 +585,13 @@ impl Settings {
                 .parse()
                 .map_err(|e: stratus_core::AnalyticsError| invalid(&name, &v, e.to_string()))?;
         }
+        settings.apply_live_env(&lookup)?;
+        let proxy_from_file = settings.market_proxy != "SP500";
         if let Some((_, v)) = lookup(&["STRATUS_MARKET_PROXY", "MARKET_PROXY"]) {
             settings.market_proxy = v.trim().to_ascii_uppercase();
+        } else if !proxy_from_file && settings.live.provider != ProviderChoice::Bundled {
+            // SP500 is the bundled index's name; live providers quote the SPY ETF, scrilla's default.
+            settings.market_proxy = "SPY".into();
         }
         if let Some((name, v)) = lookup(&["STRATUS_METHOD", "DEFAULT_ESTIMATION_METHOD"]) {
             settings.method = v
@@ -449,6 +626,72 @@ impl Settings {
             },
         )?;
         Ok(settings)
+    }
+
+    fn apply_live_env(&mut self, lookup: &Lookup<'_>) -> Result<(), SettingsError> {
+        let live = &mut self.live;
+        if let Some((name, v)) = lookup(&["STRATUS_PROVIDER"]) {
+            live.provider = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
+        }
+        if let Some((_, v)) = lookup(&["ALPHA_VANTAGE_KEY"]) {
+            live.alpha_vantage_key = Some(Secret::new(v.trim()));
+        }
+        if let Some((_, v)) = lookup(&["STRATUS_ALPHA_VANTAGE_URL", "ALPHA_VANTAGE_URL"]) {
+            live.alpha_vantage_url = v.trim().into();
+        }
+        if let Some((name, v)) = lookup(&["STRATUS_ALPHA_VANTAGE_FUNCTION"]) {
+            live.alpha_vantage_function = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
+        }
+        if let Some((name, v)) = lookup(&["STRATUS_ALPHA_VANTAGE_RATE"]) {
+            live.alpha_vantage_rate = v
+                .trim()
+                .parse()
+                .map_err(|_| invalid(&name, &v, "expected a whole number of calls per minute"))?;
+        }
+        if let Some((_, v)) = lookup(&["STRATUS_TREASURY_URL", "TREASURY_URL"]) {
+            live.treasury_url = v.trim().into();
+        }
+        if let Some((_, v)) = lookup(&["FRED_KEY"]) {
+            live.fred_key = Some(Secret::new(v.trim()));
+        }
+        if let Some((_, v)) = lookup(&["STRATUS_FRED_URL", "FRED_URL"]) {
+            live.fred_url = v.trim().into();
+        }
+        if let Some((_, v)) = lookup(&["STRATUS_CSV_URL"]) {
+            live.csv_url = Some(v.trim().into());
+        }
+        if let Some((name, v)) = lookup(&["STRATUS_HTTP_TIMEOUT"]) {
+            live.http.timeout = parse_seconds(&name, &v)?;
+        }
+        if let Some((name, v)) = lookup(&["STRATUS_HTTP_RETRIES"]) {
+            live.http.retries = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r| *r <= 20)
+                .ok_or_else(|| invalid(&name, &v, "expected a whole number from 0 to 20"))?;
+        }
+        if let Some((name, v)) = lookup(&["STRATUS_HTTP_BACKOFF_MS"]) {
+            live.http.backoff = std::time::Duration::from_millis(
+                v.trim()
+                    .parse()
+                    .map_err(|_| invalid(&name, &v, "expected milliseconds"))?,
+            );
+        }
+        if let Some((name, v)) = lookup(&["STRATUS_TODAY"]) {
+            live.today = Some(
+                chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+                    .map_err(|_| invalid(&name, &v, "expected YYYY-MM-DD"))?,
+            );
+        }
+        if live.provider == ProviderChoice::Csv && live.csv_url.is_none() {
+            return Err(invalid(
+                "STRATUS_PROVIDER",
+                "csv",
+                "needs STRATUS_CSV_URL (a URL; {ticker} is replaced by the symbol)",
+            ));
+        }
+        Ok(())
     }
 
     fn check_table_prefix(&self, source_name: &str) -> Result<(), SettingsError> {
@@ -514,6 +757,32 @@ impl Settings {
         if let Some(v) = file.table_prefix {
             self.table_prefix = v;
             self.check_table_prefix(&key("table_prefix"))?;
+        }
+        if let Some(v) = file.provider {
+            self.live.provider = v
+                .parse()
+                .map_err(|e: String| invalid(&key("provider"), &v, e))?;
+        }
+        for (slot, value) in [
+            (&mut self.live.alpha_vantage_url, file.alpha_vantage_url),
+            (&mut self.live.treasury_url, file.treasury_url),
+            (&mut self.live.fred_url, file.fred_url),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        if let Some(v) = file.csv_url {
+            self.live.csv_url = Some(v);
+        }
+        if let Some(v) = file.alpha_vantage_rate {
+            self.live.alpha_vantage_rate = v;
+        }
+        if let Some(v) = file.http_timeout {
+            self.live.http.timeout = parse_seconds(&key("http_timeout"), &v.to_string())?;
+        }
+        if let Some(v) = file.http_retries {
+            self.live.http.retries = v.min(20);
         }
         if let Some(v) = file.dynamo_layout {
             self.dynamo_layout = v

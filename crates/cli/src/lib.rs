@@ -9,7 +9,10 @@
 
 mod cache;
 mod files;
+mod jobs;
 mod package;
+
+pub use jobs::EXIT_SOURCES_FAILED;
 
 pub use stratus_verbs::{args, commands, output};
 
@@ -32,13 +35,20 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> ExitCode {
-    match execute(cli, env, out) {
-        Ok(()) => ExitCode::SUCCESS,
+    match execute(cli, env, out, err) {
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             let code = match error.downcast_ref::<AppError>() {
                 Some(app) if !app.is_user_error() => EXIT_FAILURE,
                 Some(_) => EXIT_BAD_INPUT,
                 None if error.downcast_ref::<std::io::Error>().is_some() => EXIT_FAILURE,
+                // The destination or the store failed: not the user's input.
+                None if error
+                    .downcast_ref::<stratus_ingest::IngestError>()
+                    .is_some() =>
+                {
+                    EXIT_FAILURE
+                }
                 None => EXIT_BAD_INPUT,
             };
             // Store errors already say what failed and what to do; their SDK source chain would
@@ -56,7 +66,8 @@ fn execute(
     cli: Cli,
     env: &dyn Fn(&str) -> Option<String>,
     out: &mut dyn Write,
-) -> anyhow::Result<()> {
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
     if let Some(path) = &cli.global.save {
         files::check_save_path(path, cli.command.is_plot())?;
     }
@@ -64,14 +75,14 @@ fn execute(
         let text = env!("CARGO_PKG_VERSION");
         let result = output::Output::table(serde_json::json!({ "version": text }), vec![], vec![])
             .note(format!("stratus {text}"));
-        return emit(&cli, &result, out);
+        return emit(&cli, &result, out).map(|()| 0);
     }
     if let args::Command::Package {
         target: args::PackageTarget::Lambda { binary, out: zip },
     } = &cli.command
     {
         let result = package::lambda(binary.as_deref(), zip)?;
-        return emit(&cli, &result, out);
+        return emit(&cli, &result, out).map(|()| 0);
     }
     let home = cli.global.home.clone();
     let layered = |key: &str| -> Option<String> {
@@ -84,7 +95,35 @@ fn execute(
         message: e.to_string(),
     })?;
     if let args::Command::Serve { addr } = &cli.command {
-        return serve(addr, settings, env, cli.global.quiet, out);
+        return serve(addr, settings, env, cli.global.quiet, out).map(|()| 0);
+    }
+    if let args::Command::Ingest {
+        config,
+        force,
+        full,
+        destination,
+    } = &cli.command
+    {
+        let request = jobs::IngestRequest {
+            config,
+            force: *force,
+            full: *full,
+            destination: destination.as_deref(),
+        };
+        let (result, code) = jobs::run_ingest(&request, settings, &layered, cli.global.quiet)?;
+        emit(&cli, &result, out)?;
+        return Ok(code);
+    }
+    if let args::Command::Schedule {
+        config,
+        list,
+        max_runs,
+    } = &cli.command
+    {
+        if let Some(result) = jobs::run_schedule(config, *list, *max_runs, &layered, out, err)? {
+            emit(&cli, &result, out)?;
+        }
+        return Ok(0);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -92,7 +131,7 @@ fn execute(
     if let args::Command::Cache { action } = &cli.command {
         let quiet = cli.global.quiet;
         let result = runtime.block_on(cache::run(action, &settings, quiet))?;
-        return emit(&cli, &result, out);
+        return emit(&cli, &result, out).map(|()| 0);
     }
     let result = runtime.block_on(async {
         let mut analytics = open_analytics(settings, cli.global.quiet).await?;
@@ -101,9 +140,13 @@ fn execute(
         }
         let format = stratus_charts::Format::from_path(&chart_path(&cli))
             .unwrap_or(stratus_charts::Format::Svg);
-        commands::dispatch(&cli.command, &analytics, format).await
+        let result = commands::dispatch(&cli.command, &analytics, format).await;
+        for notice in analytics.take_notices() {
+            writeln!(err, "note: {notice}")?;
+        }
+        anyhow::Ok(result?)
     })?;
-    emit(&cli, &result, out)
+    emit(&cli, &result, out).map(|()| 0)
 }
 
 /// `stratus serve`: the HTTP API and web page until the process is stopped.

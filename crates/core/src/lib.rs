@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod cardinality;
 pub mod correlation;
 pub mod covariance;
+pub mod dividends;
 pub mod error;
 pub mod estimators;
 pub mod moving_average;

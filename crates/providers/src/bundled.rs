@@ -43,6 +43,47 @@ pub fn treasury_yields() -> Result<Vec<YieldPoint>, ProviderError> {
     parse_treasury("us_treasury_par_yields_1990_2025.csv", TREASURY)
 }
 
+/// The bundled dataset as a [`Provider`]: the offline default. It has prices and yields, and
+/// says clearly that dividends and economic series need a live provider.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Bundled;
+
+#[async_trait::async_trait]
+impl crate::Provider for Bundled {
+    fn name(&self) -> &str {
+        "bundled"
+    }
+
+    async fn daily_prices(
+        &self,
+        ticker: &str,
+        _history: crate::History,
+    ) -> Result<Vec<PricePoint>, ProviderError> {
+        let mut points = prices()?;
+        points.retain(|p| p.ticker == ticker);
+        if points.is_empty() {
+            return Err(ProviderError::UnknownSymbol {
+                provider: "bundled".into(),
+                symbol: ticker.into(),
+                detail:
+                    "not in the bundled dataset; set STRATUS_PROVIDER=alphavantage for live prices"
+                        .into(),
+            });
+        }
+        Ok(points)
+    }
+
+    async fn treasury_yields(
+        &self,
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    ) -> Result<Vec<YieldPoint>, ProviderError> {
+        let mut points = treasury_yields()?;
+        points.retain(|y| y.date >= start && y.date <= end);
+        Ok(points)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use stratus_app::{Analytics, AppError};
 use stratus_core::Maturity;
+use stratus_providers::{ProviderError, ProviderErrorKind};
 use stratus_store::StoreErrorKind;
 use stratus_verbs::request::{
     RequestError, command_from_params, params_from_json, params_from_query,
@@ -85,11 +86,26 @@ impl From<AppError> for ApiError {
                 | StoreErrorKind::NotFound => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
+            AppError::Provider(p) => match p.kind() {
+                ProviderErrorKind::Input => match p {
+                    ProviderError::UnknownSymbol { .. } => StatusCode::NOT_FOUND,
+                    _ => StatusCode::BAD_REQUEST,
+                },
+                ProviderErrorKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
+                ProviderErrorKind::Payload => StatusCode::BAD_GATEWAY,
+                ProviderErrorKind::Unavailable if matches!(p, ProviderError::Timeout { .. }) => {
+                    StatusCode::GATEWAY_TIMEOUT
+                }
+                ProviderErrorKind::Unavailable
+                | ProviderErrorKind::Throttled
+                | ProviderErrorKind::Credentials => StatusCode::SERVICE_UNAVAILABLE,
+            },
             e if e.is_user_error() => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let field = match &e {
             AppError::UnknownTicker { .. } => Some("tickers".to_string()),
+            AppError::Provider(ProviderError::UnknownSymbol { .. }) => Some("tickers".to_string()),
             _ => None,
         };
         ApiError {

@@ -430,6 +430,93 @@ pub enum Command {
         #[command(flatten)]
         window: WindowArgs,
     },
+    /// Dividend history per ticker (live data: STRATUS_PROVIDER=alphavantage).
+    #[command(visible_alias = "divs")]
+    Dividends {
+        /// Tickers.
+        #[arg(required = true, value_name = "TICKER")]
+        tickers: Vec<String>,
+    },
+    /// Dividend discount model: the present value of the dividends the fitted trend of the
+    /// history predicts (live data).
+    #[command(visible_alias = "ddm")]
+    DiscountDividendModel {
+        /// Tickers.
+        #[arg(required = true, value_name = "TICKER")]
+        tickers: Vec<String>,
+        /// Discount rate as a decimal (default: the CAPM cost of equity over the default window).
+        #[arg(long, value_name = "RATE")]
+        discount: Option<f64>,
+        /// Estimation method for the cost of equity.
+        #[arg(long, value_enum)]
+        method: Option<MethodArg>,
+    },
+    /// Add tickers to the watchlist ($STRATUS_HOME/watchlist.json); each must have prices.
+    #[command(visible_alias = "w")]
+    Watch {
+        /// Tickers.
+        #[arg(required = true, value_name = "TICKER")]
+        tickers: Vec<String>,
+    },
+    /// The watchlist.
+    #[command(visible_alias = "w-ls")]
+    Watchlist,
+    /// Watchlist tickers whose dividend-discount value exceeds the latest close (live data).
+    #[command(visible_alias = "scr")]
+    Screen {
+        /// Discount rate as a decimal (default: each ticker's CAPM cost of equity).
+        #[arg(long, value_name = "RATE")]
+        discount: Option<f64>,
+        /// Estimation method for the cost of equity.
+        #[arg(long, value_enum)]
+        method: Option<MethodArg>,
+    },
+    /// Latest value of FRED economic series, e.g. UNRATE DGS10 (live data: FRED_KEY).
+    #[command(visible_alias = "s")]
+    Stat {
+        /// FRED series codes.
+        #[arg(required = true, value_name = "SERIES")]
+        series: Vec<String>,
+    },
+    /// History of FRED economic series (default: the last year).
+    #[command(visible_alias = "ss")]
+    Stats {
+        /// FRED series codes.
+        #[arg(required = true, value_name = "SERIES")]
+        series: Vec<String>,
+        /// Window.
+        #[command(flatten)]
+        window: WindowArgs,
+    },
+    /// Fetch every source of an ingest config, validate and store the records, and export
+    /// date-stamped CSVs and a run report to a folder or s3:// URL. Exit code 3 if any source
+    /// failed.
+    Ingest {
+        /// The ingest config (TOML; see ingest.example.toml).
+        #[arg(long, value_name = "FILE", default_value = "ingest.toml")]
+        config: PathBuf,
+        /// Overwrite objects already exported for this date (default: keep them).
+        #[arg(long)]
+        force: bool,
+        /// Fetch each symbol's full history, not only what the store lacks.
+        #[arg(long)]
+        full: bool,
+        /// Export to this folder or s3://bucket/prefix instead of the config's destination.
+        #[arg(long, value_name = "URL")]
+        destination: Option<String>,
+    },
+    /// Run the jobs of a schedule file on their cron expressions until stopped.
+    Schedule {
+        /// The schedule (TOML: [[job]] name, cron, command).
+        #[arg(long, value_name = "FILE", default_value = "schedule.toml")]
+        config: PathBuf,
+        /// Print each job's next run times and exit.
+        #[arg(long)]
+        list: bool,
+        /// Stop after this many job runs (default: run forever).
+        #[arg(long, value_name = "N")]
+        max_runs: Option<u64>,
+    },
     /// Serve the analytics over HTTP (JSON API, OpenAPI document, web page) on the configured store.
     Serve {
         /// Address to listen on.

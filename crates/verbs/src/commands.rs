@@ -7,7 +7,7 @@ use stratus_core::yield_curve::PointSource;
 use stratus_core::{Maturity, Method, Window};
 
 use crate::args::{
-    AnalysisArgs, Command, PortfolioArgs, ReturnsArg, TickersArgs, VarArgs, WindowArgs,
+    AnalysisArgs, Command, MethodArg, PortfolioArgs, ReturnsArg, TickersArgs, VarArgs, WindowArgs,
 };
 use crate::output::{Output, money, num, pct};
 use stratus_app::{Allocation, Goal, PortfolioRequest, ReturnConvention};
@@ -91,9 +91,22 @@ pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) 
         Command::EfficientFrontier { portfolio, steps } => {
             frontier(analytics, portfolio, *steps).await
         }
+        Command::Dividends { tickers } => dividends(analytics, tickers).await,
+        Command::DiscountDividendModel {
+            tickers,
+            discount,
+            method,
+        } => ddm(analytics, tickers, *discount, *method).await,
+        Command::Watch { tickers } => watch(analytics, tickers).await,
+        Command::Watchlist => watchlist(analytics),
+        Command::Screen { discount, method } => screen(analytics, *discount, *method).await,
+        Command::Stat { series } => stat(analytics, series).await,
+        Command::Stats { series, window } => stats(analytics, series, window).await,
         Command::Version
         | Command::Cache { .. }
         | Command::Serve { .. }
+        | Command::Ingest { .. }
+        | Command::Schedule { .. }
         | Command::Package { .. } => {
             unreachable!("handled before the store is opened")
         }
@@ -1074,4 +1087,229 @@ async fn plot_returns(
         bytes,
         window_note(analytics, window, None),
     ))
+}
+
+fn live_method(analytics: &Analytics, method: Option<MethodArg>) -> Method {
+    method.map_or(analytics.settings().method, Method::from)
+}
+
+async fn dividends(analytics: &Analytics, tickers: &[String]) -> Result<Output> {
+    let mut json = Map::new();
+    let mut rows = Vec::new();
+    for ticker in tickers {
+        let payments = analytics.dividends(ticker).await?;
+        let name = payments
+            .first()
+            .map_or_else(|| ticker.to_ascii_uppercase(), |d| d.ticker.clone());
+        let map: Map<String, Value> = payments
+            .iter()
+            .map(|d| (d.date.to_string(), json!(d.amount)))
+            .collect();
+        for d in &payments {
+            rows.push(vec![name.clone(), d.date.to_string(), money(d.amount)]);
+        }
+        if payments.is_empty() {
+            rows.push(vec![name.clone(), "-".into(), "no dividends".into()]);
+        }
+        json.insert(name, Value::Object(map));
+    }
+    Ok(Output::table(
+        Value::Object(json),
+        ["ticker", "payment date", "amount"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    )
+    .note(format!(
+        "source: {}",
+        analytics.providers().dividends.name()
+    )))
+}
+
+async fn ddm(
+    analytics: &Analytics,
+    tickers: &[String],
+    discount: Option<f64>,
+    method: Option<MethodArg>,
+) -> Result<Output> {
+    let method = live_method(analytics, method);
+    let mut json = Map::new();
+    let mut rows = Vec::new();
+    for ticker in tickers {
+        let model = analytics.dividend_model(ticker, discount, method).await?;
+        let name = ticker.trim().to_ascii_uppercase();
+        json.insert(
+            name.clone(),
+            json!({
+                "discount_dividend": model.npv,
+                "discount_rate": model.rate,
+                "intercept": model.intercept,
+                "slope_per_year": model.slope,
+                "period_years": model.period_years,
+                "next_payment": model.next_payment.to_string(),
+                "payments": model.payments,
+            }),
+        );
+        rows.push(vec![
+            name,
+            money(model.npv),
+            pct(model.rate),
+            format!("{:.4}/yr", model.slope),
+            format!("{:.3} yr", model.period_years),
+            model.next_payment.to_string(),
+        ]);
+    }
+    let rate_note = match discount {
+        Some(r) => format!("discount rate {} (given)", pct(r)),
+        None => {
+            format!("discount rate: CAPM cost of equity over the default window, method {method}")
+        }
+    };
+    Ok(Output::table(
+        Value::Object(json),
+        [
+            "ticker",
+            "model value",
+            "rate",
+            "trend",
+            "period",
+            "next payment",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    )
+    .note(rate_note)
+    .note(format!(
+        "as of {}; dividends from {}",
+        analytics.today(),
+        analytics.providers().dividends.name()
+    )))
+}
+
+async fn watch(analytics: &Analytics, tickers: &[String]) -> Result<Output> {
+    let list = analytics.watch(tickers).await?;
+    Ok(watchlist_output(list))
+}
+
+fn watchlist(analytics: &Analytics) -> Result<Output> {
+    Ok(watchlist_output(analytics.watchlist()?))
+}
+
+fn watchlist_output(list: Vec<String>) -> Output {
+    let rows = list.iter().map(|t| vec![t.clone()]).collect();
+    let empty = list.is_empty();
+    let out = Output::table(json!(list), vec!["watchlist".into()], rows);
+    if empty {
+        out.note("the watchlist is empty; add tickers with `stratus watch TICKER…`")
+    } else {
+        out
+    }
+}
+
+async fn screen(
+    analytics: &Analytics,
+    discount: Option<f64>,
+    method: Option<MethodArg>,
+) -> Result<Output> {
+    let method = live_method(analytics, method);
+    let (rows, skipped) = analytics.screen(discount, method).await?;
+    let passing: Vec<&stratus_app::fundamentals::ScreenRow> =
+        rows.iter().filter(|r| r.discount > 0.0).collect();
+    let json = json!({
+        "passing": passing.iter().map(|r| r.ticker.clone()).collect::<Vec<_>>(),
+        "valued": rows,
+        "skipped": skipped,
+    });
+    let table = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.ticker.clone(),
+                money(r.model_value),
+                money(r.price),
+                money(r.discount),
+                pct(r.rate),
+                if r.discount > 0.0 { "yes" } else { "no" }.into(),
+            ]
+        })
+        .collect();
+    let mut out = Output::table(
+        json,
+        [
+            "ticker",
+            "model value",
+            "last close",
+            "discount",
+            "rate",
+            "passes",
+        ]
+        .map(String::from)
+        .to_vec(),
+        table,
+    )
+    .note(format!(
+        "{} of {} valued watchlist tickers trade below their dividend-discount value",
+        passing.len(),
+        rows.len()
+    ));
+    for skip in &skipped {
+        out = out.note(format!("{}: not valued: {}", skip.ticker, skip.reason));
+    }
+    Ok(out)
+}
+
+async fn stat(analytics: &Analytics, codes: &[String]) -> Result<Output> {
+    let window = analytics.default_series_window();
+    let series = analytics
+        .economic_series(codes, window.start, window.end)
+        .await?;
+    let mut json = Map::new();
+    let mut rows = Vec::new();
+    for (code, observations) in series {
+        let last = observations.last().ok_or_else(|| AppError::NoData {
+            message: format!(
+                "{code} has no observation from {} to {}; try `stratus stats {code} --start YYYY-MM-DD`",
+                window.start, window.end
+            ),
+        })?;
+        json.insert(code.clone(), json!(last.value));
+        rows.push(vec![code, num(last.value), last.date.to_string()]);
+    }
+    Ok(Output::table(
+        Value::Object(json),
+        ["series", "latest", "date"].map(String::from).to_vec(),
+        rows,
+    )
+    .note(format!("source: {}", analytics.providers().stats.name())))
+}
+
+async fn stats(analytics: &Analytics, codes: &[String], w: &WindowArgs) -> Result<Output> {
+    let default = analytics.default_series_window();
+    let (start, end) = (
+        w.start.unwrap_or(default.start),
+        w.end.unwrap_or(default.end),
+    );
+    let series = analytics.economic_series(codes, start, end).await?;
+    let mut json = Map::new();
+    let mut rows = Vec::new();
+    for (code, observations) in series {
+        let map: Map<String, Value> = observations
+            .iter()
+            .map(|o| (o.date.to_string(), json!(o.value)))
+            .collect();
+        for o in &observations {
+            rows.push(vec![code.clone(), o.date.to_string(), num(o.value)]);
+        }
+        json.insert(code, Value::Object(map));
+    }
+    Ok(Output::table(
+        Value::Object(json),
+        ["series", "date", "value"].map(String::from).to_vec(),
+        rows,
+    )
+    .note(format!(
+        "{start} to {end}; source: {}",
+        analytics.providers().stats.name()
+    )))
 }

@@ -19,6 +19,9 @@ const NOT_SERVED: &[&str] = &[
     "version",
     "serve",
     "package",
+    "watch",
+    "ingest",
+    "schedule",
     "help",
 ];
 
