@@ -3,8 +3,9 @@
 //! or touching the real environment.
 //!
 //! Exit codes: 0 success; 2 bad input (unknown ticker, bad date, too few prices, malformed CSV —
-//! clap's usage errors are 2 as well); 1 anything else (a store that cannot be opened, an I/O
-//! failure). Errors go to stderr, one line, naming the input and the fix; stdout then stays
+//! clap's usage errors are 2 as well); 1 anything else (a store that cannot be opened, a provider
+//! or export destination that is down, an I/O failure); 3 an `ingest` run in which some source
+//! failed (everything else of the run was done). Errors go to stderr, one line, naming the input and the fix; stdout then stays
 //! empty, so a pipeline never sees a partial result.
 
 mod cache;
