@@ -66,30 +66,16 @@ impl Providers {
         if live.provider == ProviderChoice::Bundled {
             return Ok(Providers::bundled());
         }
-        let alpha = Arc::new(AlphaVantage::new(
-            &live.alpha_vantage_url,
-            live.alpha_vantage_key
-                .as_ref()
-                .map(|k| k.expose().to_string()),
-            live.alpha_vantage_function,
-            HttpPolicy {
-                calls_per_minute: live.alpha_vantage_rate,
-                ..live.http.clone()
-            },
-        )?);
+        let alpha: Arc<dyn Provider> = Arc::new(alphavantage(live, None)?);
         let prices: Arc<dyn Provider> = match (&live.provider, &live.csv_url) {
-            (ProviderChoice::Csv, Some(url)) => Arc::new(CsvUrl::new(url, live.http.clone())?),
+            (ProviderChoice::Csv, Some(url)) => Arc::new(csv_url(live, url)?),
             _ => alpha.clone(),
         };
         Ok(Providers {
             prices,
             dividends: alpha,
-            rates: Arc::new(Treasury::new(&live.treasury_url, live.http.clone())?),
-            stats: Arc::new(Fred::new(
-                &live.fred_url,
-                live.fred_key.as_ref().map(|k| k.expose().to_string()),
-                live.http.clone(),
-            )?),
+            rates: Arc::new(treasury(live, None)?),
+            stats: Arc::new(fred(live, None)?),
         })
     }
 
@@ -97,6 +83,43 @@ impl Providers {
     pub fn is_live(&self) -> bool {
         self.prices.name() != "bundled"
     }
+}
+
+/// AlphaVantage with the settings' key, function and rate; `base` overrides the URL.
+pub fn alphavantage(
+    live: &LiveSettings,
+    base: Option<&str>,
+) -> Result<AlphaVantage, ProviderError> {
+    AlphaVantage::new(
+        base.unwrap_or(&live.alpha_vantage_url),
+        live.alpha_vantage_key
+            .as_ref()
+            .map(|k| k.expose().to_string()),
+        live.alpha_vantage_function,
+        HttpPolicy {
+            calls_per_minute: live.alpha_vantage_rate,
+            ..live.http.clone()
+        },
+    )
+}
+
+/// The Treasury feed; `base` overrides the URL.
+pub fn treasury(live: &LiveSettings, base: Option<&str>) -> Result<Treasury, ProviderError> {
+    Treasury::new(base.unwrap_or(&live.treasury_url), live.http.clone())
+}
+
+/// FRED with the settings' key; `base` overrides the URL.
+pub fn fred(live: &LiveSettings, base: Option<&str>) -> Result<Fred, ProviderError> {
+    Fred::new(
+        base.unwrap_or(&live.fred_url),
+        live.fred_key.as_ref().map(|k| k.expose().to_string()),
+        live.http.clone(),
+    )
+}
+
+/// A CSV URL provider.
+pub fn csv_url(live: &LiveSettings, template: &str) -> Result<CsvUrl, ProviderError> {
+    CsvUrl::new(template, live.http.clone())
 }
 
 /// What a live session remembers: what it already refreshed (per ticker and trading day), and

@@ -184,6 +184,15 @@ impl Misconfigured {
 /// From this many tickers on, a correlation matrix over shared dates is computed in one pass.
 const BATCH_CORRELATION_MIN: usize = 10;
 
+/// A published yield as the store keeps it.
+pub fn rate_row(y: &stratus_providers::YieldPoint) -> RateRow {
+    RateRow {
+        maturity: y.maturity,
+        date: y.date,
+        percent: y.percent,
+    }
+}
+
 fn price_row(point: PricePoint) -> PriceRow {
     PriceRow {
         ticker: point.ticker,
@@ -294,14 +303,7 @@ impl Analytics {
         let mut done = 0u64;
         progress(SeedProgress { done, total });
         for chunk in rates.chunks(SEED_CHUNK) {
-            let rows: Vec<RateRow> = chunk
-                .iter()
-                .map(|y| RateRow {
-                    maturity: y.maturity,
-                    date: y.date,
-                    percent: y.percent,
-                })
-                .collect();
+            let rows: Vec<RateRow> = chunk.iter().map(rate_row).collect();
             done += self.store.put_rates(&rows).await? as u64;
             progress(SeedProgress { done, total });
         }
@@ -322,14 +324,7 @@ impl Analytics {
         {
             return Ok(false);
         }
-        let rates: Vec<RateRow> = bundled::treasury_yields()?
-            .into_iter()
-            .map(|y| RateRow {
-                maturity: y.maturity,
-                date: y.date,
-                percent: y.percent,
-            })
-            .collect();
+        let rates: Vec<RateRow> = bundled::treasury_yields()?.iter().map(rate_row).collect();
         let total = rates.len() as u64;
         progress(SeedProgress { done: 0, total });
         let written = self.store.put_rates(&rates).await? as u64;
@@ -483,14 +478,7 @@ impl Analytics {
             .await
         {
             Ok(points) => {
-                let rows: Vec<RateRow> = points
-                    .into_iter()
-                    .map(|y| RateRow {
-                        maturity: y.maturity,
-                        date: y.date,
-                        percent: y.percent,
-                    })
-                    .collect();
+                let rows: Vec<RateRow> = points.iter().map(rate_row).collect();
                 self.store.put_rates(&rows).await?;
                 Ok(())
             }

@@ -684,6 +684,22 @@ impl Settings {
                     .map_err(|_| invalid(&name, &v, "expected YYYY-MM-DD"))?,
             );
         }
+        for (names, value) in [
+            (
+                "STRATUS_ALPHA_VANTAGE_URL/ALPHA_VANTAGE_URL",
+                Some(&live.alpha_vantage_url),
+            ),
+            (
+                "STRATUS_TREASURY_URL/TREASURY_URL",
+                Some(&live.treasury_url),
+            ),
+            ("STRATUS_FRED_URL/FRED_URL", Some(&live.fred_url)),
+            ("STRATUS_CSV_URL", live.csv_url.as_ref()),
+        ] {
+            if let Some(url) = value {
+                stratus_providers::http::check_url(url).map_err(|e| invalid(names, url, e))?;
+            }
+        }
         if live.provider == ProviderChoice::Csv && live.csv_url.is_none() {
             return Err(invalid(
                 "STRATUS_PROVIDER",
@@ -808,6 +824,52 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::load(&move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn live_settings_layer_validate_and_hide_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap();
+        let s = load(&[("STRATUS_HOME", home)]).unwrap();
+        assert_eq!(s.live.provider, ProviderChoice::Bundled);
+        assert_eq!(s.market_proxy, "SP500");
+        std::fs::write(
+            dir.path().join("stratus.toml"),
+            "provider = \"alphavantage\"\nalpha_vantage_rate = 75\nhttp_timeout = 2.5\n",
+        )
+        .unwrap();
+        let s = load(&[
+            ("STRATUS_HOME", home),
+            ("ALPHA_VANTAGE_KEY", "SECRET123"),
+            ("STRATUS_HTTP_RETRIES", "1"),
+            ("STRATUS_TODAY", "2024-06-10"),
+        ])
+        .unwrap();
+        assert_eq!(s.live.provider, ProviderChoice::AlphaVantage);
+        assert_eq!(s.live.alpha_vantage_rate, 75);
+        assert_eq!(s.live.http.timeout, std::time::Duration::from_millis(2500));
+        assert_eq!(s.live.http.retries, 1);
+        assert_eq!(s.market_proxy, "SPY", "live providers quote SPY");
+        assert_eq!(
+            s.live.alpha_vantage_key.as_ref().unwrap().expose(),
+            "SECRET123"
+        );
+        assert!(!format!("{s:?}").contains("SECRET123"));
+        let err = |vars: &[(&str, &str)]| load(vars).unwrap_err().to_string();
+        assert!(
+            err(&[("STRATUS_HOME", home), ("STRATUS_FRED_URL", "ftp://x")])
+                .contains("STRATUS_FRED_URL")
+        );
+        assert!(
+            err(&[("STRATUS_HOME", home), ("STRATUS_PROVIDER", "yahoo")]).contains("alphavantage")
+        );
+        assert!(
+            err(&[("STRATUS_HOME", home), ("STRATUS_PROVIDER", "csv")]).contains("STRATUS_CSV_URL")
+        );
+        assert!(
+            err(&[("STRATUS_HOME", home), ("STRATUS_TODAY", "tomorrow")]).contains("YYYY-MM-DD")
+        );
+        assert!(err(&[("STRATUS_HOME", home), ("STRATUS_HTTP_TIMEOUT", "0")]).contains("seconds"));
     }
 
     #[test]

@@ -15,14 +15,11 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use serde::Serialize;
+use stratus_app::live;
 use stratus_app::{Analytics, AppError};
 use stratus_core::Maturity;
-use stratus_providers::alphavantage::AlphaVantage;
 use stratus_providers::bundled::Bundled;
-use stratus_providers::csv_url::CsvUrl;
-use stratus_providers::fred::Fred;
-use stratus_providers::treasury::Treasury;
-use stratus_providers::{History, HttpPolicy, Provider, ProviderError, ProviderErrorKind};
+use stratus_providers::{History, Provider, ProviderError, ProviderErrorKind};
 use stratus_store::RateRow;
 
 use crate::config::{IngestConfig, ProviderName, SourceConfig, SourceKind};
@@ -197,29 +194,13 @@ fn provider_for(
     source: &SourceConfig,
     analytics: &Analytics,
 ) -> Result<Arc<dyn Provider>, ProviderError> {
-    let live = &analytics.settings().live;
-    let url = |default: &str| source.url.clone().unwrap_or_else(|| default.to_string());
+    let live_settings = &analytics.settings().live;
+    let url = source.url.as_deref();
     Ok(match source.provider {
-        ProviderName::Alphavantage => Arc::new(AlphaVantage::new(
-            &url(&live.alpha_vantage_url),
-            live.alpha_vantage_key
-                .as_ref()
-                .map(|k| k.expose().to_string()),
-            live.alpha_vantage_function,
-            HttpPolicy {
-                calls_per_minute: live.alpha_vantage_rate,
-                ..live.http.clone()
-            },
-        )?),
-        ProviderName::Csv => Arc::new(CsvUrl::new(&url(""), live.http.clone())?),
-        ProviderName::Treasury => {
-            Arc::new(Treasury::new(&url(&live.treasury_url), live.http.clone())?)
-        }
-        ProviderName::Fred => Arc::new(Fred::new(
-            &url(&live.fred_url),
-            live.fred_key.as_ref().map(|k| k.expose().to_string()),
-            live.http.clone(),
-        )?),
+        ProviderName::Alphavantage => Arc::new(live::alphavantage(live_settings, url)?),
+        ProviderName::Csv => Arc::new(live::csv_url(live_settings, url.unwrap_or_default())?),
+        ProviderName::Treasury => Arc::new(live::treasury(live_settings, url)?),
+        ProviderName::Fred => Arc::new(live::fred(live_settings, url)?),
         ProviderName::Bundled => Arc::new(Bundled),
     })
 }

@@ -201,6 +201,18 @@ impl HttpClient {
     }
 }
 
+/// Checks that `url` is an absolute http(s) URL (`{ticker}` placeholders allowed).
+pub fn check_url(url: &str) -> Result<(), String> {
+    match Url::parse(&url.replace("{ticker}", "X")) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        Ok(u) => Err(format!(
+            "expected an http(s) URL, got scheme {:?}",
+            u.scheme()
+        )),
+        Err(e) => Err(format!("not a URL ({e})")),
+    }
+}
+
 /// The first 200 characters of a payload, on one line, for error messages.
 pub fn excerpt(body: &str) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
