@@ -59,8 +59,16 @@ impl crate::Provider for Bundled {
         ticker: &str,
         _history: crate::History,
     ) -> Result<Vec<PricePoint>, ProviderError> {
-        let mut points = prices()?;
-        points.retain(|p| p.ticker == ticker);
+        // Decompressing the dataset takes a fraction of a second: once per process is enough.
+        static ALL: std::sync::OnceLock<Vec<PricePoint>> = std::sync::OnceLock::new();
+        let all = match ALL.get() {
+            Some(all) => all,
+            None => {
+                let loaded = prices()?;
+                ALL.get_or_init(|| loaded)
+            }
+        };
+        let points: Vec<PricePoint> = all.iter().filter(|p| p.ticker == ticker).cloned().collect();
         if points.is_empty() {
             return Err(ProviderError::UnknownSymbol {
                 provider: "bundled".into(),
