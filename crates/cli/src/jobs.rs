@@ -43,7 +43,14 @@ pub(crate) fn run_ingest(
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
-        let analytics = crate::open_analytics(settings, quiet).await?;
+        // An empty DynamoDB store is what an ingest job fills, so it is not an error here; a
+        // SQLite store gets the bundled data first, as for every other command.
+        let fill_from_bundle = settings.cache_mode == stratus_app::CacheMode::Sqlite;
+        let store = stratus_app::open_store(&settings).await?;
+        let analytics = stratus_app::Analytics::new(store, settings);
+        if fill_from_bundle {
+            crate::seed_with_progress(&analytics, quiet).await?;
+        }
         let options = IngestOptions {
             run_date: analytics.today(),
             force: request.force,
