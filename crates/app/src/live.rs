@@ -126,6 +126,9 @@ pub fn csv_url(live: &LiveSettings, template: &str) -> Result<CsvUrl, ProviderEr
 /// what it had to tell the user.
 #[derive(Debug, Default)]
 pub(crate) struct LiveState {
+    /// Held while deciding and fetching, so concurrent requests for a new ticker (a server)
+    /// wait for the one fetch instead of racing past it to "unknown ticker".
+    pub(crate) fetching: tokio::sync::Mutex<()>,
     pub(crate) refreshed: Mutex<HashSet<String>>,
     pub(crate) notices: Mutex<Vec<String>>,
 }

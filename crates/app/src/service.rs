@@ -406,6 +406,7 @@ impl Analytics {
         }
         // Once per ticker and trading day: a long-running server checks again the next day.
         let expected = live::last_complete_session(&self.settings.live, self.calendar);
+        let _fetching = self.live.fetching.lock().await;
         if !self.live.first_time(&format!("{ticker}@{expected}")) {
             return Ok(());
         }
@@ -460,6 +461,7 @@ impl Analytics {
             return Ok(());
         }
         let expected = live::last_complete_session(&self.settings.live, self.calendar);
+        let _fetching = self.live.fetching.lock().await;
         if !self.live.first_time(&format!("\0rates@{expected}")) {
             return Ok(());
         }

@@ -320,3 +320,25 @@ async fn the_bundled_provider_says_live_data_is_needed() {
         assert!(error.is_user_error());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_for_a_new_ticker_share_one_fetch() {
+    let home = tempfile::tempdir().unwrap();
+    let mock = MockServer::start(data("2024-06-07", None)).await.unwrap();
+    mock.set_behaviour(
+        "AAA",
+        Behaviour::Stall(std::time::Duration::from_millis(300)),
+    );
+    let analytics = Arc::new(Env::new(&mock, home.path(), "2024-06-10").analytics().await);
+    let requests: Vec<_> = (0..4)
+        .map(|_| {
+            let analytics = Arc::clone(&analytics);
+            tokio::spawn(async move { analytics.window(&["AAA".into()], None, None).await })
+        })
+        .collect();
+    for request in requests {
+        let (_, window) = request.await.unwrap().unwrap();
+        assert_eq!(window.end, date("2024-06-07"));
+    }
+    assert_eq!(mock.calls("AAA"), 1);
+}
