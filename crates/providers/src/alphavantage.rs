@@ -101,6 +101,7 @@ impl AlphaVantage {
         self.http
             .get(&url, |status, body| judge(symbol, &shown, status, body))
             .await
+            .map_err(|e| e.scrub(self.key.as_deref().unwrap_or_default()))
     }
 }
 

@@ -176,7 +176,8 @@ impl Provider for Fred {
         let value = self
             .http
             .get(&url, |status, body| judge(&code, &shown, status, body))
-            .await?;
+            .await
+            .map_err(|e| e.scrub(key))?;
         parse_observations(&code, &shown, &value)
     }
 }

@@ -260,6 +260,67 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// The same error with every occurrence of `secret` replaced by `***`: providers quote the
+    /// key back in some messages ("We have detected your API key as …").
+    pub fn scrub(self, secret: &str) -> ProviderError {
+        if secret.is_empty() {
+            return self;
+        }
+        let clean = |text: String| text.replace(secret, "***");
+        match self {
+            ProviderError::UnknownSymbol {
+                provider,
+                symbol,
+                detail,
+            } => ProviderError::UnknownSymbol {
+                provider,
+                symbol,
+                detail: clean(detail),
+            },
+            ProviderError::BadKey {
+                provider,
+                variable,
+                detail,
+            } => ProviderError::BadKey {
+                provider,
+                variable,
+                detail: clean(detail),
+            },
+            ProviderError::Throttled { provider, detail } => ProviderError::Throttled {
+                provider,
+                detail: clean(detail),
+            },
+            ProviderError::Unavailable {
+                provider,
+                url,
+                detail,
+            } => ProviderError::Unavailable {
+                provider,
+                url: clean(url),
+                detail: clean(detail),
+            },
+            ProviderError::Payload {
+                provider,
+                url,
+                detail,
+            } => ProviderError::Payload {
+                provider,
+                url: clean(url),
+                detail: clean(detail),
+            },
+            ProviderError::Timeout {
+                provider,
+                url,
+                seconds,
+            } => ProviderError::Timeout {
+                provider,
+                url: clean(url),
+                seconds,
+            },
+            other => other,
+        }
+    }
+
     /// What the failure means for the caller.
     pub fn kind(&self) -> ProviderErrorKind {
         match self {

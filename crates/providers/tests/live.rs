@@ -180,7 +180,8 @@ async fn alphavantage_refusals_are_not_retried() {
             "25 requests per day",
         ),
     ] {
-        let server = Scripted::start(vec![ok(fixture(file))]).await;
+        let server =
+            Scripted::start(vec![ok(fixture(file).replace("as demo", "as TOPSECRET"))]).await;
         let err = alpha(&server, Some("TOPSECRET"))
             .daily_prices("ZZZZ", History::Full)
             .await
