@@ -56,6 +56,17 @@ impl Analytics {
         method: Method,
     ) -> Result<DividendModel, AppError> {
         let payments = self.dividends(ticker).await?;
+        self.model_of(ticker, &payments, discount, method).await
+    }
+
+    /// The dividend discount model over payments already fetched.
+    pub async fn model_of(
+        &self,
+        ticker: &str,
+        payments: &[Dividend],
+        discount: Option<f64>,
+        method: Method,
+    ) -> Result<DividendModel, AppError> {
         let ticker = payments
             .first()
             .map_or_else(|| ticker.to_ascii_uppercase(), |d| d.ticker.clone());

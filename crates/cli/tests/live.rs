@@ -107,6 +107,7 @@ async fn live_commands_need_a_live_provider_and_say_so() {
         &["dividends", "AAPL"][..],
         &["ddm", "AAPL", "--discount", "0.08"],
         &["stat", "UNRATE"],
+        &["plot-dividends", "AAPL"],
     ] {
         let run = stratus(home.path(), None, args).await;
         assert_eq!(run.code, 2, "{args:?}: {}", run.err);
@@ -161,6 +162,27 @@ async fn dividends_ddm_watchlist_screen_and_stats_with_live_data() {
         usize::from(passing)
     );
 
+    let plot = stratus(
+        h,
+        Some(&mock),
+        &[
+            "plot-dividends",
+            "AAA",
+            "--discount",
+            "0.08",
+            "--save",
+            "divs.svg",
+        ],
+    )
+    .await;
+    assert_eq!(plot.code, 0, "{}", plot.err);
+    let svg = std::fs::read_to_string(h.join("divs.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains(&format!("model value ${value:.2}")),
+        "{}",
+        &svg[..200.min(svg.len())]
+    );
+
     let stat = json(&stratus(h, Some(&mock), &["stat", "UNRATE", "--json"]).await);
     assert_eq!(stat["UNRATE"], 4.0);
     let stats = json(
@@ -172,9 +194,9 @@ async fn dividends_ddm_watchlist_screen_and_stats_with_live_data() {
         .await,
     );
     assert_eq!(stats["UNRATE"]["2024-05-01"], 4.0);
-    // Three dividend calls (dividends, ddm, screen) and one price fetch: `watch` fetched AAA's
-    // prices, and `screen` found them in the store.
-    assert_eq!(mock.calls("AAA"), 3 + 1);
+    // Four dividend calls (dividends, ddm, screen, plot) and one price fetch: `watch` fetched
+    // AAA's prices, and `screen` found them in the store.
+    assert_eq!(mock.calls("AAA"), 4 + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

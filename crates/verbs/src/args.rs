@@ -103,6 +103,7 @@ impl Command {
                 | Command::PlotYieldCurve { .. }
                 | Command::PlotReturnQq { .. }
                 | Command::PlotReturnDistribution { .. }
+                | Command::PlotDividends { .. }
         )
     }
 
@@ -117,6 +118,7 @@ impl Command {
             Command::PlotYieldCurve { .. } => "yield-curve.svg",
             Command::PlotReturnQq { .. } => "return-qq.svg",
             Command::PlotReturnDistribution { .. } => "return-distribution.svg",
+            Command::PlotDividends { .. } => "dividends.svg",
             _ => "chart.svg",
         }
     }
@@ -516,6 +518,19 @@ pub enum Command {
         /// Stop after this many job runs (default: run forever).
         #[arg(long, value_name = "N")]
         max_runs: Option<u64>,
+    },
+    /// Chart: a ticker's dividends, the fitted trend and the next modelled payments, with the
+    /// model value in the title (live data).
+    #[command(visible_alias = "plot-divs")]
+    PlotDividends {
+        /// Ticker.
+        ticker: String,
+        /// Discount rate as a decimal (default: the CAPM cost of equity).
+        #[arg(long, value_name = "RATE")]
+        discount: Option<f64>,
+        /// Estimation method for the cost of equity.
+        #[arg(long, value_enum)]
+        method: Option<MethodArg>,
     },
     /// Serve the analytics over HTTP (JSON API, OpenAPI document, web page) on the configured store.
     Serve {

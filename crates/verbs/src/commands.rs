@@ -36,6 +36,11 @@ pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) 
         Command::PlotReturnDistribution { ticker, window } => {
             plot_returns(analytics, ticker, window, false, format).await
         }
+        Command::PlotDividends {
+            ticker,
+            discount,
+            method,
+        } => plot_dividends(analytics, ticker, *discount, *method, format).await,
         Command::RiskProfile(a) => risk_profile(analytics, a).await,
         Command::Correlation(a) => correlation(analytics, a).await,
         Command::Correlations {
@@ -1312,4 +1317,54 @@ async fn stats(analytics: &Analytics, codes: &[String], w: &WindowArgs) -> Resul
         "{start} to {end}; source: {}",
         analytics.providers().stats.name()
     )))
+}
+
+async fn plot_dividends(
+    analytics: &Analytics,
+    ticker: &str,
+    discount: Option<f64>,
+    method: Option<MethodArg>,
+    format: Format,
+) -> Result<Output> {
+    let method = live_method(analytics, method);
+    let payments = analytics.dividends(ticker).await?;
+    let model = analytics
+        .model_of(ticker, &payments, discount, method)
+        .await?;
+    let name = ticker.trim().to_ascii_uppercase();
+    let first = payments.first().map_or(model.next_payment, |d| d.date);
+    let years = |d: NaiveDate| (d - first).num_days() as f64 / 365.0;
+    let paid: Vec<(NaiveDate, f64)> = payments.iter().map(|d| (d.date, d.amount)).collect();
+    // The trend over the history and the next eight modelled payments.
+    let step = chrono::Duration::days((365.0 * model.period_years).floor().max(1.0) as i64);
+    let mut trend: Vec<(NaiveDate, f64)> = vec![(first, model.amount_at(0.0))];
+    let mut next = model.next_payment;
+    for _ in 0..8 {
+        trend.push((next, model.amount_at(years(next))));
+        next += step;
+    }
+    let title = format!(
+        "{name} dividends: model value ${:.2} at {}",
+        model.npv,
+        pct(model.rate)
+    );
+    let bytes = stratus_charts::time_series(
+        &title,
+        "dividend per share ($)",
+        &[
+            ("paid".to_string(), paid),
+            ("fitted trend and next payments".to_string(), trend),
+        ],
+        format,
+    )
+    .map_err(chart_error)?;
+    Ok(chart_output(
+        json!({ "ticker": name, "discount_dividend": model.npv, "discount_rate": model.rate }),
+        bytes,
+        format!(
+            "as of {}; dividends from {}",
+            analytics.today(),
+            analytics.providers().dividends.name()
+        ),
+    ))
 }
