@@ -185,7 +185,7 @@ impl Misconfigured {
 const BATCH_CORRELATION_MIN: usize = 10;
 
 /// A published yield as the store keeps it.
-pub fn rate_row(y: &stratus_providers::YieldPoint) -> RateRow {
+fn rate_row(y: &stratus_providers::YieldPoint) -> RateRow {
     RateRow {
         maturity: y.maturity,
         date: y.date,
@@ -222,12 +222,6 @@ impl Analytics {
             providers,
             live: LiveState::default(),
         }
-    }
-
-    /// Replaces the providers the settings selected (tests, the ingest job's own sources).
-    pub fn with_providers(mut self, providers: Providers) -> Self {
-        self.providers = providers;
-        self
     }
 
     /// The providers in use.
@@ -338,8 +332,13 @@ impl Analytics {
     /// How much history to fetch for `ticker`: `None` when the store already holds every
     /// completed session, `Recent` for a gap the provider's short answer covers, else `Full`.
     pub async fn history_needed(&self, ticker: &str) -> Result<Option<History>, AppError> {
+        Ok(self.history_after(self.store.latest_price_date(ticker).await?))
+    }
+
+    /// [`Self::history_needed`] for a ticker whose last stored date is `latest`.
+    fn history_after(&self, latest: Option<NaiveDate>) -> Option<History> {
         let expected = live::last_complete_session(&self.settings.live, self.calendar);
-        Ok(match self.store.latest_price_date(ticker).await? {
+        match latest {
             None => Some(History::Full),
             Some(latest) if latest >= expected => None,
             Some(latest) => {
@@ -354,14 +353,34 @@ impl Analytics {
                     History::Full
                 })
             }
-        })
+        }
     }
 
-    /// Stores fetched prices of one ticker: new dates are added; if the overlap with what is
-    /// stored disagrees (adjusted prices restated after a dividend or split), `full` — the
-    /// provider's whole history — replaces the stored one and cached analytics are dropped.
-    /// Returns `None` when a restatement needs the full history and `points` is not it.
-    pub async fn merge_prices(
+    /// Stores prices of `ticker` fetched from `provider` (already cleaned; `full` if they are its
+    /// whole history): new dates are added. If the overlap with what is stored disagrees
+    /// (adjusted prices restated after a dividend or split), the provider's whole history —
+    /// fetched now unless `points` is it, and passed through `clean` — replaces the stored one
+    /// and cached analytics are dropped.
+    pub async fn store_fetched(
+        &self,
+        provider: &dyn Provider,
+        ticker: &str,
+        points: &[PricePoint],
+        full: bool,
+        clean: impl Fn(Vec<PricePoint>) -> Vec<PricePoint> + Send,
+    ) -> Result<MergeOutcome, AppError> {
+        if let Some(outcome) = self.merge_prices(ticker, points, full).await? {
+            return Ok(outcome);
+        }
+        let whole = clean(provider.daily_prices(ticker, History::Full).await?);
+        Ok(self
+            .merge_prices(ticker, &whole, true)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Merges one answer; `None` when it shows a restatement and is not the whole history.
+    async fn merge_prices(
         &self,
         ticker: &str,
         points: &[PricePoint],
@@ -410,29 +429,20 @@ impl Analytics {
         if !self.live.first_time(&format!("{ticker}@{expected}")) {
             return Ok(());
         }
-        let Some(history) = self.history_needed(ticker).await? else {
+        let latest = self.store.latest_price_date(ticker).await?;
+        let Some(history) = self.history_after(latest) else {
             return Ok(());
         };
-        let latest = self.store.latest_price_date(ticker).await?;
         let fetched = async {
             let today = self.today();
-            let provider = &self.providers.prices;
-            let keep = |mut points: Vec<PricePoint>| {
+            let provider = self.providers.prices.as_ref();
+            let keep = move |mut points: Vec<PricePoint>| {
                 points.retain(|p| p.date <= today && p.close.is_finite() && p.close > 0.0);
                 points
             };
             let points = keep(provider.daily_prices(ticker, history).await?);
-            let full = history == History::Full;
-            match self.merge_prices(ticker, &points, full).await? {
-                Some(outcome) => Ok::<_, AppError>(outcome),
-                None => {
-                    let points = keep(provider.daily_prices(ticker, History::Full).await?);
-                    Ok(self
-                        .merge_prices(ticker, &points, true)
-                        .await?
-                        .unwrap_or_default())
-                }
-            }
+            self.store_fetched(provider, ticker, &points, history == History::Full, keep)
+                .await
         }
         .await;
         match (fetched, latest) {

@@ -456,8 +456,12 @@ impl From<ProviderError> for FetchError {
 }
 
 impl From<AppError> for FetchError {
+    /// A provider failure inside a service call is still about this symbol, not the store.
     fn from(e: AppError) -> Self {
-        FetchError::Store(e)
+        match e {
+            AppError::Provider(p) => FetchError::Provider(p),
+            other => FetchError::Store(other),
+        }
     }
 }
 
@@ -486,22 +490,19 @@ async fn fetch_prices(
     let mut points = provider.daily_prices(&ticker, history).await?;
     let (good, bad) = validate_prices(&mut points, options.run_date);
     out.rejected.extend(bad);
-    let stored_points: Vec<stratus_providers::PricePoint> = points;
-    let merged = match analytics
-        .merge_prices(&ticker, &stored_points, history == History::Full)
-        .await?
-    {
-        Some(outcome) => outcome,
-        None => {
-            // The provider restated adjusted prices: take its whole history.
-            let mut full = provider.daily_prices(&ticker, History::Full).await?;
-            let (_, _) = validate_prices(&mut full, options.run_date);
-            analytics
-                .merge_prices(&ticker, &full, true)
-                .await?
-                .unwrap_or_default()
-        }
-    };
+    let run_date = options.run_date;
+    let merged = analytics
+        .store_fetched(
+            provider,
+            &ticker,
+            &points,
+            history == History::Full,
+            move |mut whole| {
+                validate_prices(&mut whole, run_date);
+                whole
+            },
+        )
+        .await?;
     out.stored += merged.written;
     out.records.extend(good);
     Ok(())
