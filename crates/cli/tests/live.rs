@@ -153,6 +153,16 @@ async fn dividends_ddm_watchlist_screen_and_stats_with_live_data() {
     assert_eq!(watched, serde_json::json!(["AAA", "SPY"]));
     let listed = json(&stratus(h, Some(&mock), &["watchlist", "--json"]).await);
     assert_eq!(listed, watched);
+    // A ticker the provider does not know: exit 2, the list untouched.
+    let before = std::fs::read(h.join("watchlist.json")).unwrap();
+    let bad = stratus(h, Some(&mock), &["watch", "AAA", "NOPE"]).await;
+    assert_eq!(bad.code, 2, "{}", bad.err);
+    assert!(
+        bad.out.is_empty() && bad.err.contains("NOPE"),
+        "{}",
+        bad.err
+    );
+    assert_eq!(std::fs::read(h.join("watchlist.json")).unwrap(), before);
     let screen = json(&stratus(h, Some(&mock), &["screen", "--discount", "0.08", "--json"]).await);
     assert_eq!(screen["valued"][0]["ticker"], "AAA");
     assert_eq!(screen["skipped"][0]["ticker"], "SPY");
