@@ -17,7 +17,9 @@ pub mod settings;
 
 pub use live::Providers;
 pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
-pub use service::{Analytics, AppError, FullProfile, MergeOutcome, Progress, SeedProgress};
+pub use service::{
+    Analytics, AppError, FullProfile, ImportOutcome, MergeOutcome, Progress, SeedProgress,
+};
 pub use settings::{
     CacheMode, DynamoBilling, DynamoLayout, ENV_VARS, LiveSettings, ProviderChoice, Secret,
     Settings, SettingsError,

@@ -142,6 +142,13 @@ impl LiveState {
             .unwrap_or(false)
     }
 
+    /// Forgets that `key` was refreshed, so the next request tries again.
+    pub(crate) fn forget(&self, key: &str) {
+        if let Ok(mut set) = self.refreshed.lock() {
+            set.remove(key);
+        }
+    }
+
     /// Keeps the latest notices only, so a long-running server that never drains them does not
     /// grow without bound.
     pub(crate) fn notice(&self, text: String) {

@@ -12,7 +12,7 @@ use stratus_core::cardinality::{Objective, solve_limited};
 use stratus_core::covariance::{Par, column_means, covariance_matrix};
 use stratus_core::optimize::{Portfolio, Problem, efficient_frontier, matrix_from_rows};
 use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
-use stratus_core::{Method, PriceSeries, Window};
+use stratus_core::{Method, PriceSeries, Window, checked};
 
 use crate::service::{Analytics, AppError};
 
@@ -114,9 +114,30 @@ fn bad_weight(name: &str, value: f64) -> AppError {
     }
 }
 
+/// The per-asset weight bounds of a request, checked before any data is read.
+fn weight_bounds(request: &PortfolioRequest) -> Result<(f64, f64), AppError> {
+    let lower = request.min_weight.unwrap_or(0.0);
+    let upper = request.max_weight.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&lower) {
+        return Err(bad_weight("--min-weight", lower));
+    }
+    if !(0.0..=1.0).contains(&upper) {
+        return Err(bad_weight("--max-weight", upper));
+    }
+    if lower > upper {
+        return Err(AppError::NoData {
+            message: format!(
+                "--min-weight {lower} is above --max-weight {upper}; the minimum weight must not exceed the maximum"
+            ),
+        });
+    }
+    Ok((lower, upper))
+}
+
 impl Analytics {
     /// The mean–variance inputs for a request.
     pub async fn problem(&self, request: &PortfolioRequest) -> Result<Problem, AppError> {
+        let (lower, upper) = weight_bounds(request)?;
         let n = request.tickers.len();
         let (mean, covariance) = match request.convention {
             ReturnConvention::Log => {
@@ -150,14 +171,6 @@ impl Analytics {
                 (mean, covariance_matrix(returns.as_ref(), 252.0, Par::Seq))
             }
         };
-        let lower = request.min_weight.unwrap_or(0.0);
-        let upper = request.max_weight.unwrap_or(1.0);
-        if !(0.0..=1.0).contains(&lower) {
-            return Err(bad_weight("--min-weight", lower));
-        }
-        if !(0.0..=1.0).contains(&upper) {
-            return Err(bad_weight("--max-weight", upper));
-        }
         Ok(Problem {
             mean,
             covariance,
@@ -266,7 +279,7 @@ impl Analytics {
         let objective = match goal {
             Goal::MinVariance => Objective::MinVariance,
             Goal::MaxSharpe => Objective::MaxSharpe(self.request_risk_free(request).await?),
-            Goal::Target(r) => Objective::TargetReturn(r),
+            Goal::Target(r) => Objective::TargetReturn(checked::finite("--target", r)?),
             Goal::MaxReturn => Objective::MaxReturn,
         };
         match request.max_assets {
@@ -332,19 +345,12 @@ impl Analytics {
         historical: bool,
     ) -> Result<Allocation, AppError> {
         stratus_core::risk::check_probability("--prob", prob)?;
-        if !(expiry.is_finite() && expiry > 0.0) {
-            return Err(AppError::NoData {
-                message: format!(
-                    "invalid --expiry {expiry}: a positive horizon in years is needed"
-                ),
-            });
-        }
+        let horizon = checked::horizon_sessions("--expiry", expiry)?;
         let problem = self.problem(request).await?;
         if historical {
             let daily = self
                 .aligned_simple_returns(&request.tickers, request.window)
                 .await?;
-            let horizon = ((expiry * 252.0).round() as usize).max(1);
             if daily.nrows() < horizon + 1 {
                 return Err(AppError::NoData {
                     message: format!(
@@ -378,6 +384,13 @@ impl Analytics {
             let frontier = efficient_frontier(&problem)?;
             let portfolio = min_parametric_cvar(&frontier, prob, expiry)?;
             let cvar = parametric_cvar(&portfolio, prob, expiry)?;
+            if !cvar.is_finite() {
+                return Err(AppError::NoData {
+                    message: format!(
+                        "the GBM CVaR at --prob {prob} over --expiry {expiry} years is beyond floating-point range; use a larger --prob or a shorter --expiry"
+                    ),
+                });
+            }
             let mut allocation = self
                 .allocation(
                     request,
@@ -398,23 +411,18 @@ impl Analytics {
         window: Window,
         amount: f64,
     ) -> Result<(), AppError> {
-        if !(amount.is_finite() && amount > 0.0) {
-            return Err(AppError::NoData {
-                message: format!("invalid --invest {amount}: a positive amount is needed"),
-            });
-        }
+        let amount = checked::amount("--invest", amount)?;
         let mut total = 0.0;
         for holding in &mut allocation.holdings {
             let series = self.series(&holding.ticker, window).await?;
             let (_, price) = series.last().ok_or_else(|| AppError::NoData {
                 message: format!("no close for {} in the window", holding.ticker),
             })?;
-            let shares = (holding.allocation * amount / price + 1e-9)
-                .floor()
-                .max(0.0);
-            holding.shares = Some(shares as u64);
+            let budget = (holding.allocation * amount).max(0.0);
+            let shares = checked::whole_units(budget, price)?;
+            holding.shares = Some(shares);
             holding.price = Some(price);
-            total += shares * price;
+            total += shares as f64 * price;
         }
         allocation.total = Some(total);
         allocation.cash = Some(amount - total);

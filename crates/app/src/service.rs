@@ -19,7 +19,7 @@ use stratus_providers::{
     normalise_ticker,
 };
 use stratus_store::{
-    CorrelationKey, PriceRow, ProfileKey, ProfileRecord, RateRow, Store, StoreError,
+    CorrelationKey, PriceRow, ProfileKey, ProfileRecord, RateRow, Store, StoreError, TickerSummary,
 };
 
 use crate::live::{self, LiveState, Providers};
@@ -54,6 +54,14 @@ pub enum AppError {
         /// What is missing and how to get it.
         message: String,
     },
+    /// A request parameter that is malformed (not a fact about the data).
+    #[error("{message}")]
+    InvalidInput {
+        /// The parameter, as an API request names it (`tickers`).
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// Bad configuration or environment.
     #[error("{message}")]
     Setup {
@@ -70,6 +78,7 @@ impl AppError {
             AppError::UnknownTicker { .. }
                 | AppError::Analytics(_)
                 | AppError::NoData { .. }
+                | AppError::InvalidInput { .. }
                 | AppError::Optimize(_)
         ) || matches!(self, AppError::Provider(e) if matches!(e.kind(), ProviderErrorKind::Input | ProviderErrorKind::Unsupported))
     }
@@ -110,6 +119,7 @@ pub struct Analytics {
     progress: Option<Progress>,
     providers: Providers,
     live: LiveState,
+    listing: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<TickerSummary>>)>>,
 }
 
 /// What merging fetched prices into the store did.
@@ -181,6 +191,52 @@ impl Misconfigured {
     }
 }
 
+/// The largest ratio between neighbouring closes where an imported file meets stored prices
+/// that is taken for a market move rather than a different price series (about ±40 %; a real
+/// one-day move of that size is rare enough to ask for `--replace`).
+pub const SEAM_JUMP: f64 = 1.4;
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// Tickers in the file.
+    pub tickers: Vec<String>,
+    /// Rows written.
+    pub rows: usize,
+    /// Tickers whose stored history was replaced (`--replace`).
+    pub replaced: Vec<String>,
+}
+
+/// How long a ticker listing is reused (writes by this process drop it at once; writes by
+/// another process sharing the store show within this time).
+pub const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How much of a user's text an error message quotes.
+const QUOTED_CHARS: usize = 24;
+
+/// `text` for an error message: at most [`QUOTED_CHARS`] characters, with the full length noted
+/// when cut.
+pub fn quoted(text: &str) -> String {
+    let count = text.chars().count();
+    if count <= QUOTED_CHARS {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(QUOTED_CHARS).collect();
+        format!("{head:?}… ({count} characters)")
+    }
+}
+
+/// A user's ticker, normalised, or an error saying what a ticker looks like.
+pub fn checked_ticker(raw: &str) -> Result<String, AppError> {
+    normalise_ticker(raw).ok_or_else(|| AppError::InvalidInput {
+        field: "tickers",
+        message: format!(
+            "invalid ticker {}: a ticker is 1 to 20 letters, digits or . - ^ =, e.g. AAPL or BRK.B",
+            quoted(raw)
+        ),
+    })
+}
+
 /// From this many tickers on, a correlation matrix over shared dates is computed in one pass.
 const BATCH_CORRELATION_MIN: usize = 10;
 
@@ -221,6 +277,7 @@ impl Analytics {
             progress: None,
             providers,
             live: LiveState::default(),
+            listing: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -303,6 +360,7 @@ impl Analytics {
         }
         let rows: Vec<PriceRow> = prices.into_iter().map(price_row).collect();
         done += self.store.put_prices(&rows).await? as u64;
+        self.listing_changed().await;
         progress(SeedProgress { done, total });
         Ok(true)
     }
@@ -407,6 +465,7 @@ impl Analytics {
             .map(price_row)
             .collect();
         let written = self.store.put_prices(&rows).await?;
+        self.listing_changed().await;
         if is_restated {
             self.store.invalidate_ticker(ticker).await?;
         }
@@ -426,7 +485,8 @@ impl Analytics {
         // Once per ticker and trading day: a long-running server checks again the next day.
         let expected = live::last_complete_session(&self.settings.live, self.calendar);
         let _fetching = self.live.fetching.lock().await;
-        if !self.live.first_time(&format!("{ticker}@{expected}")) {
+        let key = format!("{ticker}@{expected}");
+        if !self.live.first_time(&key) {
             return Ok(());
         }
         let latest = self.store.latest_price_date(ticker).await?;
@@ -460,7 +520,12 @@ impl Analytics {
                     .notice(format!("{ticker}: using stored prices up to {last}; {e}"));
                 Ok(())
             }
-            (Err(AppError::Provider(e)), None) => Err(AppError::Provider(e)),
+            // Nothing stored to fall back on: the next request asks the provider again, so an
+            // outage is a 503 while it lasts, never a remembered "unknown ticker".
+            (Err(e), None) => {
+                self.live.forget(&key);
+                Err(e)
+            }
             (Err(other), _) => Err(other),
         }
     }
@@ -505,78 +570,287 @@ impl Analytics {
         }
     }
 
-    /// Imports a user's price CSV: validates every row first, then writes all of it and drops
-    /// cached results for the tickers it touched. Returns (tickers, rows).
+    /// Imports a user's price CSV: validates every row first (dates must be NYSE sessions, not
+    /// in the future), then writes all of it and drops cached results for the tickers it touched.
+    ///
+    /// A file that disagrees with what the store holds for a ticker — a stored date with another
+    /// close, or a level jump of more than [`SEAM_JUMP`] where the file's prices meet the stored
+    /// ones within a week — is refused (another vendor's prices, another adjustment): splicing
+    /// them would invent a return across the seam. With `replace`, each ticker's stored history
+    /// is replaced by the file's instead. Returns (tickers, rows, tickers replaced).
     pub async fn import_csv(
         &self,
         file: &str,
         bytes: &[u8],
-    ) -> Result<(Vec<String>, usize), AppError> {
-        let points = csv_import::parse_prices(file, bytes)?;
-        let rows: Vec<PriceRow> = points.into_iter().map(price_row).collect();
-        let mut tickers: Vec<String> = rows.iter().map(|r| r.ticker.clone()).collect();
-        tickers.sort();
-        tickers.dedup();
-        let written = self.store.put_prices(&rows).await?;
-        for ticker in &tickers {
+        replace: bool,
+    ) -> Result<ImportOutcome, AppError> {
+        let points = csv_import::parse_user_prices(file, bytes, self.today())?;
+        let mut by_ticker: BTreeMap<String, Vec<PriceRow>> = BTreeMap::new();
+        for point in points {
+            by_ticker
+                .entry(point.ticker.clone())
+                .or_default()
+                .push(price_row(point));
+        }
+        let mut replaced = Vec::new();
+        for (ticker, rows) in &mut by_ticker {
+            rows.sort_by_key(|r| r.date);
+            if self.store.latest_price_date(ticker).await?.is_none() {
+                continue;
+            }
+            if replace {
+                replaced.push(ticker.clone());
+            } else if let Some(conflict) = self.import_conflict(ticker, rows).await? {
+                return Err(AppError::InvalidInput {
+                    field: "file",
+                    message: format!(
+                        "{file}: {conflict}; nothing was imported. To use the file's prices instead of the stored ones, repeat with --replace (replaces the whole history of {ticker})"
+                    ),
+                });
+            }
+        }
+        let mut written = 0;
+        for (ticker, rows) in &by_ticker {
+            written += if replaced.contains(ticker) {
+                self.store.replace_prices(ticker, rows).await?
+            } else {
+                self.store.put_prices(rows).await?
+            };
             self.store.invalidate_ticker(ticker).await?;
         }
-        Ok((tickers, written))
+        self.listing_changed().await;
+        Ok(ImportOutcome {
+            tickers: by_ticker.into_keys().collect(),
+            rows: written,
+            replaced,
+        })
+    }
+
+    /// Why `rows` (one ticker's, sorted) cannot be merged into the stored history, if they can't.
+    async fn import_conflict(
+        &self,
+        ticker: &str,
+        rows: &[PriceRow],
+    ) -> Result<Option<String>, AppError> {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(None);
+        };
+        let stored = self.store.prices(ticker, first.date, last.date).await?;
+        let file: BTreeMap<NaiveDate, f64> = rows.iter().map(|r| (r.date, r.close)).collect();
+        if let Some(row) = stored.iter().find(|row| {
+            file.get(&row.date)
+                .is_some_and(|c| live::restated(row.close, *c))
+        }) {
+            return Ok(Some(format!(
+                "{ticker} on {} is {} in the file but {} in the store",
+                row.date, file[&row.date], row.close
+            )));
+        }
+        // The seams: the stored close just before the file starts, and just after it ends.
+        let week = chrono::Duration::days(7);
+        let before = self
+            .store
+            .prices(
+                ticker,
+                first.date - week,
+                first.date - chrono::Duration::days(1),
+            )
+            .await?;
+        let after = self
+            .store
+            .prices(
+                ticker,
+                last.date + chrono::Duration::days(1),
+                last.date + week,
+            )
+            .await?;
+        let seams = [
+            before.last().map(|s| (s, first)),
+            after.first().map(|s| (s, last)),
+        ];
+        for (stored_row, file_row) in seams.into_iter().flatten() {
+            let jump = file_row.close / stored_row.close;
+            if !(1.0 / SEAM_JUMP..=SEAM_JUMP).contains(&jump) {
+                return Ok(Some(format!(
+                    "{ticker} jumps from {} on {} (stored) to {} on {} (file), ×{jump:.2} — another vendor's or adjustment's prices",
+                    stored_row.close, stored_row.date, file_row.close, file_row.date
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// Normalises a user's ticker and checks the store has it; returns its last price date.
     async fn known(&self, raw: &str) -> Result<(String, NaiveDate), AppError> {
-        let unknown =
-            |ticker: String, known: Vec<String>| AppError::UnknownTicker { ticker, known };
-        let Some(ticker) = normalise_ticker(raw) else {
-            return Err(unknown(raw.to_string(), self.ticker_names().await?));
-        };
+        let ticker = checked_ticker(raw)?;
         self.refresh_prices(&ticker).await?;
         match self.store.latest_price_date(&ticker).await? {
             Some(last) => Ok((ticker, last)),
-            None => Err(unknown(ticker, self.ticker_names().await?)),
+            None => Err(AppError::UnknownTicker {
+                ticker,
+                known: self.ticker_names().await?,
+            }),
         }
+    }
+
+    /// Normalises and checks a user's ticker list (each once, each known to the store); returns
+    /// each ticker with its last price date.
+    pub async fn known_tickers(
+        &self,
+        tickers: &[String],
+    ) -> Result<Vec<(String, NaiveDate)>, AppError> {
+        let mut names: Vec<String> = Vec::with_capacity(tickers.len());
+        for raw in tickers {
+            let ticker = checked_ticker(raw)?;
+            if names.contains(&ticker) {
+                return Err(AppError::InvalidInput {
+                    field: "tickers",
+                    message: format!("{ticker} is listed twice; list each ticker once"),
+                });
+            }
+            names.push(ticker);
+        }
+        self.check_fetch_budget(&names).await?;
+        let mut out = Vec::with_capacity(names.len());
+        for name in &names {
+            out.push(self.known(name).await?);
+        }
+        Ok(out)
+    }
+
+    /// With a live provider, refuses a request that would fetch more new tickers than
+    /// `STRATUS_MAX_NEW_TICKERS` allows, before making any call.
+    async fn check_fetch_budget(&self, names: &[String]) -> Result<(), AppError> {
+        let limit = self.settings.live.max_new_tickers;
+        if !self.providers.is_live() || limit == 0 || names.len() <= limit {
+            return Ok(());
+        }
+        let mut new = Vec::new();
+        for name in names {
+            if self.store.latest_price_date(name).await?.is_none() {
+                new.push(name.as_str());
+            }
+        }
+        if new.len() > limit {
+            return Err(AppError::InvalidInput {
+                field: "tickers",
+                message: format!(
+                    "{} tickers are not stored yet ({}…) and would each need a call to {}; at most {limit} per request (STRATUS_MAX_NEW_TICKERS). Ask for fewer new tickers at a time, or load them first with `stratus ingest`",
+                    new.len(),
+                    new.iter().take(3).copied().collect::<Vec<_>>().join(", "),
+                    self.providers.prices.name()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The last close of a checked ticker on or before `date` (its last close when `date` is
+    /// after it), however long before `date` that was.
+    pub async fn close_on_or_before(
+        &self,
+        ticker: &str,
+        date: NaiveDate,
+    ) -> Result<Option<(NaiveDate, f64)>, AppError> {
+        let Some(latest) = self.store.latest_price_date(ticker).await? else {
+            return Ok(None);
+        };
+        let end = date.min(latest);
+        // Nearly always within the last fortnight; else the whole history before `end`.
+        let recent = self
+            .store
+            .prices(ticker, end - chrono::Duration::days(14), end)
+            .await?;
+        let rows = if recent.is_empty() {
+            let first = NaiveDate::from_ymd_opt(1, 1, 1).expect("valid date");
+            self.store.prices(ticker, first, end).await?
+        } else {
+            recent
+        };
+        Ok(rows.last().map(|row| (row.date, row.close)))
     }
 
     /// Every ticker the store holds.
     pub async fn ticker_names(&self) -> Result<Vec<String>, AppError> {
         Ok(self
-            .store
-            .tickers()
+            .ticker_summaries()
             .await?
-            .into_iter()
-            .map(|t| t.ticker)
+            .iter()
+            .map(|t| t.ticker.clone())
             .collect())
+    }
+
+    /// Every ticker the store holds with its date range and count, as of at most
+    /// [`LISTING_TTL`] ago. Summarising a store reads every price row, so concurrent callers
+    /// share one read (the lock is held while it runs) instead of each queueing their own on the
+    /// store's connection ahead of other requests.
+    pub async fn ticker_summaries(&self) -> Result<Arc<Vec<TickerSummary>>, AppError> {
+        let mut listing = self.listing.lock().await;
+        if let Some((at, list)) = listing.as_ref()
+            && at.elapsed() < LISTING_TTL
+        {
+            return Ok(Arc::clone(list));
+        }
+        let list = Arc::new(self.store.tickers().await?);
+        *listing = Some((std::time::Instant::now(), Arc::clone(&list)));
+        Ok(list)
+    }
+
+    /// Drops the cached listing after this process wrote prices.
+    async fn listing_changed(&self) {
+        *self.listing.lock().await = None;
     }
 
     /// Checks the tickers and resolves the window for them: by default the last
     /// `window_returns` returns ending at the latest date any of them has a price for.
+    ///
+    /// A ticker listed twice is refused (one rule for every command). When a ticker's history
+    /// starts inside the window, the window starts there instead, so that every statistic (a β
+    /// against the market, a correlation) is computed on dates all of them have; a notice says so.
     pub async fn window(
         &self,
         tickers: &[String],
         start: Option<NaiveDate>,
         end: Option<NaiveDate>,
     ) -> Result<(Vec<String>, Window), AppError> {
-        let mut names = Vec::with_capacity(tickers.len());
-        let mut latest: Option<NaiveDate> = None;
-        for raw in tickers {
-            let (ticker, last) = self.known(raw).await?;
-            latest = Some(latest.map_or(last, |l| l.max(last)));
-            names.push(ticker);
+        let checked = self.known_tickers(tickers).await?;
+        let latest =
+            checked
+                .iter()
+                .map(|(_, last)| *last)
+                .max()
+                .ok_or_else(|| AppError::InvalidInput {
+                    field: "tickers",
+                    message: "no tickers given; name at least one, e.g. AAPL".into(),
+                })?;
+        let names: Vec<String> = checked.into_iter().map(|(name, _)| name).collect();
+        let mut window = resolve_window(
+            start,
+            end,
+            latest,
+            self.settings.window_returns,
+            self.calendar,
+        )?;
+        // The latest first date among the tickers bounds the dates they all share.
+        let mut cut: Option<(NaiveDate, &str)> = None;
+        for name in &names {
+            if let Some(first) = self.store.first_price_date(name).await?
+                && first > window.start
+                && cut.is_none_or(|(date, _)| first > date)
+            {
+                cut = Some((first, name));
+            }
         }
-        let latest = latest.ok_or_else(|| AppError::NoData {
-            message: "no tickers given".into(),
-        })?;
-        Ok((
-            names,
-            resolve_window(
-                start,
-                end,
-                latest,
-                self.settings.window_returns,
-                self.calendar,
-            )?,
-        ))
+        if let Some((first, name)) = cut
+            && first <= window.end
+        {
+            self.live.notice(format!(
+                "the window was cut to {name}'s data: {first} to {} instead of from {}",
+                window.end, window.start
+            ));
+            window.start = first;
+        }
+        Ok((names, window))
     }
 
     /// Prices of one (checked) ticker in a window.
@@ -864,10 +1138,16 @@ impl Analytics {
         let (_, spot) = series.last().ok_or_else(|| AppError::NoData {
             message: format!("no prices for {ticker} in the window"),
         })?;
-        Ok((
-            risk::gbm_value_at_risk(spot, &profile, expiry, prob)?,
-            risk::gbm_conditional_value_at_risk(spot, &profile, expiry, prob)?,
-        ))
+        let var = risk::gbm_value_at_risk(spot, &profile, expiry, prob)?;
+        let cvar = risk::gbm_conditional_value_at_risk(spot, &profile, expiry, prob)?;
+        if !(var.is_finite() && cvar.is_finite()) {
+            return Err(AppError::Analytics(AnalyticsError::Undefined {
+                what: "the GBM value at risk",
+                ticker: ticker.to_string(),
+                reason: "the tail is beyond floating-point range at this --prob and --expiry; use a larger --prob or a shorter --expiry",
+            }));
+        }
+        Ok((var, cvar))
     }
 
     /// Historical value at risk and expected shortfall of one ticker as price levels: the loss
@@ -880,8 +1160,8 @@ impl Analytics {
         prob: f64,
         expiry: f64,
     ) -> Result<(f64, f64), AppError> {
+        let horizon = stratus_core::checked::horizon_sessions("--expiry", expiry)?;
         let series = self.series(ticker, window).await?;
-        let horizon = ((expiry * EQUITY_PERIODS_PER_YEAR).round() as usize).max(1);
         series.require(horizon + 2)?;
         let closes = series.closes();
         let returns: Vec<f64> = closes

@@ -131,6 +131,10 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "most AlphaVantage calls per minute (default 5, the free tier; 0 = unlimited)",
     },
     EnvVar {
+        names: &["STRATUS_MAX_NEW_TICKERS"],
+        help: "most tickers one command or request may fetch from a live provider (default 10; 0 = unlimited)",
+    },
+    EnvVar {
         names: &["STRATUS_TREASURY_URL", "TREASURY_URL"],
         help: "US Treasury data-chart-center base URL (default https://home.treasury.gov/resource-center/data-chart-center)",
     },
@@ -234,6 +238,9 @@ pub struct LiveSettings {
     pub http: stratus_providers::HttpPolicy,
     /// "Today", when pinned.
     pub today: Option<chrono::NaiveDate>,
+    /// Most tickers one command or request may fetch from the provider (0 = unlimited), so one
+    /// request cannot queue hours of rate-limited upstream calls.
+    pub max_new_tickers: usize,
 }
 
 impl Default for LiveSettings {
@@ -250,6 +257,7 @@ impl Default for LiveSettings {
             csv_url: None,
             http: stratus_providers::HttpPolicy::default(),
             today: None,
+            max_new_tickers: 10,
         }
     }
 }
@@ -362,6 +370,7 @@ struct FileSettings {
     provider: Option<String>,
     alpha_vantage_url: Option<String>,
     alpha_vantage_rate: Option<u32>,
+    max_new_tickers: Option<usize>,
     treasury_url: Option<String>,
     fred_url: Option<String>,
     csv_url: Option<String>,
@@ -648,6 +657,15 @@ impl Settings {
                 .parse()
                 .map_err(|_| invalid(&name, &v, "expected a whole number of calls per minute"))?;
         }
+        if let Some((name, v)) = lookup(&["STRATUS_MAX_NEW_TICKERS"]) {
+            live.max_new_tickers = v.trim().parse().map_err(|_| {
+                invalid(
+                    &name,
+                    &v,
+                    "expected a whole number of tickers (0 = unlimited)",
+                )
+            })?;
+        }
         if let Some((_, v)) = lookup(&["STRATUS_TREASURY_URL", "TREASURY_URL"]) {
             live.treasury_url = v.trim().into();
         }
@@ -793,6 +811,9 @@ impl Settings {
         }
         if let Some(v) = file.alpha_vantage_rate {
             self.live.alpha_vantage_rate = v;
+        }
+        if let Some(v) = file.max_new_tickers {
+            self.live.max_new_tickers = v;
         }
         if let Some(v) = file.http_timeout {
             self.live.http.timeout = parse_seconds(&key("http_timeout"), &v.to_string())?;

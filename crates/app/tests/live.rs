@@ -244,6 +244,67 @@ async fn a_provider_outage_uses_stored_data_or_fails_clearly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_ticker_during_an_outage_is_retried_once_the_provider_recovers() {
+    let home = tempfile::tempdir().unwrap();
+    let mock = MockServer::start(data("2024-06-07", None)).await.unwrap();
+    // Two failing answers: the first request's call and its one retry.
+    mock.set_behaviour("AAA", Behaviour::Fail(2));
+    let analytics = Env::new(&mock, home.path(), "2024-06-10").analytics().await;
+    let error = analytics
+        .window(&["AAA".into()], None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, AppError::Provider(p) if p.kind() == ProviderErrorKind::Unavailable),
+        "{error}"
+    );
+    assert_eq!(mock.calls("AAA"), 2);
+    // The same process asks again (it did not remember "unknown"), and gets the prices.
+    let (names, _) = analytics.window(&["AAA".into()], None, None).await.unwrap();
+    assert_eq!(names, ["AAA"]);
+    assert!(mock.calls("AAA") > 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_request_cannot_fetch_more_new_tickers_than_allowed() {
+    let home = tempfile::tempdir().unwrap();
+    let mock = MockServer::start(data("2024-06-07", None)).await.unwrap();
+    let mut env = Env::new(&mock, home.path(), "2024-06-10");
+    env.0.insert("STRATUS_MAX_NEW_TICKERS".into(), "1".into());
+    let analytics = env.analytics().await;
+    let error = analytics
+        .window(&["AAA".into(), "SPY".into()], None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            AppError::InvalidInput {
+                field: "tickers",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.is_user_error());
+    assert!(
+        error.to_string().contains("STRATUS_MAX_NEW_TICKERS"),
+        "{error}"
+    );
+    assert_eq!(
+        mock.calls("AAA") + mock.calls("SPY"),
+        0,
+        "no upstream call was made"
+    );
+    // One at a time is fine, and a stored ticker does not count.
+    analytics.window(&["AAA".into()], None, None).await.unwrap();
+    analytics
+        .window(&["AAA".into(), "SPY".into()], None, None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dividends_ddm_screen_and_series_with_a_live_provider() {
     let home = tempfile::tempdir().unwrap();
     let mock = MockServer::start(data("2024-06-07", None)).await.unwrap();

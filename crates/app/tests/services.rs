@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use stratus_app::{Analytics, AppError, Settings};
 use stratus_core::{Method, NaiveDate, Window};
-use stratus_store::{AnalyticsCache, MemoryStore, ProfileKey, Store};
+use stratus_store::{AnalyticsCache, MemoryStore, PriceStore, ProfileKey, Store};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -134,10 +134,30 @@ async fn results_are_cached_and_an_import_invalidates_them() {
         .await
         .unwrap();
     assert_eq!(store.status().await.unwrap().correlations, 2);
-    // New prices for KO: its cached results go, and the next answer reflects the new data.
-    let csv = format!("date,ticker,close\n{},KO,1000\n", window.end);
+    // New prices for KO: its cached results go, and the next answer reflects the new data. A
+    // file that disagrees with the stored closes needs --replace (the file becomes KO's history).
+    let mut csv = String::from("date,ticker,close\n");
+    for row in store.prices("KO", window.start, window.end).await.unwrap() {
+        let close = if row.date == window.end {
+            1000.0
+        } else {
+            row.close
+        };
+        csv.push_str(&format!("{},KO,{close}\n", row.date));
+    }
+    let refused = analytics.import_csv("ko.csv", csv.as_bytes(), false).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("--replace")),
+        "{refused:?}"
+    );
+    assert!(
+        store.profile(&key).await.unwrap().is_some(),
+        "nothing was imported"
+    );
     analytics
-        .import_csv("ko.csv", csv.as_bytes())
+        .import_csv("ko.csv", csv.as_bytes(), true)
         .await
         .unwrap();
     assert!(store.profile(&key).await.unwrap().is_none());

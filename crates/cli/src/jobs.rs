@@ -175,34 +175,42 @@ pub(crate) fn run_schedule(
         return Ok(Some(list_output(&jobs)));
     }
     let mut runs = 0u64;
+    // The instant whose jobs ran last: the next batch is the first instant after it (or after
+    // now, when running took longer — runs missed meanwhile are skipped, as cron does).
+    let mut done_until = stratus_app::live::now();
     loop {
-        let now = stratus_app::live::now();
-        let Some((when, index)) = schedule::next_due(&jobs, now) else {
+        let now = stratus_app::live::now().max(done_until);
+        let Some((when, due)) = schedule::next_due(&jobs, now) else {
             writeln!(err, "schedule: no job has a future run time; stopping")?;
             return Ok(None);
         };
-        let wait = (when - now).to_std().unwrap_or_default();
+        let wait = (when - stratus_app::live::now())
+            .to_std()
+            .unwrap_or_default();
         std::thread::sleep(wait);
-        let job = &jobs[index];
-        writeln!(
-            err,
-            "schedule: {} starting job {:?}: stratus {}",
-            stratus_app::live::now().format("%Y-%m-%dT%H:%M:%SZ"),
-            job.name,
-            job.command.join(" ")
-        )?;
-        let mut argv = vec!["stratus".to_string()];
-        argv.extend(job.command.iter().cloned());
-        let code = match <Cli as clap::Parser>::try_parse_from(&argv) {
-            Ok(cli) => crate::run(cli, env, out, err),
-            Err(_) => std::process::ExitCode::from(EXIT_BAD_INPUT),
-        };
-        writeln!(err, "schedule: job {:?} finished: {code:?}", job.name)?;
-        out.flush()?;
-        runs += 1;
-        if max_runs.is_some_and(|m| runs >= m) {
-            return Ok(None);
+        for index in due {
+            let job = &jobs[index];
+            writeln!(
+                err,
+                "schedule: {} starting job {:?}: stratus {}",
+                stratus_app::live::now().format("%Y-%m-%dT%H:%M:%SZ"),
+                job.name,
+                job.command.join(" ")
+            )?;
+            let mut argv = vec!["stratus".to_string()];
+            argv.extend(job.command.iter().cloned());
+            let code = match <Cli as clap::Parser>::try_parse_from(&argv) {
+                Ok(cli) => crate::run(cli, env, out, err),
+                Err(_) => std::process::ExitCode::from(EXIT_BAD_INPUT),
+            };
+            writeln!(err, "schedule: job {:?} finished: {code:?}", job.name)?;
+            out.flush()?;
+            runs += 1;
+            if max_runs.is_some_and(|m| runs >= m) {
+                return Ok(None);
+            }
         }
+        done_until = when;
     }
 }
 

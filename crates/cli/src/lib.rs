@@ -38,6 +38,8 @@ pub fn run(
 ) -> ExitCode {
     match execute(cli, env, out, err) {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`stratus prices … | head -1`): what it wanted was written.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             let code = match error.downcast_ref::<AppError>() {
                 Some(app) if !app.is_user_error() => EXIT_FAILURE,
@@ -61,6 +63,18 @@ pub fn run(
             ExitCode::from(code)
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn execute(

@@ -292,6 +292,33 @@ async fn schedule_lists_next_runs_and_runs_jobs_on_time() {
     assert_eq!(run.err.matches("finished").count(), 2, "{}", run.err);
     assert!(started.elapsed() < std::time::Duration::from_secs(8));
 
+    // Two jobs due at the same instant both run, one after the other, every time.
+    std::fs::write(
+        h.join("pair.toml"),
+        "[[job]]\nname = \"first\"\ncron = \"*/2 * * * * *\"\ncommand = [\"version\"]\n\
+         [[job]]\nname = \"second\"\ncron = \"*/2 * * * * *\"\ncommand = [\"version\"]\n",
+    )
+    .unwrap();
+    let run = stratus(
+        h,
+        None,
+        &["schedule", "--config", "pair.toml", "--max-runs", "4"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert_eq!(
+        run.err.matches("job \"first\" finished").count(),
+        2,
+        "{}",
+        run.err
+    );
+    assert_eq!(
+        run.err.matches("job \"second\" finished").count(),
+        2,
+        "{}",
+        run.err
+    );
+
     std::fs::write(
         h.join("bad.toml"),
         "[[job]]\nname = \"x\"\ncron = \"* * * * *\"\ncommand = [\"no-such-verb\"]\n",

@@ -13,6 +13,7 @@
 pub mod bivariate;
 pub mod calendar;
 pub mod cardinality;
+pub mod checked;
 pub mod correlation;
 pub mod covariance;
 pub mod dividends;

@@ -109,12 +109,18 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Job>, ScheduleError> {
         .collect()
 }
 
-/// The next job to run after `now`: (time, job index). Ties go to the first listed.
-pub fn next_due(jobs: &[Job], now: DateTime<Utc>) -> Option<(DateTime<Utc>, usize)> {
-    jobs.iter()
+/// The next instant after `now` at which a job is due, and every job due then (in the order
+/// listed), so that jobs sharing an instant all run, one after the other.
+pub fn next_due(jobs: &[Job], now: DateTime<Utc>) -> Option<(DateTime<Utc>, Vec<usize>)> {
+    let times: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.next_after(now)).collect();
+    let when = times.iter().flatten().min().copied()?;
+    let due = times
+        .iter()
         .enumerate()
-        .filter_map(|(i, j)| j.next_after(now).map(|t| (t, i)))
-        .min()
+        .filter(|(_, t)| **t == Some(when))
+        .map(|(i, _)| i)
+        .collect();
+    Some((when, due))
 }
 
 #[cfg(test)]
@@ -142,8 +148,20 @@ mod tests {
         let text = "[[job]]\nname = \"a\"\ncron = \"0 0 * * *\"\ncommand = [\"ingest\"]\n\
                     [[job]]\nname = \"b\"\ncron = \"*/10 * * * * *\"\ncommand = [\"version\"]\n";
         let jobs = parse("s.toml", text).unwrap();
-        let (when, index) = next_due(&jobs, at("2026-11-23T10:00:01Z")).unwrap();
-        assert_eq!((when, index), (at("2026-11-23T10:00:10Z"), 1));
+        let (when, due) = next_due(&jobs, at("2026-11-23T10:00:01Z")).unwrap();
+        assert_eq!((when, due), (at("2026-11-23T10:00:10Z"), vec![1]));
+    }
+
+    #[test]
+    fn jobs_due_at_the_same_instant_are_all_due() {
+        let text = "[[job]]\nname = \"a\"\ncron = \"0 * * * *\"\ncommand = [\"version\"]\n\
+                    [[job]]\nname = \"b\"\ncron = \"*/30 * * * *\"\ncommand = [\"version\"]\n\
+                    [[job]]\nname = \"c\"\ncron = \"0 0 * * *\"\ncommand = [\"version\"]\n";
+        let jobs = parse("s.toml", text).unwrap();
+        let (when, due) = next_due(&jobs, at("2026-11-23T10:45:00Z")).unwrap();
+        assert_eq!((when, due), (at("2026-11-23T11:00:00Z"), vec![0, 1]));
+        let (when, due) = next_due(&jobs, at("2026-11-23T23:59:59Z")).unwrap();
+        assert_eq!((when, due), (at("2026-11-24T00:00:00Z"), vec![0, 1, 2]));
     }
 
     #[test]

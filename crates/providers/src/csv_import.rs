@@ -18,7 +18,15 @@ use stratus_core::Maturity;
 
 struct Context<'a> {
     file: &'a str,
+    /// For a user's file: the last date a price may carry (today). Dates are then also checked
+    /// to be NYSE sessions from [`EARLIEST_IMPORT_DATE`] on.
+    latest: Option<NaiveDate>,
 }
+
+/// The first date a user's price file may hold. The NYSE traded on Saturdays until 1952, and
+/// the calendar's rules are those of the modern exchange; an earlier date is far more likely a
+/// typo (1900 for 2000) than a price.
+pub const EARLIEST_IMPORT_DATE: (i32, u32, u32) = (1960, 1, 1);
 
 impl Context<'_> {
     fn malformed(&self, line: u64, reason: impl Into<String>) -> ProviderError {
@@ -30,8 +38,36 @@ impl Context<'_> {
     }
 
     fn date(&self, line: u64, text: &str) -> Result<NaiveDate, ProviderError> {
-        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .map_err(|_| self.malformed(line, format!("bad date {text:?}; expected YYYY-MM-DD")))
+        let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| self.malformed(line, format!("bad date {text:?}; expected YYYY-MM-DD")))?;
+        let Some(latest) = self.latest else {
+            return Ok(date);
+        };
+        let (y, m, d) = EARLIEST_IMPORT_DATE;
+        let earliest = NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+        if date > latest {
+            return Err(self.malformed(
+                line,
+                format!("date {date} is in the future (today is {latest})"),
+            ));
+        }
+        if date < earliest {
+            return Err(self.malformed(
+                line,
+                format!("date {date} is before {earliest}; check the year"),
+            ));
+        }
+        let nyse = stratus_core::TradingCalendar::get(stratus_core::CalendarKind::Nyse);
+        if !nyse.is_session(date) {
+            return Err(self.malformed(
+                line,
+                format!(
+                    "{date} ({}) is not an NYSE trading session; remove the row or fix the date",
+                    date.format("%A")
+                ),
+            ));
+        }
+        Ok(date)
     }
 
     fn price(&self, line: u64, column: &str, text: &str) -> Result<f64, ProviderError> {
@@ -79,11 +115,32 @@ fn csv_error(ctx: &Context<'_>, error: &csv::Error) -> ProviderError {
 
 /// Parses a wide or long price CSV. `file` names the source in error messages.
 pub fn parse_prices(file: &str, bytes: &[u8]) -> Result<Vec<PricePoint>, ProviderError> {
-    let ctx = Context { file };
+    parse_prices_with(&Context { file, latest: None }, bytes)
+}
+
+/// Parses a user's price CSV as [`parse_prices`] does, and also refuses dates after `today`,
+/// before [`EARLIEST_IMPORT_DATE`] or on which the NYSE did not trade (the checks the ingest job
+/// and the calendar apply to every other source of prices).
+pub fn parse_user_prices(
+    file: &str,
+    bytes: &[u8],
+    today: NaiveDate,
+) -> Result<Vec<PricePoint>, ProviderError> {
+    parse_prices_with(
+        &Context {
+            file,
+            latest: Some(today),
+        },
+        bytes,
+    )
+}
+
+fn parse_prices_with(ctx: &Context<'_>, bytes: &[u8]) -> Result<Vec<PricePoint>, ProviderError> {
+    let file = ctx.file;
     let mut rdr = reader(bytes);
     let header: Vec<String> = rdr
         .headers()
-        .map_err(|e| csv_error(&ctx, &e))?
+        .map_err(|e| csv_error(ctx, &e))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
@@ -95,9 +152,9 @@ pub fn parse_prices(file: &str, bytes: &[u8]) -> Result<Vec<PricePoint>, Provide
         find("close"),
     ) {
         (Some(date), Some(ticker), Some(close)) => {
-            parse_long(&ctx, &mut rdr, date, ticker, close, find("open"))?
+            parse_long(ctx, &mut rdr, date, ticker, close, find("open"))?
         }
-        (Some(0), _, _) => parse_wide(&ctx, &mut rdr, &header)?,
+        (Some(0), _, _) => parse_wide(ctx, &mut rdr, &header)?,
         _ => {
             return Err(ctx.malformed(
                 1,
@@ -215,7 +272,7 @@ fn parse_wide(
 
 /// Parses the Treasury par-yield CSV (`date,1M,2M,…,30Y`, percent, empty = not published).
 pub fn parse_treasury(file: &str, bytes: &[u8]) -> Result<Vec<YieldPoint>, ProviderError> {
-    let ctx = Context { file };
+    let ctx = Context { file, latest: None };
     let mut rdr = reader(bytes);
     let header = rdr.headers().map_err(|e| csv_error(&ctx, &e))?.clone();
     if !header

@@ -105,6 +105,7 @@ impl From<AppError> for ApiError {
         };
         let field = match &e {
             AppError::UnknownTicker { .. } => Some("tickers".to_string()),
+            AppError::InvalidInput { field, .. } => Some((*field).to_string()),
             AppError::Provider(ProviderError::UnknownSymbol { .. }) => Some("tickers".to_string()),
             _ => None,
         };
@@ -280,18 +281,49 @@ pub(crate) async fn post_verb(
     )
 }
 
+/// `GET /health`: liveness and whether the store answers — one cheap read (never a count or a
+/// scan), and nothing about where the store is (no path, no endpoint).
 pub(crate) async fn health(State(state): Shared) -> Response {
-    match state.analytics.store().status().await {
-        Ok(status) => axum::Json(json!({
+    match state.analytics.store().has_prices().await {
+        Ok(has_prices) => axum::Json(json!({
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
-            "store": status.description,
-            "prices": status.prices,
-            "rates": status.rates,
+            "store": if has_prices { "ready" } else { "empty" },
         }))
         .into_response(),
         Err(e) => ApiError::from(AppError::Store(e)).into_response(),
     }
+}
+
+/// Any known path with a method it does not serve.
+pub(crate) async fn method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let allowed = if uri.path().starts_with("/api/") {
+        "GET, POST"
+    } else {
+        "GET"
+    };
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not served at {}; use {allowed}", uri.path()),
+    )
+    .into_response();
+    if let Ok(value) = header::HeaderValue::from_str(allowed) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+/// A handler that panicked: a JSON 500 instead of a dropped connection (no input is meant to
+/// get here; the property tests look for it).
+pub(crate) fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error while answering this request; please report it with the request",
+    )
+    .into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -335,14 +367,9 @@ pub(crate) async fn tickers(
         let limit = parse_number("limit", query.limit.as_deref(), 100, 1000)?.max(1);
         let page = parse_number("page", query.page.as_deref(), 0, usize::MAX)?;
         let needle = query.q.unwrap_or_default().trim().to_ascii_uppercase();
-        let all = state
-            .analytics
-            .store()
-            .tickers()
-            .await
-            .map_err(|e| ApiError::from(AppError::Store(e)))?;
+        let all = state.analytics.ticker_summaries().await?;
         let matching: Vec<_> = all
-            .into_iter()
+            .iter()
             .filter(|t| t.ticker.contains(&needle))
             .collect();
         let total = matching.len();

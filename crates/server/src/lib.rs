@@ -105,7 +105,11 @@ pub fn router(analytics: Analytics, options: &ServerOptions) -> Router {
         .route("/maturities", get(api::maturities))
         .route("/api/{verb}", get(api::get_verb).post(api::post_verb))
         .fallback(api::not_found)
-        .with_state(state);
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .with_state(state)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            api::panicked,
+        ));
     if !options.cors_origins.is_empty() {
         use tower_http::cors::{AllowOrigin, CorsLayer};
         let origins = if options.cors_origins.iter().any(|o| o == "*") {
@@ -128,7 +132,67 @@ pub fn router(analytics: Analytics, options: &ServerOptions) -> Router {
     app
 }
 
-/// Serves `app` on `listener` until the process ends.
+/// Serves `app` on `listener` until the process ends, with the default [`ConnectionLimits`].
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).await
+    serve_with(listener, app, ConnectionLimits::default()).await
+}
+
+/// What one client may hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Connections served at once; further clients wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, counted from when the connection is
+    /// accepted or from the end of its previous response. It closes half-sent requests and
+    /// idle keep-alive connections alike.
+    pub header_timeout: std::time::Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 512,
+            header_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// [`serve`] with explicit limits. Without them (as `axum::serve` runs), thousands of idle or
+/// half-sent connections were kept open forever, until the process ran out of file descriptors
+/// and stopped answering even `/health`.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    loop {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return Ok(());
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of descriptors, or a connection reset before it was accepted: wait, go on.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                app.clone(),
+                |request: hyper::Request<hyper::body::Incoming>| request.map(axum::body::Body::new),
+            ));
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _ = stream.set_nodelay(true);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            // A client that goes away mid-request is its own business.
+            let _ = connection.await;
+        });
+    }
 }

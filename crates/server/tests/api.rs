@@ -282,9 +282,27 @@ async fn bad_input_gets_a_json_error_naming_the_field() {
         ),
         (
             "/api/risk-profile?tickers=%FF",
-            StatusCode::NOT_FOUND,
+            StatusCode::BAD_REQUEST,
             Some("tickers"),
-            "unknown ticker",
+            "invalid ticker",
+        ),
+        (
+            "/api/risk-profile?tickers=AAPL,aapl",
+            StatusCode::BAD_REQUEST,
+            Some("tickers"),
+            "AAPL is listed twice",
+        ),
+        (
+            "/api/var?tickers=AAPL&historical=true&expiry=1e308",
+            StatusCode::BAD_REQUEST,
+            Some("expiry"),
+            "at most 100",
+        ),
+        (
+            "/api/opt?tickers=AAPL,MSFT,KO&target=NaN",
+            StatusCode::BAD_REQUEST,
+            Some("target"),
+            "finite",
         ),
         (
             "/tickers?limit=lots",
@@ -438,9 +456,39 @@ async fn discovery_endpoints_list_tickers_maturities_and_health() {
     let maturities = get(&app, "/maturities").await.json();
     assert_eq!(maturities["maturities"].as_array().unwrap().len(), 13);
     assert_eq!(maturities["maturities"][10]["maturity"], "TEN_YEAR");
+    // Health is a cheap liveness check that says nothing about where the store lives.
     let health = get(&app, "/health").await;
     assert_eq!(health.status, StatusCode::OK);
-    assert_eq!(health.json()["prices"], 185_893);
+    assert_eq!(health.json()["status"], "ok");
+    assert_eq!(health.json()["store"], "ready");
+    let text = String::from_utf8_lossy(&health.body);
+    assert!(
+        !text.contains("sqlite") && !text.contains('/') && !text.contains("stratus.db"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_methods_and_panics_answer_json() {
+    let app = app().await;
+    let answer = send(
+        &app,
+        Request::delete("/api/risk-profile?tickers=AAPL")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer.header("allow"), "GET, POST");
+    assert_eq!(answer.json()["status"], 405);
+    assert!(
+        answer.json()["error"].as_str().unwrap().contains("DELETE"),
+        "{:?}",
+        answer.json()
+    );
+    let answer = send(&app, Request::post("/tickers").body(Body::empty()).unwrap()).await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer.json()["status"], 405);
 }
 
 #[tokio::test]

@@ -165,6 +165,26 @@ fn get_date(table: &str, item: &Item, name: &str) -> StoreResult<NaiveDate> {
 }
 
 impl DynamoStore {
+    /// The first (`first`) or last date with a price for `ticker`: one key query of one item.
+    async fn end_price_date(&self, ticker: &str, first: bool) -> StoreResult<Option<NaiveDate>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.prices)
+            .key_condition_expression("ticker = :t")
+            .expression_attribute_values(":t", s(ticker))
+            .scan_index_forward(first)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| self.error(&self.prices, "Query", e))?;
+        output
+            .items()
+            .first()
+            .map(|item| get_date(&self.prices, item, "date"))
+            .transpose()
+    }
+
     /// Connects with the standard AWS configuration (region, credentials chain,
     /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` for a local emulator) and reads the
     /// layout of an existing `correlations` table. Creates nothing: see
@@ -935,13 +955,44 @@ impl PriceStore for DynamoStore {
                 ("close".to_string(), n(row.close)),
             ]
             .into();
-            if let Some(open) = row.open {
-                check_finite("open", open)?;
-                item.insert("open".into(), n(open));
+            // scrilla's reader indexes `open` on every item, so an unknown open is a NULL.
+            match row.open {
+                Some(open) => {
+                    check_finite("open", open)?;
+                    item.insert("open".into(), n(open));
+                }
+                None => {
+                    item.insert("open".into(), AttributeValue::Null(true));
+                }
             }
             requests.push(put(item)?);
         }
         self.batch_write(&self.prices, requests).await
+    }
+
+    /// Not atomic on DynamoDB: the new rows are written first, then the dates they do not cover
+    /// are deleted, so an interruption leaves the new history with some old dates around it,
+    /// never a ticker without prices; rerunning finishes the job.
+    async fn replace_prices(&self, ticker: &str, rows: &[PriceRow]) -> StoreResult<usize> {
+        stratus_store::check_one_ticker(ticker, rows)?;
+        let written = self.put_prices(rows).await?;
+        let keep: std::collections::HashSet<NaiveDate> = rows.iter().map(|r| r.date).collect();
+        let request = self
+            .client
+            .query()
+            .table_name(&self.prices)
+            .key_condition_expression("ticker = :t")
+            .expression_attribute_values(":t", s(ticker))
+            .projection_expression("ticker, #d")
+            .expression_attribute_names("#d", "date");
+        let stale: Vec<Item> = self
+            .query_all(&self.prices, request)
+            .await?
+            .into_iter()
+            .filter(|key| get_date(&self.prices, key, "date").map_or(true, |d| !keep.contains(&d)))
+            .collect();
+        self.delete_keys(&self.prices.clone(), stale).await?;
+        Ok(written)
     }
 
     async fn prices(
@@ -988,22 +1039,11 @@ impl PriceStore for DynamoStore {
     }
 
     async fn latest_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.prices)
-            .key_condition_expression("ticker = :t")
-            .expression_attribute_values(":t", s(ticker))
-            .scan_index_forward(false)
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| self.error(&self.prices, "Query", e))?;
-        output
-            .items()
-            .first()
-            .map(|item| get_date(&self.prices, item, "date"))
-            .transpose()
+        self.end_price_date(ticker, false).await
+    }
+
+    async fn first_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
+        self.end_price_date(ticker, true).await
     }
 
     async fn has_prices(&self) -> StoreResult<bool> {

@@ -205,6 +205,36 @@ impl PriceStore for SqliteStore {
         .await
     }
 
+    async fn replace_prices(&self, ticker: &str, rows: &[PriceRow]) -> StoreResult<usize> {
+        stratus_store::check_one_ticker(ticker, rows)?;
+        for row in rows {
+            check_finite("close", row.close)?;
+            if let Some(open) = row.open {
+                check_finite("open", open)?;
+            }
+        }
+        let rows = rows.to_vec();
+        let ticker = ticker.to_string();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(query_failed)?;
+            tx.execute("DELETE FROM prices WHERE ticker = ?1", params![ticker])
+                .map_err(query_failed)?;
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT OR REPLACE INTO prices(ticker, date, open, close) VALUES (?1, ?2, ?3, ?4)")
+                    .map_err(query_failed)?;
+                for row in &rows {
+                    insert.execute(params![row.ticker, date_text(row.date), row.open, row.close]).map_err(query_failed)?;
+                }
+            }
+            tx.commit().map_err(query_failed)?;
+            Ok(rows.len())
+        })
+        .await
+    }
+
     async fn prices(
         &self,
         ticker: &str,
@@ -271,6 +301,19 @@ impl PriceStore for SqliteStore {
                 .query_row(params![ticker], |r| r.get(0))
                 .map_err(query_failed)?;
             latest.map(|d| parse_date("prices", &d)).transpose()
+        })
+        .await
+    }
+
+    async fn first_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
+        let ticker = ticker.to_string();
+        self.run(move |conn| {
+            let first: Option<String> = conn
+                .prepare_cached("SELECT min(date) FROM prices WHERE ticker = ?1")
+                .map_err(query_failed)?
+                .query_row(params![ticker], |r| r.get(0))
+                .map_err(query_failed)?;
+            first.map(|d| parse_date("prices", &d)).transpose()
         })
         .await
     }

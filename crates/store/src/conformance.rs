@@ -70,7 +70,60 @@ pub async fn prices_round_trip_in_date_order(store: &dyn Store) {
         Some(d("2022-01-05"))
     );
     assert_eq!(store.latest_price_date("NOPE").await.unwrap(), None);
+    assert_eq!(
+        store.first_price_date("MSFT").await.unwrap(),
+        Some(d("2022-01-03"))
+    );
+    assert_eq!(store.first_price_date("NOPE").await.unwrap(), None);
     assert!(store.has_prices().await.unwrap());
+}
+
+pub async fn replace_prices_drops_the_old_history(store: &dyn Store) {
+    store
+        .put_prices(&[
+            price("RPL", "2022-01-03", 1.0),
+            price("RPL", "2022-01-04", 2.0),
+            price("RPL", "2022-01-05", 3.0),
+            price("KEEP", "2022-01-04", 9.0),
+        ])
+        .await
+        .unwrap();
+    let written = store
+        .replace_prices(
+            "RPL",
+            &[
+                price("RPL", "2022-01-05", 30.0),
+                price("RPL", "2022-01-06", 40.0),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, 2);
+    let rows = store
+        .prices("RPL", d("2020-01-01"), d("2023-01-01"))
+        .await
+        .unwrap();
+    let got: Vec<(NaiveDate, f64)> = rows.iter().map(|r| (r.date, r.close)).collect();
+    assert_eq!(got, vec![(d("2022-01-05"), 30.0), (d("2022-01-06"), 40.0)]);
+    assert_eq!(
+        store.first_price_date("RPL").await.unwrap(),
+        Some(d("2022-01-05"))
+    );
+    // Other tickers are untouched; rows of another ticker are refused.
+    assert_eq!(
+        store
+            .prices("KEEP", d("2022-01-01"), d("2022-12-31"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .replace_prices("RPL", &[price("KEEP", "2022-01-07", 1.0)])
+            .await
+            .is_err()
+    );
 }
 
 pub async fn price_upsert_replaces_and_tickers_summarise(store: &dyn Store) {
@@ -384,6 +437,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $mode $make, $view;
             prices_round_trip_in_date_order,
             price_upsert_replaces_and_tickers_summarise,
+            replace_prices_drops_the_old_history,
             non_finite_values_are_rejected_and_nothing_is_written,
             rates_round_trip_and_latest_date,
             profiles_hit_only_on_the_full_identity,

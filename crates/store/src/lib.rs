@@ -203,12 +203,29 @@ pub struct StoreStatus {
     pub correlations: u64,
 }
 
+/// Refuses a replacement history that holds rows of another ticker.
+pub fn check_one_ticker(ticker: &str, rows: &[PriceRow]) -> StoreResult<()> {
+    match rows.iter().find(|r| r.ticker != ticker) {
+        Some(other) => Err(StoreError::new(
+            StoreErrorKind::Invalid,
+            format!(
+                "a replacement history of {ticker} holds a row of {}",
+                other.ticker
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Daily prices by ticker and date.
 #[async_trait]
 pub trait PriceStore: Send + Sync {
     /// Inserts or replaces rows (keyed on ticker and date); returns how many were written.
     /// All rows are written or none.
     async fn put_prices(&self, rows: &[PriceRow]) -> StoreResult<usize>;
+    /// Makes `rows` (all for `ticker`) the whole price history of `ticker`: every other stored
+    /// date of it is deleted. Returns how many rows were written.
+    async fn replace_prices(&self, ticker: &str, rows: &[PriceRow]) -> StoreResult<usize>;
     /// Prices of `ticker` dated in `[start, end]`, ascending.
     async fn prices(
         &self,
@@ -220,6 +237,8 @@ pub trait PriceStore: Send + Sync {
     async fn tickers(&self) -> StoreResult<Vec<TickerSummary>>;
     /// The last date with a price for `ticker`, or `None` if the ticker is unknown.
     async fn latest_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>>;
+    /// The first date with a price for `ticker`, or `None` if the ticker is unknown.
+    async fn first_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>>;
     /// Whether any price is stored at all.
     async fn has_prices(&self) -> StoreResult<bool>;
 }

@@ -11,7 +11,7 @@ use stratus_core::Maturity;
 use crate::{
     AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow,
     RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
-    check_finite,
+    check_finite, check_one_ticker,
 };
 
 #[derive(Default)]
@@ -78,6 +78,18 @@ impl PriceStore for MemoryStore {
         Ok(rows.len())
     }
 
+    async fn replace_prices(&self, ticker: &str, rows: &[PriceRow]) -> StoreResult<usize> {
+        check_one_ticker(ticker, rows)?;
+        for row in rows {
+            check_finite("close", row.close)?;
+            if let Some(open) = row.open {
+                check_finite("open", open)?;
+            }
+        }
+        self.lock()?.prices.remove(ticker);
+        self.put_prices(rows).await
+    }
+
     async fn prices(
         &self,
         ticker: &str,
@@ -124,6 +136,14 @@ impl PriceStore for MemoryStore {
             .prices
             .get(ticker)
             .and_then(|s| s.keys().next_back().copied()))
+    }
+
+    async fn first_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
+        Ok(self
+            .lock()?
+            .prices
+            .get(ticker)
+            .and_then(|s| s.keys().next().copied()))
     }
 
     async fn has_prices(&self) -> StoreResult<bool> {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use stratus_core::Method;
+use stratus_core::{Method, checked};
 
 /// Stratus: portfolio and risk analytics over a local cache of real market data.
 ///
@@ -47,6 +47,66 @@ pub struct GlobalArgs {
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| format!("bad date {text:?}; expected YYYY-MM-DD"))
+}
+
+// Numbers are checked where they are parsed, so the CLI, the HTTP API and Lambda refuse the same
+// values with a message naming the flag (clap adds it), before any work is done.
+
+fn parse_number(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{text:?} is not a number"))
+}
+
+fn parse_finite(text: &str) -> Result<f64, String> {
+    let value = parse_number(text)?;
+    checked::finite("value", value)
+        .map_err(|_| format!("{text:?} is not a finite number; give a decimal such as 0.2"))
+}
+
+fn parse_probability(text: &str) -> Result<f64, String> {
+    let value = parse_number(text)?;
+    stratus_core::risk::check_probability("--prob", value)
+        .map(|()| value)
+        .map_err(|_| "a probability strictly between 0 and 1 is needed, e.g. 0.05".to_string())
+}
+
+fn parse_horizon(text: &str) -> Result<f64, String> {
+    let value = parse_number(text)?;
+    checked::horizon_years("--expiry", value).map_err(|_| {
+        "a positive horizon in years of at most 100 is needed, e.g. 0.5 (1/252 ≈ 0.004 is one trading day)"
+            .to_string()
+    })
+}
+
+fn parse_amount(text: &str) -> Result<f64, String> {
+    let value = parse_number(text)?;
+    checked::amount("--invest", value)
+        .map_err(|_| "a positive amount of at most 1e15 is needed, e.g. 10000".to_string())
+}
+
+fn parse_steps(text: &str) -> Result<usize, String> {
+    let value: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number"))?;
+    checked::count_in("--steps", value, 2, checked::MAX_FRONTIER_STEPS).map_err(|_| {
+        format!(
+            "between 2 and at most {} points are needed",
+            checked::MAX_FRONTIER_STEPS
+        )
+    })
+}
+
+fn parse_max_assets(text: &str) -> Result<usize, String> {
+    let value: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number"))?;
+    if value == 0 {
+        return Err("at least 1 asset is needed".into());
+    }
+    Ok(value)
 }
 
 /// An analysis window; both ends optional.
@@ -155,10 +215,10 @@ pub struct VarArgs {
     #[command(flatten)]
     pub analysis: AnalysisArgs,
     /// Tail probability, e.g. 0.05 for the 5 % worst outcomes.
-    #[arg(long, visible_alias = "probability", default_value_t = 0.05)]
+    #[arg(long, visible_alias = "probability", default_value_t = 0.05, value_parser = parse_probability)]
     pub prob: f64,
-    /// Horizon in years (0.5 = six months; 1/252 ≈ 0.004 = one trading day).
-    #[arg(long, visible_alias = "exp", default_value_t = 1.0 / 252.0)]
+    /// Horizon in years (0.5 = six months; 1/252 ≈ 0.004 = one trading day; at most 100).
+    #[arg(long, visible_alias = "exp", default_value_t = 1.0 / 252.0, value_parser = parse_horizon)]
     pub expiry: f64,
     /// Use the empirical distribution of the window's returns instead of the GBM model.
     #[arg(long)]
@@ -198,20 +258,20 @@ pub struct PortfolioArgs {
     #[arg(long, value_enum, default_value = "log")]
     pub returns: ReturnsArg,
     /// Minimum weight of every asset (default 0: long only).
-    #[arg(long, value_name = "W")]
+    #[arg(long, value_name = "W", value_parser = parse_finite)]
     pub min_weight: Option<f64>,
     /// Maximum weight of every asset (default 1).
-    #[arg(long, value_name = "W")]
+    #[arg(long, value_name = "W", value_parser = parse_finite)]
     pub max_weight: Option<f64>,
     /// Hold at most K assets (exact enumeration when feasible, else a heuristic with its gap).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = parse_max_assets)]
     pub max_assets: Option<usize>,
     /// Risk-free rate for the Sharpe ratio, as a decimal (default: the RISK_FREE yield published on
     /// or before the window's end).
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", value_parser = parse_finite)]
     pub risk_free: Option<f64>,
     /// Buy whole shares for this amount at the last closes; report the cash left.
-    #[arg(long, visible_alias = "investment", value_name = "AMOUNT")]
+    #[arg(long, visible_alias = "investment", value_name = "AMOUNT", value_parser = parse_amount)]
     pub invest: Option<f64>,
 }
 
@@ -312,6 +372,10 @@ pub enum Command {
     ImportCsv {
         /// The file.
         file: PathBuf,
+        /// For tickers the store already holds, replace their whole stored history with the
+        /// file's (default: refuse a file whose prices disagree with the stored ones).
+        #[arg(long)]
+        replace: bool,
     },
     /// Empty the cached profiles and correlations (with --all, the market data too; the bundled
     /// data is reloaded on next use).
@@ -340,7 +404,7 @@ pub enum Command {
         #[arg(long, visible_alias = "sh", conflicts_with = "target")]
         sharpe: bool,
         /// Minimum variance at exactly this annual return, e.g. 0.2.
-        #[arg(long, visible_alias = "target-return")]
+        #[arg(long, visible_alias = "target-return", value_parser = parse_finite)]
         target: Option<f64>,
     },
     /// Maximum-return portfolio.
@@ -357,10 +421,10 @@ pub enum Command {
         #[command(flatten)]
         portfolio: PortfolioArgs,
         /// Tail probability, e.g. 0.05.
-        #[arg(long, default_value_t = 0.05)]
+        #[arg(long, default_value_t = 0.05, value_parser = parse_probability)]
         prob: f64,
-        /// Horizon in years (default one trading day).
-        #[arg(long, default_value_t = 1.0 / 252.0)]
+        /// Horizon in years (default one trading day; at most 100).
+        #[arg(long, default_value_t = 1.0 / 252.0, value_parser = parse_horizon)]
         expiry: f64,
         /// Minimise the historical CVaR of the window's returns (a linear programme) instead of
         /// the GBM model's.
@@ -374,7 +438,7 @@ pub enum Command {
         #[command(flatten)]
         portfolio: PortfolioArgs,
         /// Number of portfolios (both ends included).
-        #[arg(long, visible_alias = "frontier-steps", default_value_t = 5)]
+        #[arg(long, visible_alias = "frontier-steps", default_value_t = 5, value_parser = parse_steps)]
         steps: usize,
     },
     /// Chart: the efficient frontier with each asset, minimum variance and maximum Sharpe marked.
@@ -383,8 +447,8 @@ pub enum Command {
         /// Portfolio options.
         #[command(flatten)]
         portfolio: PortfolioArgs,
-        /// Points along the frontier.
-        #[arg(long, default_value_t = 60)]
+        /// Points along the frontier (2 to 2000).
+        #[arg(long, default_value_t = 60, value_parser = parse_steps)]
         steps: usize,
     },
     /// Chart: assets on the volatility–return plane.
@@ -447,7 +511,7 @@ pub enum Command {
         #[arg(required = true, value_name = "TICKER")]
         tickers: Vec<String>,
         /// Discount rate as a decimal (default: the CAPM cost of equity over the default window).
-        #[arg(long, value_name = "RATE")]
+        #[arg(long, value_name = "RATE", value_parser = parse_finite)]
         discount: Option<f64>,
         /// Estimation method for the cost of equity.
         #[arg(long, value_enum)]
@@ -467,7 +531,7 @@ pub enum Command {
     #[command(visible_alias = "scr")]
     Screen {
         /// Discount rate as a decimal (default: each ticker's CAPM cost of equity).
-        #[arg(long, value_name = "RATE")]
+        #[arg(long, value_name = "RATE", value_parser = parse_finite)]
         discount: Option<f64>,
         /// Estimation method for the cost of equity.
         #[arg(long, value_enum)]
@@ -526,7 +590,7 @@ pub enum Command {
         /// Ticker.
         ticker: String,
         /// Discount rate as a decimal (default: the CAPM cost of equity).
-        #[arg(long, value_name = "RATE")]
+        #[arg(long, value_name = "RATE", value_parser = parse_finite)]
         discount: Option<f64>,
         /// Estimation method for the cost of equity.
         #[arg(long, value_enum)]

@@ -62,7 +62,7 @@ pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) 
         Command::Close { tickers, date } => close(analytics, tickers, *date).await,
         Command::Asset { tickers } => asset(analytics, tickers).await,
         Command::Tickers => tickers(analytics).await,
-        Command::ImportCsv { file } => import_csv(analytics, file).await,
+        Command::ImportCsv { file, replace } => import_csv(analytics, file, *replace).await,
         Command::ClearCache { all, yes } => clear_cache(analytics, *all, *yes).await,
         Command::OptimizePortfolio {
             portfolio,
@@ -575,14 +575,19 @@ async fn close(
     tickers: &[String],
     date: Option<NaiveDate>,
 ) -> Result<Output> {
-    let (tickers, window) = analytics.window(tickers, None, date).await?;
+    let tickers = analytics.known_tickers(tickers).await?;
     let mut json = Map::new();
     let mut rows = Vec::new();
-    for t in &tickers {
-        let series = analytics.series(t, window).await?;
-        let (day, price) = series.last().ok_or_else(|| AppError::NoData {
-            message: format!("no close for {t} on or before {}", window.end),
-        })?;
+    for (t, last) in &tickers {
+        let as_of = date.unwrap_or(*last);
+        let (day, price) = analytics
+            .close_on_or_before(t, as_of)
+            .await?
+            .ok_or_else(|| AppError::NoData {
+                message: format!(
+                    "no close for {t} on or before {as_of}; its prices start later (see `stratus tickers`)"
+                ),
+            })?;
         json.insert(t.clone(), json!(price));
         rows.push(vec![t.clone(), money(price), day.to_string()]);
     }
@@ -611,7 +616,7 @@ async fn asset(analytics: &Analytics, tickers: &[String]) -> Result<Output> {
 }
 
 async fn tickers(analytics: &Analytics) -> Result<Output> {
-    let list = analytics.store().tickers().await?;
+    let list = analytics.ticker_summaries().await?;
     let json: Vec<Value> = list
         .iter()
         .map(|t| json!({ "ticker": t.ticker, "first": t.first.to_string(), "last": t.last.to_string(), "prices": t.count }))
@@ -636,7 +641,11 @@ async fn tickers(analytics: &Analytics) -> Result<Output> {
     ))
 }
 
-async fn import_csv(analytics: &Analytics, file: &std::path::Path) -> Result<Output> {
+async fn import_csv(
+    analytics: &Analytics,
+    file: &std::path::Path,
+    replace: bool,
+) -> Result<Output> {
     let name = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| {
         AppError::Provider(stratus_providers::ProviderError::Unreadable {
@@ -644,16 +653,24 @@ async fn import_csv(analytics: &Analytics, file: &std::path::Path) -> Result<Out
             reason: e.to_string(),
         })
     })?;
-    let (tickers, rows) = analytics.import_csv(&name, &bytes).await?;
-    Ok(Output::table(
-        json!({ "file": name, "tickers": tickers, "rows": rows }),
+    let outcome = analytics.import_csv(&name, &bytes, replace).await?;
+    let mut out = Output::table(
+        json!({ "file": name, "tickers": outcome.tickers, "rows": outcome.rows, "replaced": outcome.replaced }),
         vec![],
         vec![],
     )
     .note(format!(
-        "imported {rows} prices for {} from {name}",
-        tickers.join(", ")
-    )))
+        "imported {} prices for {} from {name}",
+        outcome.rows,
+        outcome.tickers.join(", ")
+    ));
+    if !outcome.replaced.is_empty() {
+        out = out.note(format!(
+            "replaced the stored history of {} and dropped its cached analytics",
+            outcome.replaced.join(", ")
+        ));
+    }
+    Ok(out)
 }
 
 async fn clear_cache(analytics: &Analytics, all: bool, yes: bool) -> Result<Output> {
@@ -682,14 +699,6 @@ async fn portfolio_request(analytics: &Analytics, a: &PortfolioArgs) -> Result<P
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
-    let mut unique = tickers.clone();
-    unique.sort();
-    unique.dedup();
-    if unique.len() != tickers.len() {
-        return Err(AppError::NoData {
-            message: "a ticker is listed twice; list each once".into(),
-        });
-    }
     Ok(PortfolioRequest {
         tickers,
         window,

@@ -106,20 +106,37 @@ fn field_of(error: &clap::Error, positional: &[(String, String)]) -> Option<Stri
 }
 
 /// Text values of one parameter: a JSON array gives one per element; a string in a list
-/// parameter is split on commas.
-fn values_of(value: &Value, is_list: bool) -> Vec<String> {
+/// parameter is split on commas. Only strings, numbers and booleans are values: `null` inside a
+/// list, an object, or a list where one value is expected is refused, naming the parameter.
+fn values_of(name: &str, value: &Value, is_list: bool) -> Result<Vec<String>, RequestError> {
+    let wrong = |what: &str| RequestError::BadParameter {
+        field: Some(name.to_string()),
+        message: format!(
+            "{name}: {what}; give {}",
+            if is_list {
+                "a list of strings, e.g. [\"AAPL\", \"MSFT\"], or \"AAPL,MSFT\""
+            } else {
+                "one string or number"
+            }
+        ),
+    };
     let text = |v: &Value| match v {
-        Value::String(s) => s.trim().to_string(),
-        other => other.to_string(),
+        Value::String(s) => Ok(s.trim().to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Null => Err(wrong("null is not a value")),
+        Value::Array(_) => Err(wrong("a nested list is not a value")),
+        Value::Object(_) => Err(wrong("an object is not a value")),
     };
     match value {
-        Value::Array(items) => items.iter().map(text).collect(),
-        Value::String(s) if is_list => s
+        Value::Array(items) if is_list => items.iter().map(text).collect(),
+        Value::Array(_) => Err(wrong("a list where one value is expected")),
+        Value::String(s) if is_list => Ok(s
             .split(',')
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
-            .collect(),
-        other => vec![text(other)],
+            .collect()),
+        other => Ok(vec![text(other)?]),
     }
 }
 
@@ -166,7 +183,7 @@ pub fn command_from_params(
         {
             let is_list = matches!(arg.get_action(), ArgAction::Append)
                 || arg.get_num_args().is_some_and(|n| n.max_values() > 1);
-            let values = values_of(value, is_list);
+            let values = values_of(name, value, is_list)?;
             if values.len() > MAX_LIST_ITEMS {
                 return Err(RequestError::TooLarge {
                     field: as_id,
@@ -230,7 +247,7 @@ pub fn command_from_params(
             }
             continue;
         }
-        for text in values_of(value, false) {
+        for text in values_of(name, value, false)? {
             if long == "steps" && text.parse::<usize>().is_ok_and(|s| s > MAX_STEPS) {
                 return Err(RequestError::TooLarge {
                     field: "steps".into(),
@@ -508,6 +525,33 @@ mod tests {
         assert!(matches!(e, RequestError::BadParameter { .. }), "{e:?}");
         let c = command_from_query("prices", &pairs(&[("tickers", "--save=x.json")])).unwrap();
         assert!(matches!(c, Command::Prices { tickers, .. } if tickers == ["--save=x.json"]));
+    }
+
+    #[test]
+    fn json_values_that_are_not_values_name_the_field() {
+        for body in [
+            json!({"tickers": [null, null]}),
+            json!({"tickers": {"a": 1}}),
+            json!({"tickers": [["AAPL"]]}),
+            json!({"tickers": ["AAPL"], "start": ["2021-01-04", "2021-02-01"]}),
+            json!({"tickers": ["AAPL"], "prob": {"value": 0.05}}),
+        ] {
+            let e = command_from_json("risk-profile", &body)
+                .or_else(|_| command_from_json("var", &body))
+                .unwrap_err();
+            assert!(
+                matches!(&e, RequestError::BadParameter { field: Some(_), .. }),
+                "{body}: {e:?}"
+            );
+            assert!(!e.to_string().contains("NULL"), "{e}");
+        }
+        let e = command_from_json("risk-profile", &json!({"tickers": [null]})).unwrap_err();
+        assert!(
+            matches!(&e, RequestError::BadParameter { field: Some(f), .. } if f == "tickers"),
+            "{e:?}"
+        );
+        // Numbers and strings are values.
+        assert!(command_from_json("var", &json!({"tickers": "AAPL", "prob": 0.01})).is_ok());
     }
 
     #[test]
