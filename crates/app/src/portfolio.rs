@@ -114,6 +114,19 @@ fn bad_weight(name: &str, value: f64) -> AppError {
     }
 }
 
+/// Refuses a cardinality limit where the method cannot honour it (rather than ignore it).
+fn no_cardinality(request: &PortfolioRequest, what: &str) -> Result<(), AppError> {
+    match request.max_assets {
+        Some(k) => Err(AppError::InvalidInput {
+            field: "max_assets",
+            message: format!(
+                "--max-assets {k} is not supported by {what}; drop it, or use optimize-portfolio / max-return, which honour it"
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The per-asset weight bounds of a request, checked before any data is read.
 fn weight_bounds(request: &PortfolioRequest) -> Result<(f64, f64), AppError> {
     let lower = request.min_weight.unwrap_or(0.0);
@@ -315,6 +328,7 @@ impl Analytics {
         request: &PortfolioRequest,
         points: usize,
     ) -> Result<Vec<Allocation>, AppError> {
+        no_cardinality(request, "the efficient frontier")?;
         let problem = self.problem(request).await?;
         let frontier = efficient_frontier(&problem)?;
         let risk_free = self.request_risk_free(request).await?;
@@ -346,6 +360,7 @@ impl Analytics {
     ) -> Result<Allocation, AppError> {
         stratus_core::risk::check_probability("--prob", prob)?;
         let horizon = checked::horizon_sessions("--expiry", expiry)?;
+        no_cardinality(request, "optimize-cvar")?;
         let problem = self.problem(request).await?;
         if historical {
             let daily = self

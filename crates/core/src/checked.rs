@@ -115,7 +115,7 @@ pub fn count_in(
             name,
             value: value.to_string(),
             reason: if min == 2 && max == MAX_FRONTIER_STEPS {
-                "between 2 and 2000 points are needed"
+                "between 2 and at most 2000 points are needed"
             } else {
                 "the count is out of range"
             },

@@ -99,38 +99,103 @@ async fn run_function(
     }
 }
 
-/// Everything a cold start builds once.
-async fn context() -> Result<Analytics, lambda_runtime::Error> {
+/// What a cold start builds once: the analytics context, the function-mode verb and its
+/// default parameters. An error here is an init error, reported to Lambda with the variable or
+/// setting to fix, never a silent exit.
+async fn context() -> Result<(Analytics, Option<(String, Map<String, Value>)>), Diagnostic> {
+    let init = |kind: &str, message: String| Diagnostic {
+        error_type: kind.into(),
+        error_message: message,
+    };
     let env = |k: &str| std::env::var(k).ok();
-    let settings = Settings::load(&env)?;
-    let store = stratus_app::open_store(&settings).await?;
-    let analytics = Analytics::new(store, settings);
-    // The SQLite store fills itself from the bundled data (in /tmp on Lambda) once per
-    // container; DynamoDB is filled by `stratus cache migrate` and is never seeded here.
-    analytics.ensure_seeded(&|_| {}).await?;
-    Ok(analytics)
-}
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    let analytics = context().await?;
-    let function = std::env::var("STRATUS_FUNCTION")
-        .ok()
-        .filter(|f| !f.trim().is_empty());
-    match function {
-        Some(verb) => {
+    let settings = Settings::load(&env).map_err(|e| init("InvalidConfiguration", e.to_string()))?;
+    let function = match std::env::var("STRATUS_FUNCTION") {
+        Ok(verb) if !verb.trim().is_empty() => {
             let defaults = match std::env::var("STRATUS_FUNCTION_PARAMS") {
-                Ok(text) if !text.trim().is_empty() => match serde_json::from_str(&text)? {
-                    Value::Object(map) => map,
-                    other => {
-                        return Err(format!(
-                            "STRATUS_FUNCTION_PARAMS must be a JSON object, not {other}"
-                        )
-                        .into());
+                Ok(text) if !text.trim().is_empty() => match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(map)) => map,
+                    Ok(other) => {
+                        return Err(init(
+                            "InvalidConfiguration",
+                            format!(
+                                "STRATUS_FUNCTION_PARAMS must be a JSON object such as {{\"tickers\": [\"AAPL\"]}}, not {other}"
+                            ),
+                        ));
+                    }
+                    Err(e) => {
+                        return Err(init(
+                            "InvalidConfiguration",
+                            format!(
+                                "STRATUS_FUNCTION_PARAMS is not JSON ({e}); set it to a JSON object such as {{\"tickers\": [\"AAPL\"]}}"
+                            ),
+                        ));
                     }
                 },
                 _ => Map::new(),
             };
+            Some((verb.trim().to_string(), defaults))
+        }
+        _ => None,
+    };
+    let store = stratus_app::open_store(&settings)
+        .await
+        .map_err(|e| init("StoreUnavailable", e.to_string()))?;
+    let analytics = Analytics::new(store, settings);
+    // The SQLite store fills itself from the bundled data (in /tmp on Lambda) once per
+    // container; DynamoDB is filled by `stratus cache migrate` and is never seeded here.
+    analytics
+        .ensure_seeded(&|_| {})
+        .await
+        .map_err(|e| init("StoreUnavailable", e.to_string()))?;
+    Ok((analytics, function))
+}
+
+/// Tells the Runtime API why this container cannot start (`POST /runtime/init/error`), so the
+/// reason shows in the invocation's error and the logs instead of a bare exit.
+async fn report_init_error(diagnostic: &Diagnostic) {
+    let Ok(endpoint) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let Ok(uri) = format!("http://{endpoint}").parse() else {
+        return;
+    };
+    let Ok(client) = lambda_runtime_api_client::Client::builder()
+        .with_endpoint(uri)
+        .build()
+    else {
+        return;
+    };
+    let body = serde_json::json!({
+        "errorType": diagnostic.error_type,
+        "errorMessage": diagnostic.error_message,
+    })
+    .to_string();
+    let Ok(request) = lambda_runtime_api_client::build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header(
+            "Lambda-Runtime-Function-Error-Type",
+            diagnostic.error_type.as_str(),
+        )
+        .header("content-type", "application/json")
+        .body(lambda_runtime_api_client::body::Body::from(body))
+    else {
+        return;
+    };
+    let _ = client.call(request).await;
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let (analytics, function) = match context().await {
+        Ok(built) => built,
+        Err(diagnostic) => {
+            report_init_error(&diagnostic).await;
+            return Err(format!("{}: {}", diagnostic.error_type, diagnostic.error_message).into());
+        }
+    };
+    match function {
+        Some((verb, defaults)) => {
             let shared = Arc::new((analytics, verb, defaults));
             lambda_runtime::run(lambda_runtime::service_fn(
                 move |event: LambdaEvent<Value>| {
@@ -146,7 +211,85 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         None => {
             let env = |k: &str| std::env::var(k).ok();
             let app = stratus_server::router(analytics, &ServerOptions::from_env(&env));
-            lambda_http::run(app).await
+            let app = lambda_http::tower::ServiceExt::map_request(app, without_stage);
+            lambda_runtime::run(HttpEvents(lambda_http::Adapter::from(app))).await
+        }
+    }
+}
+
+/// The request path as the API knows it. API Gateway's REST API (and an HTTP API with a named
+/// stage) puts the stage first (`/prod/api/risk-profile`), and lambda_http keeps it there; the
+/// routes have no stage, so it is taken off here.
+fn without_stage(mut request: lambda_http::Request) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.stage.clone(),
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
+        _ => None,
+    };
+    let Some(stage) = stage.filter(|s| !s.is_empty() && s != "$default") else {
+        return request;
+    };
+    let prefix = format!("/{stage}");
+    let path = request.uri().path();
+    let rest = match path.strip_prefix(&prefix) {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => return request,
+    };
+    let rebuilt = match request.uri().query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_string(),
+    };
+    if let Ok(path_and_query) = rebuilt.parse::<lambda_http::http::uri::PathAndQuery>() {
+        let mut parts = request.uri().clone().into_parts();
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = lambda_http::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// HTTP mode's handler: an event that is not an HTTP request (a function-style event sent to
+/// the wrong function) is a `BadRequest` saying so, rather than the runtime's deserializer error.
+struct HttpEvents<S>(S);
+
+impl<S, R> lambda_runtime::Service<LambdaEvent<Value>> for HttpEvents<S>
+where
+    S: lambda_runtime::Service<
+            LambdaEvent<lambda_http::request::LambdaRequest>,
+            Response = R,
+            Error = std::convert::Infallible,
+        >,
+    S::Future: Send + 'static,
+    R: Send + 'static,
+{
+    type Response = R;
+    type Error = Diagnostic;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Diagnostic>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Diagnostic>> {
+        self.0.poll_ready(cx).map_err(|never| match never {})
+    }
+
+    fn call(&mut self, event: LambdaEvent<Value>) -> Self::Future {
+        let LambdaEvent { payload, context } = event;
+        match serde_json::from_value::<lambda_http::request::LambdaRequest>(payload) {
+            Ok(request) => {
+                let answer = self.0.call(LambdaEvent::new(request, context));
+                Box::pin(async move { answer.await.map_err(|never| match never {}) })
+            }
+            Err(_) => Box::pin(std::future::ready(Err(Diagnostic {
+                error_type: "BadRequest".into(),
+                error_message: "this function serves HTTP events (API Gateway, ALB, Function URL); for one analytics function per JSON event, deploy it with STRATUS_FUNCTION=<verb>".into(),
+            }))),
         }
     }
 }

@@ -188,6 +188,54 @@ fn http_event(path: &str, query: &str) -> Value {
     })
 }
 
+/// An API Gateway REST API (payload 1.0) proxy event on `stage`.
+fn rest_event(stage: &str, path: &str, ticker: &str) -> Value {
+    json!({
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": "GET",
+        "headers": {"Host": "abc.execute-api.us-east-1.amazonaws.com", "Accept": "application/json"},
+        "multiValueHeaders": {"Host": ["abc.execute-api.us-east-1.amazonaws.com"], "Accept": ["application/json"]},
+        "queryStringParameters": {"tickers": ticker},
+        "multiValueQueryStringParameters": {"tickers": [ticker]},
+        "pathParameters": {"proxy": path.trim_start_matches('/')},
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "123456789012", "resourceId": "r", "stage": stage, "requestId": "r2",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "test"},
+            "resourcePath": "/{proxy+}", "httpMethod": "GET", "apiId": "abc",
+            "path": path, "protocol": "HTTP/1.1", "requestTimeEpoch": 1795370400000_i64
+        },
+        "body": null,
+        "isBase64Encoded": false
+    })
+}
+
+#[tokio::test]
+async fn a_bad_function_params_variable_is_an_init_error_naming_it() {
+    let mut runtime = FakeRuntime::start().await;
+    let _lambda = start_lambda(
+        &runtime,
+        &[
+            ("STRATUS_FUNCTION", "risk-profile"),
+            ("STRATUS_FUNCTION_PARAMS", "{not json"),
+        ],
+    );
+    match runtime.next_outcome().await {
+        Outcome::InitError { body } => {
+            assert_eq!(body["errorType"], "InvalidConfiguration", "{body}");
+            assert!(
+                body["errorMessage"]
+                    .as_str()
+                    .unwrap()
+                    .contains("STRATUS_FUNCTION_PARAMS"),
+                "{body}"
+            );
+        }
+        other => panic!("expected an init error, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn http_mode_serves_the_api_behind_a_function_url() {
     let mut runtime = FakeRuntime::start().await;
@@ -215,9 +263,26 @@ async fn http_mode_serves_the_api_behind_a_function_url() {
     let answer = response_of(runtime.next_outcome().await, &id);
     assert_eq!(answer["statusCode"], 200, "{answer}");
 
-    // Not an HTTP event at all: a Lambda error, and the function keeps serving.
+    // Not an HTTP event at all: a BadRequest saying what this function serves, and the function
+    // keeps serving.
     let id = runtime.invoke(json!({"tickers": ["AAPL"]}));
-    assert!(matches!(runtime.next_outcome().await, Outcome::Error { id: got, .. } if got == id));
+    let (kind, message) = error_of(runtime.next_outcome().await, &id);
+    assert_eq!(kind, "BadRequest");
+    assert!(message.contains("STRATUS_FUNCTION"), "{message}");
+
+    // Behind a REST API (payload 1.0) on stage `prod`, and an HTTP API with a named stage: the
+    // stage is not part of the route.
+    let id = runtime.invoke(rest_event("prod", "/prod/api/capm-beta", "AAPL"));
+    let answer = response_of(runtime.next_outcome().await, &id);
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, cli_json(&["capm-b", "AAPL"]));
+    let mut staged = http_event("/live/api/capm-beta", "tickers=AAPL");
+    staged["requestContext"]["stage"] = json!("live");
+    staged["requestContext"]["http"]["path"] = json!("/live/api/capm-beta");
+    let id = runtime.invoke(staged);
+    let answer = response_of(runtime.next_outcome().await, &id);
+    assert_eq!(answer["statusCode"], 200, "{answer}");
     let id = runtime.invoke(http_event("/api/capm-beta", "tickers=AAPL"));
     let answer = response_of(runtime.next_outcome().await, &id);
     assert_eq!(answer["statusCode"], 200, "{answer}");

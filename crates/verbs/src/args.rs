@@ -64,6 +64,17 @@ fn parse_finite(text: &str) -> Result<f64, String> {
         .map_err(|_| format!("{text:?} is not a finite number; give a decimal such as 0.2"))
 }
 
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let value = parse_finite(text)?;
+    if (-1.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{text:?} is not a yearly rate as a decimal between -1 and 1 (0.04 is 4 %)"
+        ))
+    }
+}
+
 fn parse_probability(text: &str) -> Result<f64, String> {
     let value = parse_number(text)?;
     stratus_core::risk::check_probability("--prob", value)
@@ -83,30 +94,6 @@ fn parse_amount(text: &str) -> Result<f64, String> {
     let value = parse_number(text)?;
     checked::amount("--invest", value)
         .map_err(|_| "a positive amount of at most 1e15 is needed, e.g. 10000".to_string())
-}
-
-fn parse_steps(text: &str) -> Result<usize, String> {
-    let value: usize = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a whole number"))?;
-    checked::count_in("--steps", value, 2, checked::MAX_FRONTIER_STEPS).map_err(|_| {
-        format!(
-            "between 2 and at most {} points are needed",
-            checked::MAX_FRONTIER_STEPS
-        )
-    })
-}
-
-fn parse_max_assets(text: &str) -> Result<usize, String> {
-    let value: usize = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a whole number"))?;
-    if value == 0 {
-        return Err("at least 1 asset is needed".into());
-    }
-    Ok(value)
 }
 
 /// An analysis window; both ends optional.
@@ -264,11 +251,11 @@ pub struct PortfolioArgs {
     #[arg(long, value_name = "W", value_parser = parse_finite)]
     pub max_weight: Option<f64>,
     /// Hold at most K assets (exact enumeration when feasible, else a heuristic with its gap).
-    #[arg(long, value_name = "K", value_parser = parse_max_assets)]
+    #[arg(long, value_name = "K")]
     pub max_assets: Option<usize>,
     /// Risk-free rate for the Sharpe ratio, as a decimal (default: the RISK_FREE yield published on
     /// or before the window's end).
-    #[arg(long, value_name = "RATE", value_parser = parse_finite)]
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     pub risk_free: Option<f64>,
     /// Buy whole shares for this amount at the last closes; report the cash left.
     #[arg(long, visible_alias = "investment", value_name = "AMOUNT", value_parser = parse_amount)]
@@ -438,7 +425,7 @@ pub enum Command {
         #[command(flatten)]
         portfolio: PortfolioArgs,
         /// Number of portfolios (both ends included).
-        #[arg(long, visible_alias = "frontier-steps", default_value_t = 5, value_parser = parse_steps)]
+        #[arg(long, visible_alias = "frontier-steps", default_value_t = 5)]
         steps: usize,
     },
     /// Chart: the efficient frontier with each asset, minimum variance and maximum Sharpe marked.
@@ -448,7 +435,7 @@ pub enum Command {
         #[command(flatten)]
         portfolio: PortfolioArgs,
         /// Points along the frontier (2 to 2000).
-        #[arg(long, default_value_t = 60, value_parser = parse_steps)]
+        #[arg(long, default_value_t = 60)]
         steps: usize,
     },
     /// Chart: assets on the volatility–return plane.
@@ -511,7 +498,7 @@ pub enum Command {
         #[arg(required = true, value_name = "TICKER")]
         tickers: Vec<String>,
         /// Discount rate as a decimal (default: the CAPM cost of equity over the default window).
-        #[arg(long, value_name = "RATE", value_parser = parse_finite)]
+        #[arg(long, value_name = "RATE", value_parser = parse_rate)]
         discount: Option<f64>,
         /// Estimation method for the cost of equity.
         #[arg(long, value_enum)]
@@ -531,7 +518,7 @@ pub enum Command {
     #[command(visible_alias = "scr")]
     Screen {
         /// Discount rate as a decimal (default: each ticker's CAPM cost of equity).
-        #[arg(long, value_name = "RATE", value_parser = parse_finite)]
+        #[arg(long, value_name = "RATE", value_parser = parse_rate)]
         discount: Option<f64>,
         /// Estimation method for the cost of equity.
         #[arg(long, value_enum)]
@@ -590,7 +577,7 @@ pub enum Command {
         /// Ticker.
         ticker: String,
         /// Discount rate as a decimal (default: the CAPM cost of equity).
-        #[arg(long, value_name = "RATE", value_parser = parse_finite)]
+        #[arg(long, value_name = "RATE", value_parser = parse_rate)]
         discount: Option<f64>,
         /// Estimation method for the cost of equity.
         #[arg(long, value_enum)]

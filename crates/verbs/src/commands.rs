@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 use stratus_app::{Analytics, AppError};
 use stratus_core::yield_curve::PointSource;
-use stratus_core::{Maturity, Method, Window};
+use stratus_core::{Maturity, Method, Window, checked};
 
 use crate::args::{
     AnalysisArgs, Command, MethodArg, PortfolioArgs, ReturnsArg, TickersArgs, VarArgs, WindowArgs,
@@ -802,11 +802,7 @@ async fn optimize(
 }
 
 async fn frontier(analytics: &Analytics, a: &PortfolioArgs, steps: usize) -> Result<Output> {
-    if steps < 2 {
-        return Err(AppError::NoData {
-            message: format!("--steps {steps}: a frontier needs at least 2 portfolios"),
-        });
-    }
+    let steps = checked::count_in("--steps", steps, 2, checked::MAX_FRONTIER_STEPS)?;
     let request = portfolio_request(analytics, a).await?;
     let mut points = analytics.frontier(&request, steps).await?;
     if let Some(amount) = a.invest {
@@ -856,8 +852,9 @@ async fn plot_frontier(
     steps: usize,
     format: Format,
 ) -> Result<Output> {
+    let steps = checked::count_in("--steps", steps, 2, checked::MAX_FRONTIER_STEPS)?;
     let request = portfolio_request(analytics, a).await?;
-    let points = analytics.frontier(&request, steps.max(2)).await?;
+    let points = analytics.frontier(&request, steps).await?;
     let min_variance = analytics.optimize(&request, Goal::MinVariance).await?;
     let max_sharpe = analytics.optimize(&request, Goal::MaxSharpe).await?;
     let curve: Vec<(f64, f64)> = points
