@@ -218,7 +218,20 @@ def main():
         "var_aapl": {"prob": p_, "expiry": T_, "spot": S0, "value_at_risk": var, "conditional_value_at_risk": cvar},
         "moving_averages_aapl_2022_12_28": mas,
     }
-    result = {"portfolio": portfolio, "scrilla": scrilla}
+    # C. A ticker whose history starts inside the window (issue: window cut to shared dates):
+    # MTUM (from 2014-01-02) against SP500 with --start 2010-01-04 --end 2015-01-02; β on the
+    # dates both have, moments convention (ρ·σ_asset/σ_market = cov/var of the log returns).
+    fdates, factors = read_wide("factors_dataset.csv.gz")
+    mtum = dict(zip(fdates, factors["MTUM"]))
+    sp = dict(zip(dates, index["SP500"]))
+    shared = [d for d in fdates if "2014-01-02" <= d <= "2015-01-02" and d in sp and not math.isnan(mtum[d])]
+    a = np.diff(np.log([mtum[d] for d in shared]))
+    m = np.diff(np.log([sp[d] for d in shared]))
+    window_cut = {
+        "ticker": "MTUM", "start": "2010-01-04", "end": "2015-01-02", "first": shared[0], "sessions": len(shared),
+        "asset_beta": float(np.cov(a, m, ddof=1)[0, 1] / np.var(m, ddof=1)),
+    }
+    result = {"portfolio": portfolio, "scrilla": scrilla, "window_cut": window_cut}
     if "--check" in sys.argv:
         committed = json.loads(OUT.read_text())
         problems = []

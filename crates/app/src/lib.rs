@@ -35,6 +35,22 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError>
     }
 }
 
+/// [`open_store`] for a command that empties the whole store anyway (`clear-cache --all`): a
+/// damaged SQLite file is moved aside (to `<file>.corrupt`) and a fresh one created. Returns the
+/// store and where a damaged file went.
+pub async fn open_store_recovering(
+    settings: &Settings,
+) -> Result<(Arc<dyn Store>, Option<std::path::PathBuf>), AppError> {
+    match open_store(settings).await {
+        #[cfg(feature = "sqlite")]
+        Err(AppError::Store(e)) if e.kind == stratus_store::StoreErrorKind::Corrupt => {
+            let aside = stratus_store_sqlite::SqliteStore::set_aside(&settings.sqlite_file)?;
+            Ok((open_store(settings).await?, Some(aside)))
+        }
+        other => other.map(|store| (store, None)),
+    }
+}
+
 /// Opens (creating) the SQLite store at `path`.
 #[cfg(feature = "sqlite")]
 pub fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Store>, AppError> {

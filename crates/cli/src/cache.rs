@@ -75,7 +75,7 @@ pub(crate) async fn run(
                 vec!["profile".into(), status.profiles.to_string()],
                 vec!["correlations".into(), status.correlations.to_string()],
             ];
-            Ok(Output::table(
+            Ok(Output::text_table(
                 json!({
                     "backend": backend,
                     "location": status.description,
@@ -128,7 +128,7 @@ pub(crate) async fn run(
                     ),
                 });
             }
-            let mut output = Output::table(
+            let mut output = Output::text_table(
                 serde_json::to_value(&report).unwrap_or_default(),
                 ["table", "source items", "written", "already there"]
                     .map(String::from)

@@ -109,7 +109,7 @@ fn report_output(report: &RunReport) -> Output {
             ]
         })
         .collect();
-    let mut out = Output::table(
+    let mut out = Output::text_table(
         serde_json::to_value(report).unwrap_or_default(),
         [
             "source", "dataset", "status", "records", "stored", "rejected", "seconds",
@@ -238,7 +238,7 @@ fn list_output(jobs: &[Job]) -> Output {
         ]);
         json.push(json!({"name": job.name, "cron": job.expression, "command": job.command, "next_runs": next}));
     }
-    Output::table(
+    Output::text_table(
         json!(json),
         ["job", "cron (UTC)", "next run", "command"]
             .map(String::from)

@@ -148,8 +148,9 @@ fn execute(
         let result = runtime.block_on(cache::run(action, &settings, quiet))?;
         return emit(&cli, &result, out).map(|()| 0);
     }
+    let rebuilds = matches!(cli.command, args::Command::ClearCache { all: true, .. });
     let result = runtime.block_on(async {
-        let mut analytics = open_analytics(settings, cli.global.quiet).await?;
+        let mut analytics = open_analytics(settings, cli.global.quiet, rebuilds, err).await?;
         if !cli.global.quiet && commands::is_long_run(&cli.command) {
             analytics.set_progress(progress_bar());
         }
@@ -177,7 +178,7 @@ fn serve(
         .build()?;
     let options = stratus_server::ServerOptions::from_env(env);
     runtime.block_on(async {
-        let analytics = open_analytics(settings, quiet).await?;
+        let analytics = open_analytics(settings, quiet, false, &mut std::io::sink()).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}; choose another --addr"))?;
@@ -258,12 +259,27 @@ pub fn chart_path(cli: &Cli) -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from(cli.command.default_chart_name()))
 }
 
-/// The services over the configured store, filled from the bundled data on first use.
+/// The services over the configured store, filled from the bundled data on first use. With
+/// `rebuild` (the command empties the store anyway), a damaged store file is set aside first.
 async fn open_analytics(
     settings: Settings,
     quiet: bool,
-) -> Result<stratus_app::Analytics, AppError> {
-    let store = stratus_app::open_store(&settings).await?;
+    rebuild: bool,
+    err: &mut dyn Write,
+) -> anyhow::Result<stratus_app::Analytics> {
+    let store = if rebuild {
+        let (store, aside) = stratus_app::open_store_recovering(&settings).await?;
+        if let Some(aside) = aside {
+            writeln!(
+                err,
+                "note: the store file was damaged; moved it to {} and started a new one",
+                aside.display()
+            )?;
+        }
+        store
+    } else {
+        stratus_app::open_store(&settings).await?
+    };
     let analytics = stratus_app::Analytics::new(store, settings);
     seed_with_progress(&analytics, quiet).await?;
     Ok(analytics)

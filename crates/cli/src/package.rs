@@ -48,6 +48,16 @@ fn newest_glibc(binary: &[u8]) -> Option<(u32, u32)> {
     newest
 }
 
+/// Whether `binary` carries the identity string that `stratus-lambda` embeds. The string is
+/// assembled here at run time, so that this program (the CLI) never holds it whole and cannot be
+/// mistaken for the handler.
+fn is_lambda_handler(binary: &[u8]) -> bool {
+    let identity = ["stratus-lambda", "bootstrap", "v1"].join("/");
+    binary
+        .windows(identity.len())
+        .any(|w| w == identity.as_bytes())
+}
+
 /// Zips `binary` as `bootstrap` into `out`.
 pub(crate) fn lambda(binary: Option<&Path>, out: &Path) -> anyhow::Result<Output> {
     let binary: PathBuf = binary.map_or_else(
@@ -67,6 +77,12 @@ pub(crate) fn lambda(binary: Option<&Path>, out: &Path) -> anyhow::Result<Output
             binary.display(),
             AL2023_GLIBC.0,
             AL2023_GLIBC.1
+        );
+    }
+    if !is_lambda_handler(&bytes) {
+        bail!(
+            "{} is not the Stratus Lambda handler (the `stratus` command line, or another program?); Lambda would start it and time out. Build and package stratus-lambda: `cargo build --release -p stratus-lambda`, then `stratus package lambda`",
+            binary.display()
         );
     }
     let mut zipped = Vec::new();
@@ -108,9 +124,9 @@ pub(crate) fn lambda(binary: Option<&Path>, out: &Path) -> anyhow::Result<Output
         ],
     ];
     Ok(
-        Output::table(json, vec!["".into(), "file".into(), "size".into()], rows).note(format!(
-            "runtime provided.al2023, architecture {arch}, handler bootstrap"
-        )),
+        Output::text_table(json, vec!["".into(), "file".into(), "size".into()], rows).note(
+            format!("runtime provided.al2023, architecture {arch}, handler bootstrap"),
+        ),
     )
 }
 
@@ -118,8 +134,12 @@ pub(crate) fn lambda(binary: Option<&Path>, out: &Path) -> anyhow::Result<Output
 mod tests {
     use super::*;
 
+    /// Makes this test executable carry the handler's identity, as `stratus-lambda` does.
+    static IDENTITY: &str = "stratus-lambda/bootstrap/v1";
+
     #[test]
     fn a_zip_holds_one_executable_bootstrap() {
+        assert!(!std::hint::black_box(IDENTITY).is_empty());
         let dir = tempfile::tempdir().unwrap();
         // This test's own executable is a real ELF binary of the build's architecture.
         let me = std::env::current_exe().unwrap();
@@ -155,6 +175,17 @@ mod tests {
         assert!(format!("{e:#}").contains("glibc 2.38"), "{e:#}");
         assert_eq!(newest_glibc(b"x GLIBC_2.17 y GLIBC_2.34"), Some((2, 34)));
         assert_eq!(newest_glibc(b"static"), None);
+        // An executable that is not the handler (say, the CLI) is refused.
+        let mut other = b"\x7fELF".to_vec();
+        other.resize(20, 0);
+        other[18] = 0x3E;
+        other.extend_from_slice(b"\0GLIBC_2.17\0the stratus command line\0");
+        std::fs::write(dir.path().join("stratus"), &other).unwrap();
+        let e = lambda(Some(&dir.path().join("stratus")), &out).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("not the Stratus Lambda handler"),
+            "{e:#}"
+        );
         std::fs::write(dir.path().join("text"), "#!/bin/sh\n").unwrap();
         let e = lambda(Some(&dir.path().join("text")), &out).unwrap_err();
         assert!(format!("{e:#}").contains("ELF"), "{e:#}");

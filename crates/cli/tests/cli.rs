@@ -382,7 +382,19 @@ fn save_writes_json_or_csv_and_refuses_other_extensions_before_working() {
     assert!(saved["AAPL"]["annual_return"].is_number());
     home.run(&["cor", "AAPL", "KO", "--save", csv_path.to_str().unwrap()]);
     let csv = std::fs::read_to_string(&csv_path).unwrap();
-    assert!(csv.starts_with(",AAPL,KO\nAAPL,1.0000,"), "{csv}");
+    assert!(csv.starts_with(",AAPL,KO\nAAPL,1,"), "{csv}");
+    // CSV cells are the numbers themselves, not their display ("-61.14%", "$24.77").
+    let rp_csv = home.path().join("rp.csv");
+    home.run(&["rp", "AAPL", "KO", "--save", rp_csv.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&rp_csv).unwrap();
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(row[0], "AAPL");
+    assert!(!text.contains('%') && !text.contains('$'), "{text}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(
+        row[1].parse::<f64>().unwrap(),
+        saved["AAPL"]["annual_return"].as_f64().unwrap()
+    );
     let txt = home.path().join("rp.txt");
     let (code, out, err) = home.run(&["rp", "AAPL", "--save", txt.to_str().unwrap()]);
     assert_eq!(code, ExitCode::from(2));

@@ -185,8 +185,17 @@ async fn report_init_error(diagnostic: &Diagnostic) {
     let _ = client.call(request).await;
 }
 
+/// Identifies this executable as the Lambda handler: `stratus package lambda` looks for it and
+/// refuses to package any other binary as `bootstrap`.
+const IDENTITY: &str = "stratus-lambda/bootstrap/v1";
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    if std::env::args().nth(1).as_deref() == Some("--identity") {
+        use std::io::Write;
+        writeln!(std::io::stdout(), "{IDENTITY}")?;
+        return Ok(());
+    }
     let (analytics, function) = match context().await {
         Ok(built) => built,
         Err(diagnostic) => {

@@ -1,11 +1,14 @@
 //! The default, embedded store: one SQLite file.
 //!
 //! The tables are scrilla 1.6.0's (`prices`, `interest`, `profile`, `correlations`, same columns),
-//! so a scrilla cache file can be opened directly and a Stratus file read by scrilla. Stratus
-//! adds what scrilla lacked: unique indexes on each table's identity, so saves are keyed upserts
-//! instead of duplicate rows (scrilla defect D11), indexes named after the DynamoDB "telescoping"
-//! GSIs, and one connection per store instead of one per statement. Opening a scrilla file
-//! removes its duplicate correlation rows before the unique index is created.
+//! so a scrilla cache file can be opened directly and a Stratus file read and written by scrilla
+//! at the same time. Stratus adds what scrilla lacked without breaking what scrilla does: keyed
+//! saves instead of duplicate rows (scrilla defect D11) — a unique index on the profile identity
+//! (scrilla updates profile rows in place too) and delete-then-insert for correlations (scrilla
+//! inserts those blindly, so a unique index there would make scrilla fail); indexes named after
+//! the DynamoDB "telescoping" GSIs; a `stratus_version` mark on the analytics rows Stratus
+//! writes, so it never serves a result scrilla computed; and one connection per store instead of
+//! one per statement.
 //!
 //! SQLite calls block, so every operation runs on tokio's blocking pool, never on the async
 //! runtime's threads. Writes take the write lock up front (`BEGIN IMMEDIATE`) and wait up to a
@@ -19,12 +22,12 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 use stratus_core::{Maturity, Method};
 use stratus_store::{
-    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow,
-    RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
-    check_finite,
+    ANALYTICS_VERSION, AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey,
+    ProfileRecord, RateRow, RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus,
+    TickerSummary, check_finite,
 };
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS prices(ticker text, date text, open real, close real, UNIQUE(ticker, date));
@@ -42,14 +45,26 @@ DELETE FROM correlations WHERE rowid NOT IN (
 DELETE FROM profile WHERE id NOT IN (
     SELECT max(id) FROM profile GROUP BY ticker, start_date, end_date, method, weekends);
 CREATE UNIQUE INDEX IF NOT EXISTS profile_identity ON profile(ticker, start_date, end_date, method, weekends);
-CREATE UNIQUE INDEX IF NOT EXISTS correlation_identity
-    ON correlations(ticker_1, ticker_2, start_date, end_date, method, weekends);
 CREATE INDEX IF NOT EXISTS DateTelescoping ON profile(weekends, end_date);
 CREATE INDEX IF NOT EXISTS EstimationTelescoping ON profile(method);
 CREATE INDEX IF NOT EXISTS AssetTelescoping ON correlations(ticker_2, end_date);
 CREATE INDEX IF NOT EXISTS WeekendTelescoping ON correlations(weekends);
 CREATE INDEX IF NOT EXISTS CorrelationEstimationTelescoping ON correlations(method);
 CREATE INDEX IF NOT EXISTS interest_by_date ON interest(date);
+";
+
+/// Version 2: scrilla inserts every correlation row with a plain `INSERT` (and the reversed pair
+/// twice), so a unique index on `correlations` made scrilla itself fail on a shared file; the
+/// identity gets an ordinary index and Stratus replaces rows by delete-then-insert instead. And
+/// Stratus marks the analytics rows it writes (`stratus_version`), so that it serves only results
+/// it computed with its current estimators — never scrilla's (defects included) or an older
+/// Stratus's. scrilla names its columns in every statement, so the extra column is invisible to it.
+const MIGRATION_2: &str = "
+DROP INDEX IF EXISTS correlation_identity;
+CREATE INDEX IF NOT EXISTS correlation_lookup
+    ON correlations(ticker_1, ticker_2, start_date, end_date, method, weekends);
+ALTER TABLE profile ADD COLUMN stratus_version INT;
+ALTER TABLE correlations ADD COLUMN stratus_version INT;
 ";
 
 /// A store in one SQLite file.
@@ -67,6 +82,35 @@ fn unavailable(path: &Path, error: rusqlite::Error) -> StoreError {
         ),
         error,
     )
+}
+
+fn corrupt(path: &Path, error: rusqlite::ffi::Error) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Corrupt,
+        format!(
+            "the SQLite store at {} is damaged or not an SQLite file ({error}); `stratus clear-cache --all` moves it aside and rebuilds the cache from the bundled data (imported prices must be imported again)",
+            path.display()
+        ),
+    )
+}
+
+impl SqliteStore {
+    /// Moves a damaged store file aside (to `<file>.corrupt`, replacing an earlier one, with its
+    /// `-wal` and `-shm` companions) so that a fresh one can be created. Returns where it went.
+    pub fn set_aside(path: impl AsRef<Path>) -> StoreResult<PathBuf> {
+        let path = path.as_ref();
+        let aside = PathBuf::from(format!("{}.corrupt", path.display()));
+        std::fs::rename(path, &aside).map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!("cannot move {} aside: {e}", path.display()),
+            )
+        })?;
+        for companion in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{companion}", path.display()));
+        }
+        Ok(aside)
+    }
 }
 
 fn query_failed(error: rusqlite::Error) -> StoreError {
@@ -121,6 +165,14 @@ impl SqliteStore {
                 {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                    ) =>
+                {
+                    return Err(corrupt(&path, e));
+                }
                 other => break other.map_err(|e| unavailable(&path, e))?,
             }
         };
@@ -140,8 +192,13 @@ impl SqliteStore {
         connection.execute_batch(SCHEMA)?;
         let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version < SCHEMA_VERSION {
+            let mut steps = String::new();
+            if version < 1 {
+                steps.push_str(MIGRATION_1);
+            }
+            steps.push_str(MIGRATION_2);
             connection.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                "BEGIN IMMEDIATE; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))?;
         }
         Ok(connection)
@@ -412,11 +469,12 @@ impl AnalyticsCache for SqliteStore {
             let row = conn
                 .prepare_cached(
                     "SELECT annual_return, annual_volatility, sharpe_ratio, asset_beta, equity_cost FROM profile
-                     WHERE ticker = ?1 AND start_date = ?2 AND end_date = ?3 AND method = ?4 AND weekends = ?5",
+                     WHERE ticker = ?1 AND start_date = ?2 AND end_date = ?3 AND method = ?4 AND weekends = ?5
+                     AND stratus_version = ?6",
                 )
                 .map_err(query_failed)?
                 .query_row(
-                    params![key.ticker, date_text(key.start), date_text(key.end), key.method.as_str(), weekends_flag(key.weekends)],
+                    params![key.ticker, date_text(key.start), date_text(key.end), key.method.as_str(), weekends_flag(key.weekends), ANALYTICS_VERSION],
                     |r| {
                         Ok((
                             r.get::<_, Option<f64>>(0)?,
@@ -444,11 +502,12 @@ impl AnalyticsCache for SqliteStore {
         self.run(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO profile(ticker, start_date, end_date, annual_return, annual_volatility, sharpe_ratio,
-                    asset_beta, equity_cost, method, weekends) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                    asset_beta, equity_cost, method, weekends, stratus_version)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT(ticker, start_date, end_date, method, weekends) DO UPDATE SET
                     annual_return = excluded.annual_return, annual_volatility = excluded.annual_volatility,
                     sharpe_ratio = excluded.sharpe_ratio, asset_beta = excluded.asset_beta,
-                    equity_cost = excluded.equity_cost",
+                    equity_cost = excluded.equity_cost, stratus_version = excluded.stratus_version",
             )
             .map_err(query_failed)?
             .execute(params![
@@ -461,7 +520,8 @@ impl AnalyticsCache for SqliteStore {
                 record.asset_beta,
                 record.equity_cost,
                 key.method.as_str(),
-                weekends_flag(key.weekends)
+                weekends_flag(key.weekends),
+                ANALYTICS_VERSION
             ])
             .map_err(query_failed)?;
             Ok(())
@@ -475,13 +535,13 @@ impl AnalyticsCache for SqliteStore {
             let mut query = conn
                 .prepare_cached(
                     "SELECT correlation FROM correlations WHERE ticker_1 = ?1 AND ticker_2 = ?2 AND start_date = ?3
-                     AND end_date = ?4 AND method = ?5 AND weekends = ?6",
+                     AND end_date = ?4 AND method = ?5 AND weekends = ?6 AND stratus_version = ?7 LIMIT 1",
                 )
                 .map_err(query_failed)?;
             for k in [key.clone(), key.swapped()] {
                 let found: Option<Option<f64>> = query
                     .query_row(
-                        params![k.ticker_1, k.ticker_2, date_text(k.start), date_text(k.end), k.method.as_str(), weekends_flag(k.weekends)],
+                        params![k.ticker_1, k.ticker_2, date_text(k.start), date_text(k.end), k.method.as_str(), weekends_flag(k.weekends), ANALYTICS_VERSION],
                         |r| r.get(0),
                     )
                     .optional()
@@ -503,24 +563,36 @@ impl AnalyticsCache for SqliteStore {
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(query_failed)?;
             {
-                let mut upsert = tx
+                // No unique index to upsert on (scrilla could not share the file): the rows of
+                // this identity, whoever wrote them, are replaced inside one transaction.
+                let mut delete = tx
                     .prepare_cached(
-                        "INSERT INTO correlations(ticker_1, ticker_2, start_date, end_date, correlation, method, weekends)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                         ON CONFLICT(ticker_1, ticker_2, start_date, end_date, method, weekends)
-                         DO UPDATE SET correlation = excluded.correlation",
+                        "DELETE FROM correlations WHERE ticker_1 = ?1 AND ticker_2 = ?2 AND start_date = ?3
+                         AND end_date = ?4 AND method = ?5 AND weekends = ?6",
+                    )
+                    .map_err(query_failed)?;
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO correlations(ticker_1, ticker_2, start_date, end_date, correlation, method, weekends,
+                            stratus_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     )
                     .map_err(query_failed)?;
                 for k in [key.clone(), key.swapped()] {
-                    upsert
+                    let (start, end) = (date_text(k.start), date_text(k.end));
+                    let (method, weekends) = (k.method.as_str(), weekends_flag(k.weekends));
+                    delete
+                        .execute(params![k.ticker_1, k.ticker_2, start, end, method, weekends])
+                        .map_err(query_failed)?;
+                    insert
                         .execute(params![
                             k.ticker_1,
                             k.ticker_2,
-                            date_text(k.start),
-                            date_text(k.end),
+                            start,
+                            end,
                             value,
-                            k.method.as_str(),
-                            weekends_flag(k.weekends)
+                            method,
+                            weekends,
+                            ANALYTICS_VERSION
                         ])
                         .map_err(query_failed)?;
                 }
@@ -535,11 +607,11 @@ impl AnalyticsCache for SqliteStore {
             let mut query = conn
                 .prepare(
                     "SELECT ticker, start_date, end_date, method, weekends, annual_return, annual_volatility,
-                        sharpe_ratio, asset_beta, equity_cost FROM profile",
+                        sharpe_ratio, asset_beta, equity_cost FROM profile WHERE stratus_version = ?1",
                 )
                 .map_err(query_failed)?;
             let rows = query
-                .query_map([], |r| {
+                .query_map(params![ANALYTICS_VERSION], |r| {
                     Ok((
                         r.get::<_, Option<String>>(0)?,
                         r.get::<_, Option<String>>(1)?,
@@ -587,10 +659,13 @@ impl AnalyticsCache for SqliteStore {
     async fn all_correlations(&self) -> StoreResult<Vec<(CorrelationKey, f64)>> {
         self.run(|conn| {
             let mut query = conn
-                .prepare("SELECT ticker_1, ticker_2, start_date, end_date, method, weekends, correlation FROM correlations")
+                .prepare(
+                    "SELECT ticker_1, ticker_2, start_date, end_date, method, weekends, correlation FROM correlations
+                     WHERE stratus_version = ?1",
+                )
                 .map_err(query_failed)?;
             let rows = query
-                .query_map([], |r| {
+                .query_map(params![ANALYTICS_VERSION], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
@@ -769,6 +844,118 @@ mod tests {
         assert_eq!(store.profile(&key).await.unwrap(), None);
         let prices = store.prices("KO", key.start, key.end).await.unwrap();
         assert_eq!((prices[0].open, prices[0].close), (Some(60.1), 60.5));
+    }
+
+    /// scrilla's own statements (`scrilla/cache.py`, 1.6.0), as it runs them on a shared file.
+    const SCRILLA_CORRELATION_INSERT: &str = "INSERT INTO correlations (ticker_1, ticker_2, start_date, end_date, correlation, method, weekends) VALUES (:ticker_1, :ticker_2, :start_date, :end_date, :correlation, :method, :weekends)";
+    const SCRILLA_CORRELATION_QUERY: &str = "SELECT correlation FROM correlations WHERE ticker_1=:ticker_1 AND ticker_2=:ticker_2 AND start_date=date(:start_date) AND end_date=date(:end_date) AND method=:method AND weekends=:weekends";
+
+    fn scrilla_saves_a_correlation(path: &Path, value: f64) -> rusqlite::Result<()> {
+        // A fresh connection per statement, (t1, t2) then (t2, t1), as scrilla does.
+        for (a, b) in [("AAPL", "MSFT"), ("MSFT", "AAPL")] {
+            let conn = Connection::open(path)?;
+            conn.execute(
+                SCRILLA_CORRELATION_INSERT,
+                rusqlite::named_params! {
+                    ":ticker_1": a, ":ticker_2": b, ":start_date": "2022-08-05",
+                    ":end_date": "2022-12-28", ":correlation": value, ":method": "moments",
+                    ":weekends": 0,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn scrilla_reads_the_correlation(path: &Path) -> Option<f64> {
+        let conn = Connection::open(path).unwrap();
+        conn.query_row(
+            SCRILLA_CORRELATION_QUERY,
+            rusqlite::named_params! {
+                ":ticker_1": "AAPL", ":ticker_2": "MSFT", ":start_date": "2022-08-05",
+                ":end_date": "2022-12-28", ":method": "moments", ":weekends": 0,
+            },
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn scrilla_keeps_working_on_a_file_stratus_opened_and_its_rows_are_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        let store = SqliteStore::open(&path).unwrap();
+        // scrilla saves the same correlation again and again (no upsert): never an
+        // IntegrityError on a file Stratus has opened.
+        scrilla_saves_a_correlation(&path, 0.68568).unwrap();
+        scrilla_saves_a_correlation(&path, 0.68568).unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute(
+                "INSERT INTO profile (ticker, start_date, end_date, annual_return, annual_volatility, method, weekends)
+                 VALUES ('AAPL', '2020-01-02', '2020-12-31', 0.687, 0.45, 'moments', 0)",
+                [],
+            )
+            .unwrap();
+        }
+        let key = CorrelationKey {
+            ticker_1: "AAPL".into(),
+            ticker_2: "MSFT".into(),
+            start: "2022-08-05".parse().unwrap(),
+            end: "2022-12-28".parse().unwrap(),
+            method: Method::Moments,
+            weekends: false,
+        };
+        let profile_key = ProfileKey {
+            ticker: "AAPL".into(),
+            start: "2020-01-02".parse().unwrap(),
+            end: "2020-12-31".parse().unwrap(),
+            method: Method::Moments,
+            weekends: false,
+        };
+        // scrilla's numbers are not Stratus's: a miss, to be recomputed.
+        assert_eq!(store.correlation(&key).await.unwrap(), None);
+        assert_eq!(store.profile(&profile_key).await.unwrap(), None);
+        assert!(store.all_correlations().await.unwrap().is_empty());
+        // Stratus's result replaces scrilla's rows of that identity, and scrilla reads it.
+        store.put_correlation(&key, 0.69117).await.unwrap();
+        assert_eq!(store.correlation(&key).await.unwrap(), Some(0.69117));
+        assert_eq!(scrilla_reads_the_correlation(&path), Some(0.69117));
+        scrilla_saves_a_correlation(&path, 0.68568).unwrap();
+        let record = ProfileRecord {
+            annual_return: 0.68712,
+            annual_volatility: 0.45,
+            sharpe_ratio: None,
+            asset_beta: None,
+            equity_cost: None,
+        };
+        store.put_profile(&profile_key, &record).await.unwrap();
+        assert_eq!(store.profile(&profile_key).await.unwrap(), Some(record));
+    }
+
+    #[tokio::test]
+    async fn a_version_1_file_loses_its_unique_correlation_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(MIGRATION_1).unwrap();
+            conn.execute_batch(
+                "CREATE UNIQUE INDEX correlation_identity
+                     ON correlations(ticker_1, ticker_2, start_date, end_date, method, weekends);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let _store = SqliteStore::open(&path).unwrap();
+        scrilla_saves_a_correlation(&path, 0.5).unwrap();
+        scrilla_saves_a_correlation(&path, 0.5).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 
     #[tokio::test]

@@ -34,6 +34,8 @@ pub enum StoreErrorKind {
     Unavailable,
     /// Stored data is malformed, or a request was invalid.
     Invalid,
+    /// The store itself is damaged (a file that is not a database); it must be rebuilt.
+    Corrupt,
     /// Anything else.
     Internal,
 }
@@ -202,6 +204,12 @@ pub struct StoreStatus {
     /// Cached correlations (each stored once per ticker order).
     pub correlations: u64,
 }
+
+/// The version of Stratus's estimators, stamped on every cached profile and correlation a
+/// backend writes. A backend serves only rows carrying this version: rows another tool wrote
+/// into a shared cache (scrilla's, with its defects) or an older Stratus wrote are recomputed,
+/// never trusted. Bump it whenever an estimator's numbers change.
+pub const ANALYTICS_VERSION: i64 = 1;
 
 /// Refuses a replacement history that holds rows of another ticker.
 pub fn check_one_ticker(ticker: &str, rows: &[PriceRow]) -> StoreResult<()> {

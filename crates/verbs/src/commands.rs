@@ -9,7 +9,8 @@ use stratus_core::{Maturity, Method, Window, checked};
 use crate::args::{
     AnalysisArgs, Command, MethodArg, PortfolioArgs, ReturnsArg, TickersArgs, VarArgs, WindowArgs,
 };
-use crate::output::{Output, money, num, pct};
+use crate::cells;
+use crate::output::{Cell, Output, money, num, pct};
 use stratus_app::{Allocation, Goal, PortfolioRequest, ReturnConvention};
 use stratus_charts::Format;
 
@@ -174,7 +175,7 @@ async fn risk_profile(analytics: &Analytics, a: &TickersArgs) -> Result<Output> 
             ticker.clone(),
             serde_json::to_value(p).unwrap_or(Value::Null),
         );
-        rows.push(vec![
+        rows.push(cells![
             ticker.clone(),
             pct(p.annual_return),
             pct(p.annual_volatility),
@@ -207,7 +208,7 @@ fn matrix_output(
     tickers: &[String],
     matrix: &[Vec<f64>],
     key: &str,
-) -> (Value, Vec<String>, Vec<Vec<String>>) {
+) -> (Value, Vec<String>, Vec<Vec<Cell>>) {
     let json = json!({ "tickers": tickers, key: matrix });
     let header = std::iter::once(String::new())
         .chain(tickers.iter().cloned())
@@ -216,7 +217,7 @@ fn matrix_output(
         .iter()
         .zip(matrix)
         .map(|(t, row)| {
-            std::iter::once(t.clone())
+            std::iter::once(Cell::from(t.clone()))
                 .chain(row.iter().map(|v| num(*v)))
                 .collect()
         })
@@ -266,7 +267,7 @@ async fn correlations(
     let mut rows = Vec::new();
     for (date, rho) in &series {
         json.insert(date.to_string(), json!(rho));
-        rows.push(vec![date.to_string(), num(*rho)]);
+        rows.push(cells![date.to_string(), num(*rho)]);
     }
     Ok(Output::table(
         Value::Object(json),
@@ -310,7 +311,7 @@ async fn per_ticker_metric(
             Metric::EquityCost => (json!({ "equity_cost": p.equity_cost }), pct(p.equity_cost)),
         };
         json.insert(ticker.clone(), value);
-        rows.push(vec![ticker, shown]);
+        rows.push(cells![ticker, shown]);
     }
     Ok(Output::table(
         Value::Object(json),
@@ -349,7 +350,7 @@ async fn value_at_risk(analytics: &Analytics, a: &VarArgs, conditional: bool) ->
             .last()
             .map_or(f64::NAN, |(_, c)| c);
         json.insert(ticker.clone(), json!({ key: value }));
-        rows.push(vec![
+        rows.push(cells![
             ticker.clone(),
             money(spot),
             money(value),
@@ -402,8 +403,8 @@ async fn mov_averages(analytics: &Analytics, a: &TickersArgs) -> Result<Output> 
             .collect();
         json.insert(date.to_string(), Value::Object(entry));
         rows.push(
-            std::iter::once(date.to_string())
-                .chain(values.iter().map(|v| v.map_or("-".into(), pct)))
+            std::iter::once(Cell::from(date.to_string()))
+                .chain(values.iter().map(|v| v.map_or(Cell::from("-"), pct)))
                 .collect(),
         );
     }
@@ -437,11 +438,11 @@ async fn yield_curve(analytics: &Analytics, date: Option<NaiveDate>) -> Result<O
         if point.source != PointSource::Observed {
             filled.push(point.maturity.label());
         }
-        rows.push(vec![
-            point.maturity.name().into(),
-            point.maturity.label().into(),
+        rows.push(cells![
+            point.maturity.name(),
+            point.maturity.label(),
             pct(point.rate),
-            source.into(),
+            source,
         ]);
     }
     let mut out = Output::table(
@@ -495,12 +496,12 @@ async fn interest(analytics: &Analytics, maturities: &[String], w: &WindowArgs) 
     let rows = dates
         .iter()
         .map(|d| {
-            std::iter::once(d.to_string())
+            std::iter::once(Cell::from(d.to_string()))
                 .chain(parsed.iter().map(|m| {
                     history[m]
                         .iter()
                         .find(|(x, _)| x == d)
-                        .map_or("-".into(), |(_, v)| pct(*v))
+                        .map_or(Cell::from("-"), |(_, v)| pct(*v))
                 }))
                 .collect()
         })
@@ -526,11 +527,7 @@ async fn risk_free(analytics: &Analytics, date: Option<NaiveDate>) -> Result<Out
     Ok(Output::table(
         json!({ maturity.name(): rate }),
         ["maturity", "rate", "published"].map(String::from).to_vec(),
-        vec![vec![
-            maturity.name().into(),
-            pct(rate),
-            published.to_string(),
-        ]],
+        vec![cells![maturity.name(), pct(rate), published.to_string(),]],
     ))
 }
 
@@ -555,11 +552,15 @@ async fn prices(analytics: &Analytics, tickers: &[String], w: &WindowArgs) -> Re
     let rows = dates
         .iter()
         .map(|d| {
-            std::iter::once(d.to_string())
+            std::iter::once(Cell::from(d.to_string()))
                 .chain(all.iter().map(|s| {
-                    s.dates()
-                        .binary_search(d)
-                        .map_or("-".into(), |i| format!("{:.3}", s.closes()[i]))
+                    s.dates().binary_search(d).map_or(Cell::from("-"), |i| {
+                        let close = s.closes()[i];
+                        Cell {
+                            text: format!("{close:.3}"),
+                            raw: Some(close.to_string()),
+                        }
+                    })
                 }))
                 .collect()
         })
@@ -589,7 +590,7 @@ async fn close(
                 ),
             })?;
         json.insert(t.clone(), json!(price));
-        rows.push(vec![t.clone(), money(price), day.to_string()]);
+        rows.push(cells![t.clone(), money(price), day.to_string()]);
     }
     Ok(Output::table(
         Value::Object(json),
@@ -606,7 +607,7 @@ async fn asset(analytics: &Analytics, tickers: &[String]) -> Result<Output> {
         .collect();
     let rows = tickers
         .iter()
-        .map(|t| vec![t.clone(), "equity".into()])
+        .map(|t| cells![t.clone(), "equity"])
         .collect();
     Ok(Output::table(
         Value::Object(json),
@@ -624,7 +625,7 @@ async fn tickers(analytics: &Analytics) -> Result<Output> {
     let rows = list
         .iter()
         .map(|t| {
-            vec![
+            cells![
                 t.ticker.clone(),
                 t.first.to_string(),
                 t.last.to_string(),
@@ -714,7 +715,7 @@ async fn portfolio_request(analytics: &Analytics, a: &PortfolioArgs) -> Result<P
     })
 }
 
-fn allocation_rows(allocation: &Allocation) -> (Vec<String>, Vec<Vec<String>>) {
+fn allocation_rows(allocation: &Allocation) -> (Vec<String>, Vec<Vec<Cell>>) {
     let invested = allocation.holdings.iter().any(|h| h.shares.is_some());
     let mut header: Vec<String> = ["ticker", "weight", "annual return", "annual volatility"]
         .map(String::from)
@@ -726,14 +727,17 @@ fn allocation_rows(allocation: &Allocation) -> (Vec<String>, Vec<Vec<String>>) {
         .holdings
         .iter()
         .map(|h| {
-            let mut row = vec![
+            let mut row = cells![
                 h.ticker.clone(),
                 pct(h.allocation),
                 pct(h.annual_return),
                 pct(h.annual_volatility),
             ];
             if invested {
-                row.push(h.shares.map_or("-".into(), |s| s.to_string()));
+                row.push(
+                    h.shares
+                        .map_or(Cell::from("-"), |s| Cell::from(s.to_string())),
+                );
                 row.push(h.price.map_or("-".into(), money));
             }
             row
@@ -818,7 +822,7 @@ async fn frontier(analytics: &Analytics, a: &PortfolioArgs, steps: usize) -> Res
     let rows = points
         .iter()
         .map(|p| {
-            let mut row = vec![
+            let mut row = cells![
                 pct(p.portfolio_return),
                 pct(p.portfolio_volatility),
                 num(p.sharpe_ratio),
@@ -1117,10 +1121,10 @@ async fn dividends(analytics: &Analytics, tickers: &[String]) -> Result<Output> 
             .map(|d| (d.date.to_string(), json!(d.amount)))
             .collect();
         for d in &payments {
-            rows.push(vec![name.clone(), d.date.to_string(), money(d.amount)]);
+            rows.push(cells![name.clone(), d.date.to_string(), money(d.amount)]);
         }
         if payments.is_empty() {
-            rows.push(vec![name.clone(), "-".into(), "no dividends".into()]);
+            rows.push(cells![name.clone(), "-", "no dividends"]);
         }
         json.insert(name, Value::Object(map));
     }
@@ -1161,7 +1165,7 @@ async fn ddm(
                 "payments": model.payments,
             }),
         );
-        rows.push(vec![
+        rows.push(cells![
             name,
             money(model.npv),
             pct(model.rate),
@@ -1208,7 +1212,7 @@ fn watchlist(analytics: &Analytics) -> Result<Output> {
 }
 
 fn watchlist_output(list: Vec<String>) -> Output {
-    let rows = list.iter().map(|t| vec![t.clone()]).collect();
+    let rows = list.iter().map(|t| cells![t.clone()]).collect();
     let empty = list.is_empty();
     let out = Output::table(json!(list), vec!["watchlist".into()], rows);
     if empty {
@@ -1235,13 +1239,13 @@ async fn screen(
     let table = rows
         .iter()
         .map(|r| {
-            vec![
+            cells![
                 r.ticker.clone(),
                 money(r.model_value),
                 money(r.price),
                 money(r.discount),
                 pct(r.rate),
-                if r.discount > 0.0 { "yes" } else { "no" }.into(),
+                if r.discount > 0.0 { "yes" } else { "no" },
             ]
         })
         .collect();
@@ -1285,7 +1289,7 @@ async fn stat(analytics: &Analytics, codes: &[String]) -> Result<Output> {
             ),
         })?;
         json.insert(code.clone(), json!(last.value));
-        rows.push(vec![code, num(last.value), last.date.to_string()]);
+        rows.push(cells![code, num(last.value), last.date.to_string()]);
     }
     Ok(Output::table(
         Value::Object(json),
@@ -1310,7 +1314,7 @@ async fn stats(analytics: &Analytics, codes: &[String], w: &WindowArgs) -> Resul
             .map(|o| (o.date.to_string(), json!(o.value)))
             .collect();
         for o in &observations {
-            rows.push(vec![code.clone(), o.date.to_string(), num(o.value)]);
+            rows.push(cells![code.clone(), o.date.to_string(), num(o.value)]);
         }
         json.insert(code, Value::Object(map));
     }

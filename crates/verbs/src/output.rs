@@ -5,6 +5,56 @@ use std::io::Write;
 
 use serde_json::Value;
 
+/// One table cell: the text people read, and for numbers the full-precision value a CSV file
+/// gets instead (`-61.14%` on screen is `-0.6114285714285714` in a spreadsheet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// As shown in the table.
+    pub text: String,
+    /// The number behind it, as written to CSV (shortest exact decimal; percentages as fractions).
+    pub raw: Option<String>,
+}
+
+impl Cell {
+    /// What a CSV file holds for this cell.
+    pub fn csv(&self) -> &str {
+        self.raw.as_deref().unwrap_or(&self.text)
+    }
+
+    fn number(text: String, value: f64) -> Cell {
+        Cell {
+            text,
+            raw: Some(value.to_string()),
+        }
+    }
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Cell {
+        Cell { text, raw: None }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Cell {
+        Cell::from(text.to_string())
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A table row from cells, strings and numbers alike.
+#[macro_export]
+macro_rules! cells {
+    ($($cell:expr),* $(,)?) => {
+        vec![$($crate::output::Cell::from($cell)),*]
+    };
+}
+
 /// A command's result in every format.
 #[derive(Debug)]
 pub struct Output {
@@ -14,15 +64,15 @@ pub struct Output {
     pub notes: Vec<String>,
     /// Table header.
     pub header: Vec<String>,
-    /// Table rows, already formatted.
-    pub rows: Vec<Vec<String>>,
+    /// Table rows.
+    pub rows: Vec<Vec<Cell>>,
     /// A rendered chart for plot commands.
     pub chart: Option<Vec<u8>>,
 }
 
 impl Output {
     /// An output with a table.
-    pub fn table(json: Value, header: Vec<String>, rows: Vec<Vec<String>>) -> Self {
+    pub fn table(json: Value, header: Vec<String>, rows: Vec<Vec<Cell>>) -> Self {
         Output {
             json,
             notes: Vec::new(),
@@ -30,6 +80,15 @@ impl Output {
             rows,
             chart: None,
         }
+    }
+
+    /// An output whose table holds text only.
+    pub fn text_table(json: Value, header: Vec<String>, rows: Vec<Vec<String>>) -> Self {
+        let rows = rows
+            .into_iter()
+            .map(|row| row.into_iter().map(Cell::from).collect())
+            .collect();
+        Output::table(json, header, rows)
     }
 
     /// Adds a note line.
@@ -50,7 +109,7 @@ impl Output {
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(cell.chars().count());
+                widths[i] = widths[i].max(cell.text.chars().count());
             }
         }
         let line = |cells: &[String], out: &mut dyn Write| -> std::io::Result<()> {
@@ -72,7 +131,8 @@ impl Output {
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
         line(&rule, out)?;
         for row in &self.rows {
-            line(row, out)?;
+            let texts: Vec<String> = row.iter().map(|c| c.text.clone()).collect();
+            line(&texts, out)?;
         }
         Ok(())
     }
@@ -87,7 +147,12 @@ impl Output {
             }
         };
         let mut text = String::new();
-        for row in std::iter::once(&self.header).chain(&self.rows) {
+        let header: Vec<&str> = self.header.iter().map(String::as_str).collect();
+        let rows = self
+            .rows
+            .iter()
+            .map(|row| row.iter().map(Cell::csv).collect::<Vec<_>>());
+        for row in std::iter::once(header).chain(rows) {
             text.push_str(
                 &row.iter()
                     .map(|c| escape(c.trim()))
@@ -101,16 +166,16 @@ impl Output {
 }
 
 /// A number for a table.
-pub fn num(value: f64) -> String {
-    format!("{value:.4}")
+pub fn num(value: f64) -> Cell {
+    Cell::number(format!("{value:.4}"), value)
 }
 
-/// A percentage for a table.
-pub fn pct(value: f64) -> String {
-    format!("{:.2}%", value * 100.0)
+/// A percentage for a table (a fraction in CSV).
+pub fn pct(value: f64) -> Cell {
+    Cell::number(format!("{:.2}%", value * 100.0), value)
 }
 
 /// A currency amount for a table.
-pub fn money(value: f64) -> String {
-    format!("${value:.2}")
+pub fn money(value: f64) -> Cell {
+    Cell::number(format!("${value:.2}"), value)
 }
