@@ -90,6 +90,8 @@ pub fn dynamo_settings(settings: &Settings) -> stratus_store_dynamodb::DynamoSet
                 stratus_store_dynamodb::AnalyticsLayout::CollisionFree
             }
         },
+        connect_timeout: settings.dynamo_connect_timeout,
+        timeout: settings.dynamo_timeout,
     }
 }
 

@@ -83,6 +83,14 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "scrilla (default: profiles and correlations in scrilla's shared tables, colliding keys replace each other) or collision-free (Stratus's own stratus_profile and stratus_correlations tables)",
     },
     EnvVar {
+        names: &["STRATUS_DYNAMO_CONNECT_TIMEOUT"],
+        help: "seconds to wait for a connection to DynamoDB (default 5)",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_TIMEOUT"],
+        help: "seconds one DynamoDB operation may take, retries included (default 30)",
+    },
+    EnvVar {
         names: &["STRATUS_RISK_FREE", "RISK_FREE"],
         help: "Treasury maturity used as the risk-free rate (default TEN_YEAR)",
     },
@@ -331,6 +339,10 @@ pub struct Settings {
     pub dynamo_billing: DynamoBilling,
     /// DynamoDB tables for profiles and correlations.
     pub dynamo_layout: DynamoLayout,
+    /// DynamoDB connection timeout (None: the backend's default).
+    pub dynamo_connect_timeout: Option<std::time::Duration>,
+    /// DynamoDB operation timeout (None: the backend's default).
+    pub dynamo_timeout: Option<std::time::Duration>,
     /// Data folder.
     pub home: PathBuf,
     /// Cache backend.
@@ -544,6 +556,8 @@ impl Settings {
             table_prefix: String::new(),
             dynamo_billing: DynamoBilling::PayPerRequest,
             dynamo_layout: DynamoLayout::Scrilla,
+            dynamo_connect_timeout: None,
+            dynamo_timeout: None,
             sqlite_file: home.join("stratus.db"),
             home,
             cache_mode: CacheMode::Sqlite,
@@ -574,6 +588,12 @@ impl Settings {
         }
         if let Some((name, v)) = lookup(&["STRATUS_DYNAMO_LAYOUT"]) {
             settings.dynamo_layout = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
+        }
+        if let Some((name, v)) = lookup(&["STRATUS_DYNAMO_CONNECT_TIMEOUT"]) {
+            settings.dynamo_connect_timeout = Some(parse_seconds(&name, &v)?);
+        }
+        if let Some((name, v)) = lookup(&["STRATUS_DYNAMO_TIMEOUT"]) {
+            settings.dynamo_timeout = Some(parse_seconds(&name, &v)?);
         }
         // Billing comes whole from one layer: STRATUS_DYNAMO_*, else DYNAMO_CONF, else the file.
         let stratus_billing = [

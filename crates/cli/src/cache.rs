@@ -62,9 +62,13 @@ pub(crate) async fn run(
             };
             Ok(Output::table(json!({ "created": created }), vec![], vec![]).note(note))
         }
-        CacheAction::Status => {
+        CacheAction::Status { exact } => {
             let store = stratus_app::open_store(settings).await?;
-            let status = store.status().await?;
+            let status = if *exact {
+                store.status().await?
+            } else {
+                store.estimated_status().await?
+            };
             let backend = match settings.cache_mode {
                 CacheMode::Sqlite => "sqlite",
                 CacheMode::Dynamodb => "dynamodb",

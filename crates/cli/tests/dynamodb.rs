@@ -180,6 +180,24 @@ async fn migrate_then_identical_results_on_both_backends() {
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["backend"], "dynamodb");
     assert_eq!(status["items"]["prices"], report["prices"]["source"]);
+    // The default reads DynamoDB's own item counts; --exact counts every item.
+    assert!(
+        status["location"].as_str().unwrap().contains("refreshed"),
+        "{status}"
+    );
+    let exact = stratus(
+        home.path(),
+        &url,
+        &p,
+        "dynamodb",
+        &["cache", "status", "--exact", "--json"],
+    );
+    let exact: serde_json::Value = serde_json::from_slice(&exact.stdout).unwrap();
+    assert_eq!(exact["items"]["prices"], report["prices"]["source"]);
+    assert!(
+        !exact["location"].as_str().unwrap().contains("refreshed"),
+        "{exact}"
+    );
 
     let unconfirmed = stratus(home.path(), &url, &p, "dynamodb", &["clear-cache"]);
     assert_eq!(unconfirmed.status.code(), Some(2));

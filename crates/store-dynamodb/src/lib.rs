@@ -37,9 +37,9 @@ use aws_sdk_dynamodb::types::{
 use chrono::NaiveDate;
 use stratus_core::{Maturity, Method};
 use stratus_store::{
-    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow,
-    RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
-    check_finite,
+    ANALYTICS_VERSION, AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey,
+    ProfileRecord, RateRow, RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus,
+    TickerSummary, check_finite,
 };
 
 /// How tables are billed.
@@ -78,7 +78,17 @@ pub struct DynamoSettings {
     pub billing: Billing,
     /// Which tables hold profiles and correlations.
     pub analytics: AnalyticsLayout,
+    /// Longest wait for a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    pub connect_timeout: Option<Duration>,
+    /// Longest wait for one operation, retries included (default [`DEFAULT_TIMEOUT`]): an
+    /// endpoint that accepts connections and never answers is an error, never a hang.
+    pub timeout: Option<Duration>,
 }
+
+/// Connection timeout unless [`DynamoSettings::connect_timeout`] says otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Operation timeout unless [`DynamoSettings::timeout`] says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which `correlations` layout a table has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +174,57 @@ fn get_date(table: &str, item: &Item, name: &str) -> StoreResult<NaiveDate> {
     })
 }
 
+/// The attribute that marks an analytics item as computed by Stratus with its current estimators
+/// ([`ANALYTICS_VERSION`]); items without it (scrilla's, in a shared table) are never served.
+const VERSION_ATTRIBUTE: &str = "stratus_version";
+
+fn is_current(table: &str, item: &Item) -> StoreResult<bool> {
+    Ok(get_n(table, item, VERSION_ATTRIBUTE)? == Some(ANALYTICS_VERSION as f64))
+}
+
+/// Says which of region or credentials is missing or wrong before any request is made: the SDK
+/// would otherwise report either as a failure to reach DynamoDB, which it is not.
+async fn check_region_and_credentials(
+    config: &aws_config::SdkConfig,
+    settings: &DynamoSettings,
+) -> StoreResult<()> {
+    use aws_sdk_dynamodb::config::ProvideCredentials;
+    let unavailable = |message: String| StoreError::new(StoreErrorKind::Unavailable, message);
+    let Some(region) = config.region() else {
+        return Err(unavailable(
+            "no AWS region is set for DynamoDB: set AWS_REGION (for example us-east-1), or AWS_PROFILE for a profile with a region".into(),
+        ));
+    };
+    let name = region.as_ref();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(unavailable(format!(
+            "the AWS region {name:?} is not a region name; set AWS_REGION to one such as us-east-1"
+        )));
+    }
+    let how = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; on AWS, give the function or instance a role";
+    let Some(provider) = config.credentials_provider() else {
+        return Err(unavailable(format!(
+            "no AWS credentials are configured for DynamoDB: {how}"
+        )));
+    };
+    let wait = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    match tokio::time::timeout(wait, provider.provide_credentials()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unavailable(format!(
+            "no AWS credentials found for DynamoDB ({}): {how}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        ))),
+        Err(_) => Err(unavailable(format!(
+            "looking up AWS credentials took more than {} s: {how}",
+            wait.as_secs()
+        ))),
+    }
+}
+
 impl DynamoStore {
     /// The first (`first`) or last date with a price for `ticker`: one key query of one item.
     async fn end_price_date(&self, ticker: &str, first: bool) -> StoreResult<Option<NaiveDate>> {
@@ -222,7 +283,16 @@ impl DynamoStore {
                         .map_or("the default region".into(), |r| r.to_string())
                 )
             });
-        let client = Client::from_conf(customize(config.into()).build());
+        check_region_and_credentials(config, settings).await?;
+        let connect_timeout = settings.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let timeout = settings.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(connect_timeout)
+            .operation_attempt_timeout(timeout)
+            .operation_timeout(timeout)
+            .build();
+        let builder = aws_sdk_dynamodb::config::Builder::from(config).timeout_config(timeouts);
+        let client = Client::from_conf(customize(builder).build());
         let name = |base: &str| format!("{}{base}", settings.table_prefix);
         let (profile, correlations) = match settings.analytics {
             AnalyticsLayout::Scrilla => (name("profile"), name("correlations")),
@@ -273,11 +343,32 @@ impl DynamoStore {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         let (kind, message) = match &error {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => (
+            SdkError::TimeoutError(_) => (
+                StoreErrorKind::Unavailable,
+                format!(
+                    "{} did not answer {operation} on {table} in time (STRATUS_DYNAMO_TIMEOUT); check that the endpoint is DynamoDB and reachable (AWS_ENDPOINT_URL, the region, the network)",
+                    self.endpoint
+                ),
+            ),
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => (
+                StoreErrorKind::Unavailable,
+                format!(
+                    "{} did not answer {operation} on {table} in time (STRATUS_DYNAMO_CONNECT_TIMEOUT); check AWS_ENDPOINT_URL, the region and the network",
+                    self.endpoint
+                ),
+            ),
+            SdkError::DispatchFailure(_) => (
                 StoreErrorKind::Unavailable,
                 format!(
                     "cannot reach {}: {operation} on {table} failed to connect; start DynamoDB or check AWS_ENDPOINT_URL and the region",
                     self.endpoint
+                ),
+            ),
+            SdkError::ConstructionFailure(_) => (
+                StoreErrorKind::Unavailable,
+                format!(
+                    "cannot build the DynamoDB {operation} request for {table} ({}); check AWS_REGION and the AWS credentials",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&error)
                 ),
             ),
             SdkError::ServiceError(service) => {
@@ -764,6 +855,10 @@ impl DynamoStore {
             ("method".to_string(), s(key.method.as_str())),
             ("weekends".to_string(), AttributeValue::N(weekends.into())),
             ("correlation".to_string(), n(value)),
+            (
+                VERSION_ATTRIBUTE.to_string(),
+                AttributeValue::N(ANALYTICS_VERSION.to_string()),
+            ),
         ]
         .into();
         if self.layout == CorrelationLayout::IdKeyed {
@@ -1141,8 +1236,10 @@ impl AnalyticsCache for DynamoStore {
             return Ok(None);
         };
         let table = &self.profile;
-        // scrilla's key is (ticker, start_date): only a full identity match is a hit.
-        let matches = get_s(table, &item, "end_date")? == date_text(key.end)
+        // scrilla's key is (ticker, start_date): only a full identity match is a hit, and only
+        // an item Stratus wrote with its current estimators.
+        let matches = is_current(table, &item)?
+            && get_s(table, &item, "end_date")? == date_text(key.end)
             && get_s(table, &item, "method")? == key.method.as_str()
             && get_n(table, &item, "weekends")? == Some(f64::from(u8::from(key.weekends)));
         if !matches {
@@ -1177,6 +1274,10 @@ impl AnalyticsCache for DynamoStore {
             ),
             ("annual_return".to_string(), n(record.annual_return)),
             ("annual_volatility".to_string(), n(record.annual_volatility)),
+            (
+                VERSION_ATTRIBUTE.to_string(),
+                AttributeValue::N(ANALYTICS_VERSION.to_string()),
+            ),
         ]
         .into();
         if self.analytics == AnalyticsLayout::CollisionFree {
@@ -1214,7 +1315,8 @@ impl AnalyticsCache for DynamoStore {
                 .map_err(|e| self.error(&self.correlations, "GetItem", e))?;
             let Some(item) = output.item else { continue };
             let table = &self.correlations;
-            let matches = get_s(table, &item, "ticker_1")? == candidate.ticker_1
+            let matches = is_current(table, &item)?
+                && get_s(table, &item, "ticker_1")? == candidate.ticker_1
                 && get_s(table, &item, "ticker_2")? == candidate.ticker_2
                 && get_s(table, &item, "start_date")? == date_text(candidate.start)
                 && get_s(table, &item, "end_date")? == date_text(candidate.end)
@@ -1243,6 +1345,9 @@ impl AnalyticsCache for DynamoStore {
         let table = &self.profile;
         let mut out = Vec::new();
         for item in self.scan_all(table, None).await? {
+            if !is_current(table, &item)? {
+                continue;
+            }
             let (Some(annual_return), Some(annual_volatility)) = (
                 get_n(table, &item, "annual_return")?,
                 get_n(table, &item, "annual_volatility")?,
@@ -1276,6 +1381,9 @@ impl AnalyticsCache for DynamoStore {
         let table = &self.correlations;
         let mut out = Vec::new();
         for item in self.scan_all(table, None).await? {
+            if !is_current(table, &item)? {
+                continue;
+            }
             let Some(value) = get_n(table, &item, "correlation")? else {
                 continue;
             };
@@ -1380,6 +1488,34 @@ impl Store for DynamoStore {
             rates: self.count(&self.interest).await?,
             profiles: self.count(&self.profile).await?,
             correlations: self.count(&self.correlations).await?,
+        })
+    }
+
+    /// `DescribeTable`'s item counts: four small requests instead of a scan of every table.
+    async fn estimated_status(&self) -> StoreResult<StoreStatus> {
+        let mut counts = [0u64; 4];
+        let tables = [
+            &self.prices,
+            &self.interest,
+            &self.profile,
+            &self.correlations,
+        ];
+        for (count, table) in counts.iter_mut().zip(tables) {
+            *count = self
+                .describe(table)
+                .await?
+                .and_then(|d| d.item_count)
+                .map_or(0, |n| n.max(0) as u64);
+        }
+        Ok(StoreStatus {
+            description: format!(
+                "dynamodb:{} (tables {}, {}, {}, {}; item counts as DynamoDB last refreshed them)",
+                self.endpoint, self.prices, self.interest, self.profile, self.correlations
+            ),
+            prices: counts[0],
+            rates: counts[1],
+            profiles: counts[2],
+            correlations: counts[3],
         })
     }
 

@@ -15,6 +15,7 @@ async fn fresh_store(analytics: AnalyticsLayout) -> Option<DynamoStore> {
         table_prefix: support::prefix(),
         billing: Billing::OnDemand,
         analytics,
+        ..Default::default()
     };
     let store = DynamoStore::with_config(&support::config(&url).await, &settings)
         .await

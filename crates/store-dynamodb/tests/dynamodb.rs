@@ -139,6 +139,7 @@ async fn two_profiles_sharing_scrilla_key(
             table_prefix: prefix(),
             billing: Billing::OnDemand,
             analytics,
+            ..Default::default()
         },
     )
     .await
@@ -304,4 +305,186 @@ async fn an_unreachable_endpoint_is_one_clear_unavailable_error() {
         "{}",
         err.message
     );
+}
+
+/// A TCP server that accepts connections and never answers.
+async fn silent_endpoint() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_times_out_with_a_clear_error() {
+    if endpoint().is_none() {
+        return;
+    }
+    let (url, server) = silent_endpoint().await;
+    let cfg = config(&url).await;
+    let settings = DynamoSettings {
+        timeout: Some(std::time::Duration::from_millis(800)),
+        connect_timeout: Some(std::time::Duration::from_millis(800)),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let err = match DynamoStore::with_config(&cfg, &settings).await {
+        Ok(store) => store.latest_price_date("AAPL").await.unwrap_err(),
+        Err(e) => e,
+    };
+    server.abort();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(err.kind, StoreErrorKind::Unavailable);
+    assert!(err.message.contains("did not answer"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_missing_region_or_missing_credentials_is_named() {
+    use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
+    let Some(url) = endpoint() else { return };
+    let base = || {
+        aws_config::SdkConfig::builder()
+            .endpoint_url(&url)
+            .behavior_version(aws_config::BehaviorVersion::latest())
+    };
+    let credentials =
+        SharedCredentialsProvider::new(Credentials::new("local", "local", None, None, "t"));
+    let connect = |config: aws_config::SdkConfig| async move {
+        DynamoStore::with_config(&config, &DynamoSettings::default())
+            .await
+            .err()
+            .expect("refused")
+            .message
+    };
+
+    let message = connect(base().credentials_provider(credentials.clone()).build()).await;
+    assert!(
+        message.contains("no AWS region") && message.contains("AWS_REGION"),
+        "{message}"
+    );
+    let message = connect(
+        base()
+            .region(Region::new("us east 1"))
+            .credentials_provider(credentials)
+            .build(),
+    )
+    .await;
+    assert!(
+        message.contains("\"us east 1\"") && message.contains("AWS_REGION"),
+        "{message}"
+    );
+    let message = connect(base().region(Region::new("us-east-1")).build()).await;
+    assert!(
+        message.contains("no AWS credentials") && message.contains("AWS_ACCESS_KEY_ID"),
+        "{message}"
+    );
+    assert!(!message.contains("cannot reach"), "{message}");
+}
+
+#[tokio::test]
+async fn scrilla_items_are_not_served_and_stratus_items_are_readable_by_scrilla() {
+    let Some(url) = endpoint() else { return };
+    let cfg = config(&url).await;
+    let settings = DynamoSettings {
+        table_prefix: prefix(),
+        billing: Billing::OnDemand,
+        ..Default::default()
+    };
+    let store = DynamoStore::with_config(&cfg, &settings).await.unwrap();
+    store.provision(Billing::OnDemand).await.unwrap();
+    let client = Client::new(&cfg);
+    let p = &settings.table_prefix;
+    let n = |v: &str| AttributeValue::N(v.into());
+    let s = |v: &str| AttributeValue::S(v.into());
+    // scrilla's items (its `dynamo_json_to_params` formats; no Stratus mark).
+    client
+        .put_item()
+        .table_name(format!("{p}profile"))
+        .item("ticker", s("AAPL"))
+        .item("start_date", s("2020-01-02"))
+        .item("end_date", s("2020-12-31"))
+        .item("method", s("moments"))
+        .item("weekends", n("0"))
+        .item("annual_return", n("0.687"))
+        .item("annual_volatility", n("0.45"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_item()
+        .table_name(format!("{p}correlations"))
+        .item("id", s("AAPLMSFT2022-12-282022-08-05moments0"))
+        .item("ticker_1", s("AAPL"))
+        .item("ticker_2", s("MSFT"))
+        .item("start_date", s("2022-08-05"))
+        .item("end_date", s("2022-12-28"))
+        .item("method", s("moments"))
+        .item("weekends", n("0"))
+        .item("correlation", n("0.68568"))
+        .send()
+        .await
+        .unwrap();
+    let profile_key = ProfileKey {
+        ticker: "AAPL".into(),
+        start: d("2020-01-02"),
+        end: d("2020-12-31"),
+        method: Method::Moments,
+        weekends: false,
+    };
+    let correlation_key = CorrelationKey {
+        ticker_1: "AAPL".into(),
+        ticker_2: "MSFT".into(),
+        start: d("2022-08-05"),
+        end: d("2022-12-28"),
+        method: Method::Moments,
+        weekends: false,
+    };
+    assert_eq!(store.profile(&profile_key).await.unwrap(), None);
+    assert_eq!(store.correlation(&correlation_key).await.unwrap(), None);
+    assert!(store.all_profiles().await.unwrap().is_empty());
+    assert!(store.all_correlations().await.unwrap().is_empty());
+    store
+        .put_correlation(&correlation_key, 0.69117)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.correlation(&correlation_key).await.unwrap(),
+        Some(0.69117)
+    );
+
+    // Price items carry every attribute scrilla's reader indexes: `open` is NULL when unknown.
+    store
+        .put_prices(&[PriceRow {
+            ticker: "KO".into(),
+            date: d("2022-12-28"),
+            open: None,
+            close: 60.5,
+        }])
+        .await
+        .unwrap();
+    let item = client
+        .get_item()
+        .table_name(format!("{p}prices"))
+        .key("ticker", s("KO"))
+        .key("date", s("2022-12-28"))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item.get("open"), Some(&AttributeValue::Null(true)));
+    let rows = store
+        .prices("KO", d("2022-12-01"), d("2022-12-31"))
+        .await
+        .unwrap();
+    assert_eq!((rows[0].open, rows[0].close), (None, 60.5));
+
+    // Status without a scan: DescribeTable's counts.
+    let estimated = store.estimated_status().await.unwrap();
+    assert!(estimated.description.contains("refreshed"));
 }

@@ -291,8 +291,13 @@ pub trait AnalyticsCache: Send + Sync {
 /// A complete store: market data, cache, and housekeeping.
 #[async_trait]
 pub trait Store: PriceStore + RateStore + AnalyticsCache {
-    /// Reachability and sizes.
+    /// Reachability and exact sizes (may read every item).
     async fn status(&self) -> StoreResult<StoreStatus>;
+    /// Sizes as the backend keeps them without reading the data (DynamoDB's item counts are
+    /// refreshed about every six hours); the exact ones where counting is cheap.
+    async fn estimated_status(&self) -> StoreResult<StoreStatus> {
+        self.status().await
+    }
     /// Empties everything, market data included.
     async fn clear_all(&self) -> StoreResult<()>;
 }

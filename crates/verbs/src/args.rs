@@ -124,8 +124,13 @@ pub enum CacheAction {
     /// Create the four DynamoDB tables (idempotent; an existing table with another layout is an
     /// error). Billing from STRATUS_DYNAMO_BILLING/RCU/WCU, names from STRATUS_TABLE_PREFIX.
     Provision,
-    /// The configured backend, its tables and item counts.
-    Status,
+    /// The configured backend, its tables and item counts (on DynamoDB the counts DynamoDB keeps,
+    /// refreshed about every six hours; --exact counts every item, which reads whole tables).
+    Status {
+        /// Count every item (a full scan on DynamoDB).
+        #[arg(long)]
+        exact: bool,
+    },
     /// Copy every table from one backend to another, resumably, and verify the copy.
     Migrate {
         /// Source: `sqlite`, `sqlite:PATH` or `dynamodb`.
