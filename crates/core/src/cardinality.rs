@@ -105,7 +105,14 @@ pub fn solve_limited(
         ));
     }
     let relaxed = objective.solve(problem)?;
-    let held = relaxed.weights.iter().filter(|w| **w > 1e-12).count();
+    // An asset at a positive lower bound is held however small the bound (a minimum weight of
+    // 1e-300 is still a position); otherwise weights within rounding of 0 are not.
+    let held = relaxed
+        .weights
+        .iter()
+        .zip(&problem.lower)
+        .filter(|(w, lower)| **w > 1e-12 || **lower > 0.0)
+        .count();
     if max_assets >= n || held <= max_assets {
         return Ok(Limited {
             portfolio: relaxed,
@@ -215,6 +222,16 @@ mod tests {
             mean,
             covariance_matrix(u.log_returns.as_ref(), 252.0, Par::Seq),
         )
+    }
+
+    #[test]
+    fn a_tiny_minimum_weight_still_counts_as_holding_the_asset() {
+        let mut problem = universe(4);
+        problem.lower = vec![1e-300; 4];
+        let limited = solve_limited(&problem, Objective::MaxReturn, 1).unwrap();
+        let held = limited.portfolio.weights.iter().filter(|w| **w != 0.0).count();
+        assert_eq!(held, 1, "{:?}", limited.portfolio.weights);
+        assert!((limited.portfolio.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
 
     #[test]
