@@ -229,7 +229,12 @@ mod tests {
         let mut problem = universe(4);
         problem.lower = vec![1e-300; 4];
         let limited = solve_limited(&problem, Objective::MaxReturn, 1).unwrap();
-        let held = limited.portfolio.weights.iter().filter(|w| **w != 0.0).count();
+        let held = limited
+            .portfolio
+            .weights
+            .iter()
+            .filter(|w| **w != 0.0)
+            .count();
         assert_eq!(held, 1, "{:?}", limited.portfolio.weights);
         assert!((limited.portfolio.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }

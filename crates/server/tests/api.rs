@@ -518,7 +518,10 @@ async fn the_openapi_document_describes_every_verb_and_its_parameters() {
         assert!(names.contains(&expected), "{names:?}");
     }
     let prob = params.iter().find(|p| p["name"] == "prob").unwrap();
-    assert_eq!(prob["schema"], json!({"type": "number", "default": "0.05"}));
+    assert_eq!(
+        prob["schema"],
+        json!({"type": "number", "exclusiveMinimum": 0.0, "exclusiveMaximum": 1.0, "default": 0.05})
+    );
     let method = params.iter().find(|p| p["name"] == "method").unwrap();
     assert_eq!(
         method["schema"]["enum"],

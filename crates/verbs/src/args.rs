@@ -64,9 +64,73 @@ fn parse_finite(text: &str) -> Result<f64, String> {
         .map_err(|_| format!("{text:?} is not a finite number; give a decimal such as 0.2"))
 }
 
+/// The domain of a numeric option as this module's parsers (and, for weights, steps and asset
+/// counts, the services) enforce it; the OpenAPI document publishes the same bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct NumberDomain {
+    /// Smallest value allowed.
+    pub minimum: Option<f64>,
+    /// Largest value allowed.
+    pub maximum: Option<f64>,
+    /// Values must be above this.
+    pub exclusive_minimum: Option<f64>,
+    /// Values must be below this.
+    pub exclusive_maximum: Option<f64>,
+    /// Whole numbers only.
+    pub integer: bool,
+}
+
+/// Largest magnitude of a yearly rate given as a decimal (`--risk-free`, `--discount`).
+pub const MAX_RATE: f64 = 1.0;
+
+/// The domain of the numeric option `long` (its long name), if it is one.
+pub fn number_domain(long: &str) -> Option<NumberDomain> {
+    let domain = NumberDomain::default();
+    Some(match long {
+        "prob" | "probability" => NumberDomain {
+            exclusive_minimum: Some(0.0),
+            exclusive_maximum: Some(1.0),
+            ..domain
+        },
+        "expiry" => NumberDomain {
+            exclusive_minimum: Some(0.0),
+            maximum: Some(checked::MAX_HORIZON_YEARS),
+            ..domain
+        },
+        "invest" => NumberDomain {
+            exclusive_minimum: Some(0.0),
+            maximum: Some(checked::MAX_AMOUNT),
+            ..domain
+        },
+        "risk-free" | "discount" => NumberDomain {
+            minimum: Some(-MAX_RATE),
+            maximum: Some(MAX_RATE),
+            ..domain
+        },
+        "min-weight" | "max-weight" => NumberDomain {
+            minimum: Some(0.0),
+            maximum: Some(1.0),
+            ..domain
+        },
+        "target" => domain,
+        "steps" => NumberDomain {
+            minimum: Some(2.0),
+            maximum: Some(checked::MAX_FRONTIER_STEPS as f64),
+            integer: true,
+            ..domain
+        },
+        "max-assets" => NumberDomain {
+            minimum: Some(1.0),
+            integer: true,
+            ..domain
+        },
+        _ => return None,
+    })
+}
+
 fn parse_rate(text: &str) -> Result<f64, String> {
     let value = parse_finite(text)?;
-    if (-1.0..=1.0).contains(&value) {
+    if (-MAX_RATE..=MAX_RATE).contains(&value) {
         Ok(value)
     } else {
         Err(format!(

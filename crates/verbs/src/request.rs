@@ -328,8 +328,12 @@ pub struct ParamDoc {
     pub help: String,
     /// Whether the verb needs it.
     pub required: bool,
-    /// JSON-schema type: `string`, `number`, `boolean` or `array`.
+    /// JSON-schema type: `string`, `number`, `integer`, `boolean` or `array`.
     pub kind: &'static str,
+    /// JSON-schema format of a string (`date`).
+    pub format: Option<&'static str>,
+    /// The allowed range of a number.
+    pub domain: Option<crate::args::NumberDomain>,
     /// Allowed values, if a fixed set.
     pub choices: Vec<String>,
     /// Default, if any.
@@ -375,8 +379,11 @@ pub fn verb_docs() -> Vec<VerbDoc> {
                         .get_default_values()
                         .first()
                         .map(|d| d.to_string_lossy().to_string());
+                    let domain = a.get_long().and_then(crate::args::number_domain);
                     let kind = if matches!(a.get_action(), ArgAction::SetTrue) {
                         "boolean"
+                    } else if domain.is_some_and(|d| d.integer) {
+                        "integer"
                     } else if a.is_positional()
                         && a.get_num_args().is_some_and(|n| n.max_values() > 1)
                         || matches!(a.get_action(), ArgAction::Append)
@@ -393,15 +400,24 @@ pub fn verb_docs() -> Vec<VerbDoc> {
                     } else {
                         "string"
                     };
+                    let is_date = a
+                        .get_value_names()
+                        .is_some_and(|v| v.iter().any(|n| n.as_str() == "YYYY-MM-DD"));
                     ParamDoc {
                         help: a.get_help().map(|h| h.to_string()).unwrap_or_default(),
                         required: a.is_required_set(),
                         kind,
-                        choices: a
-                            .get_possible_values()
-                            .iter()
-                            .map(|p| p.get_name().to_string())
-                            .collect(),
+                        format: is_date.then_some("date"),
+                        domain,
+                        // A flag's "true"/"false" are not choices of a JSON boolean.
+                        choices: if kind == "boolean" {
+                            Vec::new()
+                        } else {
+                            a.get_possible_values()
+                                .iter()
+                                .map(|p| p.get_name().to_string())
+                                .collect()
+                        },
                         default: default.filter(|_| kind != "boolean"),
                         name,
                     }
