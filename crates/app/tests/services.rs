@@ -203,3 +203,27 @@ async fn one_pass_correlation_matrix_equals_pair_by_pair() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_ticker_listing_is_shared_until_this_process_writes_prices() {
+    let (store, analytics, _home) = seeded().await;
+    let first = analytics.ticker_summaries().await.unwrap();
+    let again = analytics.ticker_summaries().await.unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "one read of the store serves both"
+    );
+    // A store that went down meanwhile is not consulted while the listing is fresh.
+    store.set_unavailable(true);
+    assert!(analytics.ticker_summaries().await.is_ok());
+    store.set_unavailable(false);
+    // An import changes the listing at once.
+    let csv = "date,ticker,close\n2021-01-04,NEWCO,10\n2021-01-05,NEWCO,11\n";
+    analytics
+        .import_csv("new.csv", csv.as_bytes(), false)
+        .await
+        .unwrap();
+    let after = analytics.ticker_summaries().await.unwrap();
+    assert!(after.iter().any(|t| t.ticker == "NEWCO"));
+    assert_eq!(after.len(), first.len() + 1);
+}

@@ -316,6 +316,50 @@ pub(crate) async fn method_not_allowed(
     response
 }
 
+/// Longest request target (path and query) accepted.
+pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
+/// Most header bytes accepted.
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Most headers accepted.
+pub(crate) const MAX_HEADERS: usize = 64;
+
+/// Oversized request lines and headers get the documented JSON error (414, 431) rather than
+/// the bare status a lower layer would send.
+pub(crate) async fn request_limits(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            format!(
+                "the request target is {target} bytes, at most {MAX_URI_BYTES} accepted; send long parameter lists as a JSON body with POST"
+            ),
+        )
+        .into_response();
+    }
+    let headers = request.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!(
+                "{} headers of {header_bytes} bytes; at most {MAX_HEADERS} headers and {MAX_HEADER_BYTES} bytes accepted",
+                headers.len()
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 /// A handler that panicked: a JSON 500 instead of a dropped connection (no input is meant to
 /// get here; the property tests look for it).
 pub(crate) fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

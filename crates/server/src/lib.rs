@@ -107,6 +107,7 @@ pub fn router(analytics: Analytics, options: &ServerOptions) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(api::request_limits))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             api::panicked,
         ));
@@ -187,9 +188,14 @@ pub async fn serve_with(
         tokio::spawn(async move {
             let _permit = permit;
             let _ = stream.set_nodelay(true);
+            // hyper's own limits sit above the router's (api::MAX_URI_BYTES, MAX_HEADER_BYTES,
+            // MAX_HEADERS), so an oversized request gets the router's JSON answer; only
+            // requests beyond these get hyper's bare 414/431.
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
+                .max_buf_size(1 << 20)
+                .max_headers(api::MAX_HEADERS * 4)
                 .serve_connection(TokioIo::new(stream), service);
             // A client that goes away mid-request is its own business.
             let _ = connection.await;

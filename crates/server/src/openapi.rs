@@ -253,6 +253,8 @@ fn verb_errors() -> Map<String, Value> {
         ("404", "unknown ticker, series or verb"),
         ("405", "a method other than GET or POST"),
         ("413", "request body too large"),
+        ("414", "request target too long (send long lists with POST)"),
+        ("431", "too many or too large request headers"),
         (
             "500",
             "an internal error (a defect; the answer is still this JSON)",

@@ -589,3 +589,82 @@ async fn the_server_answers_over_a_real_socket() {
     let json: Value = serde_json::from_str(body).unwrap();
     assert_eq!(json, cli_json(&["rp", "KO", "--end", "2021-12-31"]).await);
 }
+
+/// What the server sends back on a raw socket for `request`, or what it did with the
+/// connection: (status line, body).
+async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket.write_all(request).await.unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        socket.read_to_end(&mut response),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.lines().next().unwrap_or_default().to_string();
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+#[tokio::test]
+async fn oversized_requests_get_json_and_idle_connections_are_closed() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = stratus_server::ConnectionLimits {
+        max_connections: 3,
+        header_timeout: std::time::Duration::from_millis(400),
+    };
+    let server = tokio::spawn(stratus_server::serve_with(listener, app().await, limits));
+
+    let long = format!(
+        "GET /api/risk-profile?tickers={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "A,".repeat(6000)
+    );
+    let (status, body) = raw_exchange(addr, long.as_bytes()).await;
+    assert!(status.contains("414"), "{status}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["status"], 414);
+
+    let mut many = String::from("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for i in 0..100 {
+        many.push_str(&format!("X-Filler-{i}: {}\r\n", "y".repeat(10)));
+    }
+    many.push_str("\r\n");
+    let (status, body) = raw_exchange(addr, many.as_bytes()).await;
+    assert!(status.contains("431"), "{status}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["status"], 431);
+
+    // Idle and half-sent connections are closed once the header timeout passes, freeing their
+    // places: with all 3 places taken by such clients, /health still answers soon after.
+    let mut idle = Vec::new();
+    for partial in [&b""[..], b"GET /hea", b"GET /health HTTP/1.1\r\nHost"] {
+        use tokio::io::AsyncWriteExt;
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        socket.write_all(partial).await.unwrap();
+        idle.push(socket);
+    }
+    let started = std::time::Instant::now();
+    let (status, _) = raw_exchange(
+        addr,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(status.contains("200"), "{status}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    for mut socket in idle {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            socket.read_to_end(&mut rest),
+        )
+        .await;
+        assert!(closed.is_ok(), "the server closed the idle connection");
+    }
+    server.abort();
+}
