@@ -425,22 +425,34 @@ fn dynamo_billing(
             .filter(|v| *v > 0)
             .ok_or_else(|| invalid(&source, &value, "expected a positive whole number"))
     };
+    // The capacity setting that is present, named as the user set it.
+    let given = || {
+        read.clone()
+            .or_else(|| write.clone())
+            .unwrap_or_else(|| ("STRATUS_DYNAMO_RCU".into(), String::new()))
+    };
     match mode.as_ref().map(|(_, v)| v.trim().to_ascii_uppercase()) {
         None => match (&read, &write) {
             (None, None) => Ok(DynamoBilling::PayPerRequest),
-            _ => Err(invalid(
-                "STRATUS_DYNAMO_RCU/WCU",
-                "",
-                "capacity needs STRATUS_DYNAMO_BILLING=PROVISIONED",
-            )),
+            _ => {
+                let (source, value) = given();
+                Err(invalid(
+                    &source,
+                    &value,
+                    "capacity needs STRATUS_DYNAMO_BILLING=PROVISIONED",
+                ))
+            }
         },
         Some(m) if m == "PAY_PER_REQUEST" => match (&read, &write) {
             (None, None) => Ok(DynamoBilling::PayPerRequest),
-            _ => Err(invalid(
-                "STRATUS_DYNAMO_RCU/WCU",
-                "",
-                "capacity is rejected with PAY_PER_REQUEST billing",
-            )),
+            _ => {
+                let (source, value) = given();
+                Err(invalid(
+                    &source,
+                    &value,
+                    "capacity is rejected with PAY_PER_REQUEST billing",
+                ))
+            }
         },
         Some(m) if m == "PROVISIONED" => Ok(DynamoBilling::Provisioned {
             read: capacity(read, "STRATUS_DYNAMO_RCU")?,

@@ -80,7 +80,7 @@ pub fn whole_units(budget: f64, price: f64) -> Result<u64, AnalyticsError> {
             reason: "a finite positive price is needed",
         });
     };
-    let budget = if budget.is_finite() && budget >= 0.0 && budget <= MAX_AMOUNT {
+    let budget = if (0.0..=MAX_AMOUNT).contains(&budget) {
         budget
     } else {
         return Err(AnalyticsError::InvalidParameter {

@@ -302,3 +302,60 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<f64>().prop_map(|x| json!(x)),
+            "[ -~]{0,12}".prop_map(Value::String),
+            Just(json!("aws.events")),
+            Just(json!("Scheduled Event")),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("source".to_string()),
+                        Just("detail".to_string()),
+                        Just("detail-type".to_string()),
+                        Just("tickers".to_string()),
+                        "[a-z_]{1,8}",
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any event, any defaults: an object of parameters (the defaults overlaid with the
+        /// event's own, or a schedule's `detail`), or a `BadRequest` — never a panic.
+        #[test]
+        fn any_event_is_parameters_or_a_bad_request(event in any_json(), defaults in any_json()) {
+            let defaults: Map<String, Value> = match defaults {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            };
+            match super::event_params(&defaults, event.clone()) {
+                Ok(Value::Object(params)) => {
+                    for key in defaults.keys() {
+                        prop_assert!(params.contains_key(key));
+                    }
+                }
+                Ok(other) => prop_assert!(false, "not an object: {other}"),
+                Err(e) => prop_assert_eq!(e.kind, "BadRequest"),
+            }
+        }
+    }
+}

@@ -320,6 +320,60 @@ pub fn parse_treasury(file: &str, bytes: &[u8]) -> Result<Vec<YieldPoint>, Provi
 }
 
 #[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("2021-01-04".to_string()),
+            Just("2021-06-05".to_string()),
+            Just("1900-01-02".to_string()),
+            Just("2031-06-02".to_string()),
+            Just("AAPL".to_string()),
+            Just("NaN".to_string()),
+            Just("-1".to_string()),
+            Just("1e308".to_string()),
+            Just("12.5".to_string()),
+            Just(String::new()),
+            Just("\"a,b\"".to_string()),
+            "[ -~]{0,12}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any bytes: rows or a located error, never a panic, and never a row that breaks the
+        /// rules (finite positive prices, NYSE sessions no later than today).
+        #[test]
+        fn any_file_is_rows_or_a_located_error(
+            header in prop_oneof![Just("Date,AAPL,MSFT".to_string()), Just("date,ticker,close,open".to_string()), "[ -~]{0,30}"],
+            rows in proptest::collection::vec(proptest::collection::vec(cell(), 0..5), 0..8),
+            raw in proptest::collection::vec(any::<u8>(), 0..64),
+            use_raw in any::<bool>(),
+        ) {
+            let mut text = header.clone();
+            for row in &rows {
+                text.push('\n');
+                text.push_str(&row.join(","));
+            }
+            let bytes = if use_raw { raw.clone() } else { text.into_bytes() };
+            let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+            match super::parse_user_prices("f.csv", &bytes, today) {
+                Ok(points) => {
+                    let nyse = stratus_core::TradingCalendar::get(stratus_core::CalendarKind::Nyse);
+                    for p in points {
+                        prop_assert!(p.close.is_finite() && p.close > 0.0);
+                        prop_assert!(p.date <= today && nyse.is_session(p.date));
+                    }
+                }
+                Err(e) => prop_assert!(e.to_string().contains("f.csv"), "{e}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

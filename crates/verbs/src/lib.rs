@@ -10,3 +10,5 @@ pub mod args;
 pub mod commands;
 pub mod output;
 pub mod request;
+#[cfg(feature = "testkit")]
+pub mod testkit;

@@ -328,6 +328,8 @@ pub struct ParamDoc {
     pub help: String,
     /// Whether the verb needs it.
     pub required: bool,
+    /// Whether the command line takes it by position rather than as `--name`.
+    pub positional: bool,
     /// JSON-schema type: `string`, `number`, `integer`, `boolean` or `array`.
     pub kind: &'static str,
     /// JSON-schema format of a string (`date`).
@@ -406,6 +408,7 @@ pub fn verb_docs() -> Vec<VerbDoc> {
                     ParamDoc {
                         help: a.get_help().map(|h| h.to_string()).unwrap_or_default(),
                         required: a.is_required_set(),
+                        positional: a.is_positional(),
                         kind,
                         format: is_date.then_some("date"),
                         domain,
