@@ -305,6 +305,18 @@ async fn bad_input_gets_a_json_error_naming_the_field() {
             "finite",
         ),
         (
+            "/api/opt-cvar?tickers=KO,PG&historical=true&expiry=1e308",
+            StatusCode::BAD_REQUEST,
+            Some("expiry"),
+            "at most 100",
+        ),
+        (
+            "/api/cvar?tickers=AAPL&expiry=inf",
+            StatusCode::BAD_REQUEST,
+            Some("expiry"),
+            "at most 100",
+        ),
+        (
             "/tickers?limit=lots",
             StatusCode::BAD_REQUEST,
             Some("limit"),
@@ -362,6 +374,23 @@ async fn bad_input_gets_a_json_error_naming_the_field() {
             .unwrap()
             .contains("JSON object")
     );
+    // Values of the wrong JSON type name the field (not "unknown ticker NULL").
+    for body in [
+        &br#"{"tickers": [null, null]}"#[..],
+        br#"{"tickers": {"a": 1}}"#,
+    ] {
+        let answer = send(&app, post(body.to_vec())).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        assert_eq!(answer.json()["field"], "tickers");
+        assert!(
+            !answer.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("unknown ticker"),
+            "{:?}",
+            answer.json()
+        );
+    }
 }
 
 #[tokio::test]
@@ -469,7 +498,7 @@ async fn discovery_endpoints_list_tickers_maturities_and_health() {
 }
 
 #[tokio::test]
-async fn wrong_methods_and_panics_answer_json() {
+async fn wrong_methods_answer_json() {
     let app = app().await;
     let answer = send(
         &app,
