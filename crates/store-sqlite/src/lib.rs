@@ -204,6 +204,33 @@ impl SqliteStore {
         Ok(connection)
     }
 
+    /// Upserts `rows` in one transaction, after deleting every price of `replacing` first.
+    async fn write_prices(&self, replacing: Option<&str>, rows: &[PriceRow]) -> StoreResult<usize> {
+        stratus_store::check_price_rows(rows)?;
+        let rows = rows.to_vec();
+        let replacing = replacing.map(str::to_string);
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(query_failed)?;
+            if let Some(ticker) = &replacing {
+                tx.execute("DELETE FROM prices WHERE ticker = ?1", params![ticker])
+                    .map_err(query_failed)?;
+            }
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT OR REPLACE INTO prices(ticker, date, open, close) VALUES (?1, ?2, ?3, ?4)")
+                    .map_err(query_failed)?;
+                for row in &rows {
+                    insert.execute(params![row.ticker, date_text(row.date), row.open, row.close]).map_err(query_failed)?;
+                }
+            }
+            tx.commit().map_err(query_failed)?;
+            Ok(rows.len())
+        })
+        .await
+    }
+
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path
@@ -237,59 +264,12 @@ impl SqliteStore {
 #[async_trait]
 impl PriceStore for SqliteStore {
     async fn put_prices(&self, rows: &[PriceRow]) -> StoreResult<usize> {
-        for row in rows {
-            check_finite("close", row.close)?;
-            if let Some(open) = row.open {
-                check_finite("open", open)?;
-            }
-        }
-        let rows = rows.to_vec();
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(query_failed)?;
-            {
-                let mut insert = tx
-                    .prepare_cached("INSERT OR REPLACE INTO prices(ticker, date, open, close) VALUES (?1, ?2, ?3, ?4)")
-                    .map_err(query_failed)?;
-                for row in &rows {
-                    insert.execute(params![row.ticker, date_text(row.date), row.open, row.close]).map_err(query_failed)?;
-                }
-            }
-            tx.commit().map_err(query_failed)?;
-            Ok(rows.len())
-        })
-        .await
+        self.write_prices(None, rows).await
     }
 
     async fn replace_prices(&self, ticker: &str, rows: &[PriceRow]) -> StoreResult<usize> {
         stratus_store::check_one_ticker(ticker, rows)?;
-        for row in rows {
-            check_finite("close", row.close)?;
-            if let Some(open) = row.open {
-                check_finite("open", open)?;
-            }
-        }
-        let rows = rows.to_vec();
-        let ticker = ticker.to_string();
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(query_failed)?;
-            tx.execute("DELETE FROM prices WHERE ticker = ?1", params![ticker])
-                .map_err(query_failed)?;
-            {
-                let mut insert = tx
-                    .prepare_cached("INSERT OR REPLACE INTO prices(ticker, date, open, close) VALUES (?1, ?2, ?3, ?4)")
-                    .map_err(query_failed)?;
-                for row in &rows {
-                    insert.execute(params![row.ticker, date_text(row.date), row.open, row.close]).map_err(query_failed)?;
-                }
-            }
-            tx.commit().map_err(query_failed)?;
-            Ok(rows.len())
-        })
-        .await
+        self.write_prices(Some(ticker), rows).await
     }
 
     async fn prices(

@@ -211,6 +211,17 @@ pub struct StoreStatus {
 /// never trusted. Bump it whenever an estimator's numbers change.
 pub const ANALYTICS_VERSION: i64 = 1;
 
+/// Refuses price rows with a close or open that is not a finite number.
+pub fn check_price_rows(rows: &[PriceRow]) -> StoreResult<()> {
+    for row in rows {
+        check_finite("close", row.close)?;
+        if let Some(open) = row.open {
+            check_finite("open", open)?;
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a replacement history that holds rows of another ticker.
 pub fn check_one_ticker(ticker: &str, rows: &[PriceRow]) -> StoreResult<()> {
     match rows.iter().find(|r| r.ticker != ticker) {

@@ -61,12 +61,7 @@ impl MemoryStore {
 #[async_trait]
 impl PriceStore for MemoryStore {
     async fn put_prices(&self, rows: &[PriceRow]) -> StoreResult<usize> {
-        for row in rows {
-            check_finite("close", row.close)?;
-            if let Some(open) = row.open {
-                check_finite("open", open)?;
-            }
-        }
+        crate::check_price_rows(rows)?;
         let mut tables = self.lock()?;
         for row in rows {
             tables
@@ -80,12 +75,7 @@ impl PriceStore for MemoryStore {
 
     async fn replace_prices(&self, ticker: &str, rows: &[PriceRow]) -> StoreResult<usize> {
         check_one_ticker(ticker, rows)?;
-        for row in rows {
-            check_finite("close", row.close)?;
-            if let Some(open) = row.open {
-                check_finite("open", open)?;
-            }
-        }
+        crate::check_price_rows(rows)?;
         self.lock()?.prices.remove(ticker);
         self.put_prices(rows).await
     }
