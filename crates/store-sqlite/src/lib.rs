@@ -184,7 +184,7 @@ impl SqliteStore {
 
     /// Opens the file, sets the pragmas and brings the schema up to date.
     fn initialise(path: &Path) -> rusqlite::Result<Connection> {
-        let connection = Connection::open(path)?;
+        let mut connection = Connection::open(path)?;
         // The timeout first: switching to WAL takes a lock another process may hold.
         connection.execute_batch(
             "PRAGMA busy_timeout=60000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -192,14 +192,19 @@ impl SqliteStore {
         connection.execute_batch(SCHEMA)?;
         let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version < SCHEMA_VERSION {
-            let mut steps = String::new();
+            // The version is read again under the write lock: another process opening the same
+            // new file may have migrated it meanwhile (and ALTER TABLE cannot run twice).
+            let tx =
+                connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if version < 1 {
-                steps.push_str(MIGRATION_1);
+                tx.execute_batch(MIGRATION_1)?;
             }
-            steps.push_str(MIGRATION_2);
-            connection.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))?;
+            if version < 2 {
+                tx.execute_batch(MIGRATION_2)?;
+            }
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+            tx.commit()?;
         }
         Ok(connection)
     }
@@ -911,6 +916,27 @@ mod tests {
         };
         store.put_profile(&profile_key, &record).await.unwrap();
         assert_eq!(store.profile(&profile_key).await.unwrap(), Some(record));
+    }
+
+    #[test]
+    fn many_first_opens_of_one_new_file_all_succeed() {
+        for _ in 0..25 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("new.db");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), std::sync::Arc::clone(&barrier));
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        SqliteStore::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                opener.join().unwrap().unwrap();
+            }
+        }
     }
 
     #[tokio::test]
