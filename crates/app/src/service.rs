@@ -79,8 +79,8 @@ impl AppError {
                 | AppError::Analytics(_)
                 | AppError::NoData { .. }
                 | AppError::InvalidInput { .. }
-                | AppError::Optimize(_)
-        ) || matches!(self, AppError::Provider(e) if matches!(e.kind(), ProviderErrorKind::Input | ProviderErrorKind::Unsupported))
+        ) || matches!(self, AppError::Optimize(e) if !matches!(e, stratus_core::optimize::OptimizeError::Inconsistent(_)))
+            || matches!(self, AppError::Provider(e) if matches!(e.kind(), ProviderErrorKind::Input | ProviderErrorKind::Unsupported))
     }
 }
 

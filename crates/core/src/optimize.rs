@@ -82,6 +82,12 @@ pub enum OptimizeError {
     /// The iteration limit was reached (a degenerate problem).
     #[error("the critical line algorithm did not finish within {0} turning points")]
     NotConverged(usize),
+    /// A computed portfolio broke the budget or a bound: a defect, reported rather than
+    /// answered (the answer would be wrong).
+    #[error(
+        "internal error: the optimiser produced a portfolio that {0}; please report it with the request"
+    )]
+    Inconsistent(String),
 }
 
 /// Expected returns, covariance and bounds of a universe.
@@ -448,6 +454,7 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
     state[first_free] = State::Free;
     let mut points = vec![weights.clone()];
     let mut lambda = f64::INFINITY;
+    let mut freed: Option<usize> = None;
 
     for _ in 0..MAX_TURNING_POINTS {
         let free: Vec<usize> = (0..n).filter(|&i| state[i] == State::Free).collect();
@@ -509,8 +516,15 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
             } else {
                 continue;
             };
-            let at = (bound - alpha[a]) / beta[a];
-            if at < below && at > next {
+            let mut at = (bound - alpha[a]) / beta[a];
+            // At the current λ or above it means the asset already sits on that bound and
+            // moves past it as λ decreases (a degenerate turning point, e.g. when the bounds
+            // leave a single feasible portfolio): it reaches the bound now.
+            // (Not for the asset that has just left a bound here: rounding must not put it back.)
+            if lambda.is_finite() && at >= below && freed != Some(i) {
+                at = lambda;
+            }
+            if (at < below || at == lambda) && at > next {
                 next = at;
                 event = Some((i, to));
             }
@@ -557,7 +571,7 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
         match event {
             None => {
                 points.push(at_next);
-                return Ok(clean(points, problem));
+                return checked_points(clean(points, problem));
             }
             Some((asset, to)) => {
                 if to != State::Free {
@@ -568,6 +582,7 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
                     };
                 }
                 state[asset] = to;
+                freed = (to == State::Free).then_some(asset);
                 weights = at_next;
                 points.push(weights.clone());
                 lambda = next;
@@ -575,6 +590,20 @@ fn turning_points(problem: &Problem, mean: &[f64]) -> Result<Vec<Vec<f64>>, Opti
         }
     }
     Err(OptimizeError::NotConverged(MAX_TURNING_POINTS))
+}
+
+/// Refuses turning points that are not fully invested (clamping into the bounds would otherwise
+/// hide a solver defect as a plausible-looking answer).
+fn checked_points(points: Vec<Vec<f64>>) -> Result<Vec<Vec<f64>>, OptimizeError> {
+    for w in &points {
+        let total: f64 = w.iter().sum();
+        if (total - 1.0).abs() > 1e-9 {
+            return Err(OptimizeError::Inconsistent(format!(
+                "is not fully invested (weights sum to {total})"
+            )));
+        }
+    }
+    Ok(points)
 }
 
 /// Clamps rounding noise into the bounds and drops consecutive duplicate points.
@@ -657,6 +686,34 @@ mod tests {
         // Below the minimum-variance return: the lower branch, down to the lowest mean.
         let low = frontier.at_return(0.05).unwrap();
         assert!((low.weights[0] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_feasible_set_of_one_point_gives_that_point_everywhere() {
+        // KO and BAC 2019-2022 with --max-weight 0.5: the only fully invested portfolio is
+        // (0.5, 0.5); the solver once left the budget and answered (0.5, 0.064).
+        let (s1, s2, rho) = (
+            0.230_947_201_211_660_8,
+            0.376_406_022_625_258_1,
+            0.539_206_256_948_204_7,
+        );
+        let cov = matrix_from_rows(&[vec![s1 * s1, rho * s1 * s2], vec![rho * s1 * s2, s2 * s2]]);
+        for upper in [0.5, 0.5 + 1e-13, 0.5 - 1e-17] {
+            let mut p = Problem::long_only(
+                vec![0.134_118_376_061_839, 0.161_930_145_575_211_5],
+                cov.clone(),
+            );
+            p.upper = vec![upper, upper];
+            let f = efficient_frontier(&p).unwrap();
+            for portfolio in [f.min_variance(), f.max_return(), f.max_sharpe(0.02)] {
+                let total: f64 = portfolio.weights.iter().sum();
+                assert!(
+                    (total - 1.0).abs() < 1e-12,
+                    "{upper}: {:?}",
+                    portfolio.weights
+                );
+            }
+        }
     }
 
     #[test]
