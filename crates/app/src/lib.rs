@@ -9,17 +9,17 @@
 use std::sync::Arc;
 
 pub mod fundamentals;
+pub mod import;
 pub mod live;
 pub mod migrate;
 pub mod portfolio;
 pub mod service;
 pub mod settings;
 
+pub use import::ImportOutcome;
 pub use live::Providers;
 pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
-pub use service::{
-    Analytics, AppError, FullProfile, ImportOutcome, MergeOutcome, Progress, SeedProgress,
-};
+pub use service::{Analytics, AppError, FullProfile, MergeOutcome, Progress, SeedProgress};
 pub use settings::{
     CacheMode, DynamoBilling, DynamoLayout, ENV_VARS, LiveSettings, ProviderChoice, Secret,
     Settings, SettingsError,
