@@ -138,6 +138,41 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::R
     serve_with(listener, app, ConnectionLimits::default()).await
 }
 
+/// Whether the first bytes a client sends can begin an HTTP/1 request line (a method token, then
+/// a space). hyper answers anything else with a bare `400` and no body; this lets the server
+/// answer it with the documented JSON error instead. Bytes are only peeked, never consumed;
+/// a client that sends nothing within the header timeout is left to hyper's own timeout.
+async fn starts_like_http(stream: &tokio::net::TcpStream, wait: std::time::Duration) -> bool {
+    let mut head = [0u8; 16];
+    let Ok(Ok(count)) = tokio::time::timeout(wait, stream.peek(&mut head)).await else {
+        return true;
+    };
+    let head = &head[..count];
+    let method = head.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    match head.get(method) {
+        // Still within the method, or the method ends with a space: a request line so far.
+        None => method > 0 || head.is_empty(),
+        Some(b' ') => method > 0,
+        Some(_) => false,
+    }
+}
+
+/// Answers bytes that are not HTTP with the JSON error body, then closes the connection.
+async fn refuse_malformed(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body = serde_json::json!({
+        "error": "malformed request: expected an HTTP/1.1 request line such as `GET /api/risk-profile?tickers=AAPL HTTP/1.1`",
+        "status": 400,
+    })
+    .to_string();
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
 /// What one client may hold of the server.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -188,6 +223,10 @@ pub async fn serve_with(
         tokio::spawn(async move {
             let _permit = permit;
             let _ = stream.set_nodelay(true);
+            if !starts_like_http(&stream, limits.header_timeout).await {
+                refuse_malformed(stream).await;
+                return;
+            }
             // hyper's own limits sit above the router's (api::MAX_URI_BYTES, MAX_HEADER_BYTES,
             // MAX_HEADERS), so an oversized request gets the router's JSON answer; only
             // requests beyond these get hyper's bare 414/431.

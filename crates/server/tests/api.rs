@@ -660,6 +660,17 @@ async fn oversized_requests_get_json_and_idle_connections_are_closed() {
     assert!(status.contains("414"), "{status}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["status"], 414);
 
+    // Bytes that are not an HTTP request (a TLS hello, garbage) get the JSON error too.
+    for garbage in [
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..],
+        b"GARBAGE\r\n\r\n",
+        b"get / HTTP/1.1\r\n\r\n",
+    ] {
+        let (status, body) = raw_exchange(addr, garbage).await;
+        assert!(status.contains("400"), "{status}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["status"], 400);
+    }
+
     let mut many = String::from("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
     for i in 0..100 {
         many.push_str(&format!("X-Filler-{i}: {}\r\n", "y".repeat(10)));
