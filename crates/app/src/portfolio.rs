@@ -328,11 +328,12 @@ impl Analytics {
         request: &PortfolioRequest,
         points: usize,
     ) -> Result<Vec<Allocation>, AppError> {
+        let points = checked::frontier_steps("--steps", points)?;
         no_cardinality(request, "the efficient frontier")?;
         let problem = self.problem(request).await?;
         let frontier = efficient_frontier(&problem)?;
         let risk_free = self.request_risk_free(request).await?;
-        let portfolios = frontier.points(points.max(2));
+        let portfolios = frontier.points(points);
         let total = portfolios.len() as u64;
         let mut out = Vec::with_capacity(portfolios.len());
         for (i, portfolio) in portfolios.iter().enumerate() {

@@ -619,16 +619,14 @@ impl Analytics {
         Ok(())
     }
 
-    /// The last close of a checked ticker on or before `date` (its last close when `date` is
-    /// after it), however long before `date` that was.
+    /// The last close of a checked ticker whose last price date is `latest` (as
+    /// [`Self::known_tickers`] returns it) on or before `date`, however long before that was.
     pub async fn close_on_or_before(
         &self,
         ticker: &str,
+        latest: NaiveDate,
         date: NaiveDate,
     ) -> Result<Option<(NaiveDate, f64)>, AppError> {
-        let Some(latest) = self.store.latest_price_date(ticker).await? else {
-            return Ok(None);
-        };
         let end = date.min(latest);
         // Nearly always within the last fortnight; else the whole history before `end`.
         let recent = self

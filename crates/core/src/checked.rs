@@ -101,24 +101,15 @@ pub fn whole_units(budget: f64, price: f64) -> Result<u64, AnalyticsError> {
     Ok(units as u64)
 }
 
-/// A count of points or items between `min` and `max` inclusive.
-pub fn count_in(
-    name: &'static str,
-    value: usize,
-    min: usize,
-    max: usize,
-) -> Result<usize, AnalyticsError> {
-    if (min..=max).contains(&value) {
-        Ok(value)
+/// A number of frontier points: 2 (the two ends) to [`MAX_FRONTIER_STEPS`].
+pub fn frontier_steps(name: &'static str, steps: usize) -> Result<usize, AnalyticsError> {
+    if (2..=MAX_FRONTIER_STEPS).contains(&steps) {
+        Ok(steps)
     } else {
         Err(AnalyticsError::InvalidParameter {
             name,
-            value: value.to_string(),
-            reason: if min == 2 && max == MAX_FRONTIER_STEPS {
-                "between 2 and at most 2000 points are needed"
-            } else {
-                "the count is out of range"
-            },
+            value: steps.to_string(),
+            reason: "between 2 and at most 2000 points are needed",
         })
     }
 }
@@ -156,9 +147,9 @@ mod tests {
 
     #[test]
     fn counts_and_finite_values() {
-        assert!(count_in("--steps", 1, 2, MAX_FRONTIER_STEPS).is_err());
-        assert!(count_in("--steps", 2001, 2, MAX_FRONTIER_STEPS).is_err());
-        assert_eq!(count_in("--steps", 50, 2, MAX_FRONTIER_STEPS), Ok(50));
+        assert!(frontier_steps("--steps", 1).is_err());
+        assert!(frontier_steps("--steps", 2001).is_err());
+        assert_eq!(frontier_steps("--steps", 50), Ok(50));
         assert!(finite("--target", f64::NAN).is_err());
         assert_eq!(finite("--target", 0.2), Ok(0.2));
     }

@@ -4,13 +4,13 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 use stratus_app::{Analytics, AppError};
 use stratus_core::yield_curve::PointSource;
-use stratus_core::{Maturity, Method, Window, checked};
+use stratus_core::{Maturity, Method, Window};
 
 use crate::args::{
     AnalysisArgs, Command, MethodArg, PortfolioArgs, ReturnsArg, TickersArgs, VarArgs, WindowArgs,
 };
 use crate::cells;
-use crate::output::{Cell, Output, money, num, pct};
+use crate::output::{Cell, Output, money, num, pct, price};
 use stratus_app::{Allocation, Goal, PortfolioRequest, ReturnConvention};
 use stratus_charts::Format;
 
@@ -554,13 +554,9 @@ async fn prices(analytics: &Analytics, tickers: &[String], w: &WindowArgs) -> Re
         .map(|d| {
             std::iter::once(Cell::from(d.to_string()))
                 .chain(all.iter().map(|s| {
-                    s.dates().binary_search(d).map_or(Cell::from("-"), |i| {
-                        let close = s.closes()[i];
-                        Cell {
-                            text: format!("{close:.3}"),
-                            raw: Some(close.to_string()),
-                        }
-                    })
+                    s.dates()
+                        .binary_search(d)
+                        .map_or(Cell::from("-"), |i| price(s.closes()[i]))
                 }))
                 .collect()
         })
@@ -581,16 +577,16 @@ async fn close(
     let mut rows = Vec::new();
     for (t, last) in &tickers {
         let as_of = date.unwrap_or(*last);
-        let (day, price) = analytics
-            .close_on_or_before(t, as_of)
+        let (day, last_close) = analytics
+            .close_on_or_before(t, *last, as_of)
             .await?
             .ok_or_else(|| AppError::NoData {
                 message: format!(
                     "no close for {t} on or before {as_of}; its prices start later (see `stratus tickers`)"
                 ),
             })?;
-        json.insert(t.clone(), json!(price));
-        rows.push(cells![t.clone(), money(price), day.to_string()]);
+        json.insert(t.clone(), json!(last_close));
+        rows.push(cells![t.clone(), money(last_close), day.to_string()]);
     }
     Ok(Output::table(
         Value::Object(json),
@@ -806,7 +802,6 @@ async fn optimize(
 }
 
 async fn frontier(analytics: &Analytics, a: &PortfolioArgs, steps: usize) -> Result<Output> {
-    let steps = checked::count_in("--steps", steps, 2, checked::MAX_FRONTIER_STEPS)?;
     let request = portfolio_request(analytics, a).await?;
     let mut points = analytics.frontier(&request, steps).await?;
     if let Some(amount) = a.invest {
@@ -856,7 +851,6 @@ async fn plot_frontier(
     steps: usize,
     format: Format,
 ) -> Result<Output> {
-    let steps = checked::count_in("--steps", steps, 2, checked::MAX_FRONTIER_STEPS)?;
     let request = portfolio_request(analytics, a).await?;
     let points = analytics.frontier(&request, steps).await?;
     let min_variance = analytics.optimize(&request, Goal::MinVariance).await?;

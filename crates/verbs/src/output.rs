@@ -175,6 +175,11 @@ pub fn pct(value: f64) -> Cell {
     Cell::number(format!("{:.2}%", value * 100.0), value)
 }
 
+/// A price for a table (three decimals on screen).
+pub fn price(value: f64) -> Cell {
+    Cell::number(format!("{value:.3}"), value)
+}
+
 /// A currency amount for a table.
 pub fn money(value: f64) -> Cell {
     Cell::number(format!("${value:.2}"), value)
