@@ -182,7 +182,8 @@ async fn report_init_error(diagnostic: &Diagnostic) {
     else {
         return;
     };
-    let _ = client.call(request).await;
+    // The Runtime API is local to the container; a report that cannot be made in 2 s is dropped.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), client.call(request)).await;
 }
 
 /// Identifies this executable as the Lambda handler: `stratus package lambda` looks for it and
