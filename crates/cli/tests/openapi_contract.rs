@@ -85,7 +85,9 @@ fn the_api_keeps_the_contract_its_openapi_document_states() {
     assert!(validated.status.success(), "{report}");
 
     let examples = std::env::var("STRATUS_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "20".into());
+    // Run in the temporary home: schemathesis keeps a cache folder where it runs.
     let fuzzed = Command::new("schemathesis")
+        .current_dir(home.path())
         .args([
             "run",
             &spec,
