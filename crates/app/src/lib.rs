@@ -1,37 +1,116 @@
-//! The composition root: settings → a concrete store → the analytics services every adapter
-//! (CLI, HTTP, Lambda) calls.
+//! The composition root: layered settings → concrete stores and providers → the analytics
+//! services every adapter (CLI, HTTP, Lambda) calls.
 //!
-//! [`Analytics`] is where storage meets the pure core: it resolves windows against the data the
-//! store holds, loads price series, consults and fills the profile and correlation cache, and
-//! looks up the risk-free rate **as of the window's end** (scrilla used today's rate for every
-//! window, defect D5). Adapters only parse input and format output.
+//! This is the only place that knows which backends exist. [`StoreLocation`] names one (from the
+//! settings or a command line), [`open`] builds it as a `dyn Store`, and from then on every caller
+//! asks the store what it can do ([`stratus_store::Capabilities`]) instead of which it is. A new
+//! backend is a new variant here and nothing else.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub mod fundamentals;
-pub mod import;
-pub mod live;
 pub mod migrate;
-pub mod portfolio;
-pub mod service;
+pub mod providers;
 pub mod settings;
 
-pub use import::ImportOutcome;
-pub use live::Providers;
-pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
-pub use service::{Analytics, AppError, FullProfile, MergeOutcome, Progress, SeedProgress};
 pub use settings::{
     CacheMode, DynamoBilling, DynamoLayout, ENV_VARS, LiveSettings, ProviderChoice, Secret,
     Settings, SettingsError,
 };
 
+use stratus_analytics::{Analytics, AnalyticsConfig, AppError};
 use stratus_store::Store;
+
+impl Settings {
+    /// What the analytics services need from the settings.
+    pub fn analytics_config(&self) -> AnalyticsConfig {
+        AnalyticsConfig {
+            method: self.method,
+            risk_free: self.risk_free,
+            market_proxy: self.market_proxy.clone(),
+            window_returns: self.window_returns,
+            moving_average_periods: self.moving_average_periods.clone(),
+            home: self.home.clone(),
+            today: self.live.today,
+            max_new_tickers: self.live.max_new_tickers,
+        }
+    }
+}
+
+/// The analytics services over `store` with the providers and defaults `settings` select.
+pub fn analytics(store: Arc<dyn Store>, settings: &Settings) -> Analytics {
+    Analytics::new(
+        store,
+        providers::providers_or_report(&settings.live),
+        settings.analytics_config(),
+    )
+}
+
+/// Where a store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// The DynamoDB tables the settings name (prefix, layout, endpoint).
+    Dynamodb,
+}
+
+impl StoreLocation {
+    /// The store the settings configure (`CACHE_MODE` and its settings).
+    pub fn configured(settings: &Settings) -> Self {
+        match settings.cache_mode {
+            CacheMode::Sqlite => StoreLocation::Sqlite(settings.sqlite_file.clone()),
+            CacheMode::Dynamodb => StoreLocation::Dynamodb,
+        }
+    }
+
+    /// A store named on a command line: `sqlite` (the configured file), `sqlite:PATH` or
+    /// `dynamodb`.
+    pub fn parse(text: &str, settings: &Settings) -> Result<Self, AppError> {
+        match text.split_once(':') {
+            None if text.eq_ignore_ascii_case("sqlite") => {
+                Ok(StoreLocation::Sqlite(settings.sqlite_file.clone()))
+            }
+            None if text.eq_ignore_ascii_case("dynamodb") => Ok(StoreLocation::Dynamodb),
+            Some((kind, path)) if kind.eq_ignore_ascii_case("sqlite") && !path.is_empty() => {
+                Ok(StoreLocation::Sqlite(PathBuf::from(path)))
+            }
+            _ => Err(AppError::InvalidInput {
+                field: "backend",
+                message: format!(
+                    "unknown backend {}; use sqlite, sqlite:PATH or dynamodb",
+                    stratus_analytics::quoted(text)
+                ),
+            }),
+        }
+    }
+}
 
 /// Builds the store the settings ask for.
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
-    match settings.cache_mode {
-        CacheMode::Sqlite => open_sqlite(&settings.sqlite_file),
-        CacheMode::Dynamodb => open_dynamodb(settings).await,
+    open(&StoreLocation::configured(settings), settings).await
+}
+
+/// Builds the store at `location` (backend settings from `settings`).
+pub async fn open(
+    location: &StoreLocation,
+    settings: &Settings,
+) -> Result<Arc<dyn Store>, AppError> {
+    match location {
+        StoreLocation::Sqlite(path) => open_sqlite(path),
+        StoreLocation::Dynamodb => open_dynamodb(settings).await,
+    }
+}
+
+/// Creates what the store at `location` needs before it can be written (DynamoDB's tables; an
+/// SQLite file creates itself). Returns the names of what was created.
+pub async fn provision(
+    location: &StoreLocation,
+    settings: &Settings,
+) -> Result<Vec<String>, AppError> {
+    match location {
+        StoreLocation::Sqlite(_) => Ok(Vec::new()),
+        StoreLocation::Dynamodb => provision_dynamodb(settings).await,
     }
 }
 
@@ -40,20 +119,25 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError>
 /// store and where a damaged file went.
 pub async fn open_store_recovering(
     settings: &Settings,
-) -> Result<(Arc<dyn Store>, Option<std::path::PathBuf>), AppError> {
-    match open_store(settings).await {
+) -> Result<(Arc<dyn Store>, Option<PathBuf>), AppError> {
+    match (
+        open_store(settings).await,
+        StoreLocation::configured(settings),
+    ) {
         #[cfg(feature = "sqlite")]
-        Err(AppError::Store(e)) if e.kind == stratus_store::StoreErrorKind::Corrupt => {
-            let aside = stratus_store_sqlite::SqliteStore::set_aside(&settings.sqlite_file)?;
+        (Err(AppError::Store(e)), StoreLocation::Sqlite(path))
+            if e.kind == stratus_store::StoreErrorKind::Corrupt =>
+        {
+            let aside = stratus_store_sqlite::SqliteStore::set_aside(&path)?;
             Ok((open_store(settings).await?, Some(aside)))
         }
-        other => other.map(|store| (store, None)),
+        (other, _) => other.map(|store| (store, None)),
     }
 }
 
 /// Opens (creating) the SQLite store at `path`.
 #[cfg(feature = "sqlite")]
-pub fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Store>, AppError> {
+fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, AppError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| AppError::Setup {
             message: format!(
@@ -67,7 +151,7 @@ pub fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Store>, AppError> {
 
 /// Without the `sqlite` feature: a clear error.
 #[cfg(not(feature = "sqlite"))]
-pub fn open_sqlite(_path: &std::path::Path) -> Result<Arc<dyn Store>, AppError> {
+fn open_sqlite(_path: &Path) -> Result<Arc<dyn Store>, AppError> {
     Err(AppError::Setup {
         message: "CACHE_MODE=sqlite: this build was made without feature `sqlite`".into(),
     })
@@ -97,7 +181,7 @@ pub fn dynamo_settings(settings: &Settings) -> stratus_store_dynamodb::DynamoSet
 
 /// Connects to DynamoDB with the standard AWS configuration.
 #[cfg(feature = "dynamodb")]
-pub async fn open_dynamodb(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
+async fn open_dynamodb(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     Ok(Arc::new(
         stratus_store_dynamodb::DynamoStore::connect(&dynamo_settings(settings)).await?,
     ))
@@ -105,7 +189,7 @@ pub async fn open_dynamodb(settings: &Settings) -> Result<Arc<dyn Store>, AppErr
 
 /// Without the `dynamodb` feature: a clear error.
 #[cfg(not(feature = "dynamodb"))]
-pub async fn open_dynamodb(_settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
+async fn open_dynamodb(_settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     Err(AppError::Setup {
         message: "CACHE_MODE=dynamodb: this build was made without feature `dynamodb`".into(),
     })
@@ -113,7 +197,7 @@ pub async fn open_dynamodb(_settings: &Settings) -> Result<Arc<dyn Store>, AppEr
 
 /// Creates the DynamoDB tables that are missing and checks the others; returns those created.
 #[cfg(feature = "dynamodb")]
-pub async fn provision_dynamodb(settings: &Settings) -> Result<Vec<String>, AppError> {
+async fn provision_dynamodb(settings: &Settings) -> Result<Vec<String>, AppError> {
     let dynamo = dynamo_settings(settings);
     let store = stratus_store_dynamodb::DynamoStore::connect(&dynamo).await?;
     Ok(store.provision(dynamo.billing).await?)
@@ -121,7 +205,7 @@ pub async fn provision_dynamodb(settings: &Settings) -> Result<Vec<String>, AppE
 
 /// Without the `dynamodb` feature: a clear error.
 #[cfg(not(feature = "dynamodb"))]
-pub async fn provision_dynamodb(_settings: &Settings) -> Result<Vec<String>, AppError> {
+async fn provision_dynamodb(_settings: &Settings) -> Result<Vec<String>, AppError> {
     Err(AppError::Setup {
         message: "this build was made without feature `dynamodb`".into(),
     })
@@ -142,5 +226,26 @@ mod tests {
         let err = open_store(&settings).await.err().unwrap();
         assert!(!err.is_user_error());
         assert!(err.to_string().contains("a-file"), "{err}");
+    }
+
+    #[test]
+    fn backends_are_named_as_the_commands_name_them() {
+        let settings = Settings::load(&|k| (k == "STRATUS_HOME").then(|| "/tmp/h".into())).unwrap();
+        assert_eq!(
+            StoreLocation::parse("SQLITE", &settings).unwrap(),
+            StoreLocation::Sqlite(settings.sqlite_file.clone())
+        );
+        assert_eq!(
+            StoreLocation::parse("sqlite:/x/y.db", &settings).unwrap(),
+            StoreLocation::Sqlite("/x/y.db".into())
+        );
+        assert_eq!(
+            StoreLocation::parse("dynamodb", &settings).unwrap(),
+            StoreLocation::Dynamodb
+        );
+        for bad in ["", "sqlite:", "postgres", "dynamodb:x"] {
+            let error = StoreLocation::parse(bad, &settings).unwrap_err();
+            assert!(error.is_user_error(), "{bad}: {error}");
+        }
     }
 }

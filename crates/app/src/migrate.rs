@@ -11,7 +11,7 @@ use serde::Serialize;
 use stratus_core::Maturity;
 use stratus_store::{PriceRow, RateRow, Store};
 
-use crate::service::AppError;
+use stratus_analytics::AppError;
 
 /// What a migration did, table by table.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

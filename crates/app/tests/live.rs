@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use stratus_app::{Analytics, AppError, Settings};
+use stratus_analytics::{Analytics, AppError};
+use stratus_app::Settings;
 use stratus_core::{CalendarKind, Method, TradingCalendar};
 use stratus_providers::mock::{Behaviour, MockData, MockServer};
 use stratus_providers::{Dividend, Observation, PricePoint, ProviderErrorKind};
@@ -102,7 +103,7 @@ impl Env {
     async fn analytics(&self) -> Analytics {
         let settings = self.settings();
         let store = stratus_app::open_store(&settings).await.unwrap();
-        let analytics = Analytics::new(Arc::clone(&store), settings);
+        let analytics = stratus_app::analytics(Arc::clone(&store), &settings);
         analytics.ensure_seeded(&|_| {}).await.unwrap();
         analytics
     }
@@ -365,7 +366,7 @@ async fn the_bundled_provider_says_live_data_is_needed() {
     let h = home.path().display().to_string();
     let settings = Settings::load(&move |k| (k == "STRATUS_HOME").then(|| h.clone())).unwrap();
     let store = stratus_app::open_store(&settings).await.unwrap();
-    let analytics = Analytics::new(store, settings);
+    let analytics = stratus_app::analytics(store, &settings);
     for error in [
         analytics.dividends("AAPL").await.unwrap_err(),
         analytics

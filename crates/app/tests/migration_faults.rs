@@ -144,7 +144,7 @@ async fn killed_emulator_mid_migration_then_rerun_completes_without_loss_or_dupl
         "one clear message: {error}"
     );
     assert!(
-        matches!(&error, stratus_app::AppError::Store(e) if e.kind == StoreErrorKind::Unavailable),
+        matches!(&error, stratus_analytics::AppError::Store(e) if e.kind == StoreErrorKind::Unavailable),
         "{error:?}"
     );
 

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use stratus_app::{Analytics, AppError, Settings};
+use stratus_analytics::{Analytics, AppError};
+use stratus_app::Settings;
 use stratus_core::{Method, NaiveDate, Window};
 use stratus_store::{AnalyticsCache, MemoryStore, PriceStore, ProfileKey, Store};
 
@@ -16,7 +17,7 @@ async fn seeded() -> (Arc<MemoryStore>, Analytics, tempfile::TempDir) {
     let path = home.path().display().to_string();
     let settings = Settings::load(&move |k| (k == "STRATUS_HOME").then(|| path.clone())).unwrap();
     let store = Arc::new(MemoryStore::new());
-    let analytics = Analytics::new(Arc::clone(&store) as Arc<dyn Store>, settings);
+    let analytics = stratus_app::analytics(Arc::clone(&store) as Arc<dyn Store>, &settings);
     let steps = std::sync::Mutex::new(Vec::new());
     assert!(
         analytics

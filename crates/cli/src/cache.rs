@@ -4,48 +4,11 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use stratus_app::{AppError, CacheMode, Settings};
-use stratus_store::Store;
+use stratus_analytics::AppError;
+use stratus_app::{Settings, StoreLocation};
 
 use crate::args::CacheAction;
 use crate::output::Output;
-
-/// A backend named on the command line.
-enum Backend {
-    Sqlite(std::path::PathBuf),
-    Dynamodb,
-}
-
-fn parse_backend(text: &str, settings: &Settings) -> Result<Backend, AppError> {
-    match text.split_once(':') {
-        None if text.eq_ignore_ascii_case("sqlite") => {
-            Ok(Backend::Sqlite(settings.sqlite_file.clone()))
-        }
-        None if text.eq_ignore_ascii_case("dynamodb") => Ok(Backend::Dynamodb),
-        Some((kind, path)) if kind.eq_ignore_ascii_case("sqlite") && !path.is_empty() => {
-            Ok(Backend::Sqlite(std::path::PathBuf::from(path)))
-        }
-        _ => Err(AppError::NoData {
-            message: format!("unknown backend {text:?}; use sqlite, sqlite:PATH or dynamodb"),
-        }),
-    }
-}
-
-async fn open(
-    backend: &Backend,
-    settings: &Settings,
-    create_tables: bool,
-) -> Result<Arc<dyn Store>, AppError> {
-    match backend {
-        Backend::Sqlite(path) => stratus_app::open_sqlite(path),
-        Backend::Dynamodb => {
-            if create_tables {
-                stratus_app::provision_dynamodb(settings).await?;
-            }
-            stratus_app::open_dynamodb(settings).await
-        }
-    }
-}
 
 pub(crate) async fn run(
     action: &CacheAction,
@@ -54,9 +17,10 @@ pub(crate) async fn run(
 ) -> Result<Output, AppError> {
     match action {
         CacheAction::Provision => {
-            let created = stratus_app::provision_dynamodb(settings).await?;
+            let created =
+                stratus_app::provision(&StoreLocation::configured(settings), settings).await?;
             let note = if created.is_empty() {
-                "all four DynamoDB tables exist with the expected layout".to_string()
+                "every table the store needs exists with the expected layout".to_string()
             } else {
                 format!("created {}", created.join(", "))
             };
@@ -69,10 +33,7 @@ pub(crate) async fn run(
             } else {
                 store.estimated_status().await?
             };
-            let backend = match settings.cache_mode {
-                CacheMode::Sqlite => "sqlite",
-                CacheMode::Dynamodb => "dynamodb",
-            };
+            let backend = store.backend();
             let rows = vec![
                 vec!["prices".into(), status.prices.to_string()],
                 vec!["interest".into(), status.rates.to_string()],
@@ -91,20 +52,15 @@ pub(crate) async fn run(
             .note(format!("backend {backend}: {}", status.description)))
         }
         CacheAction::Migrate { from, to } => {
-            let (source, target) = (parse_backend(from, settings)?, parse_backend(to, settings)?);
-            let source_store = open(&source, settings, false).await?;
-            if matches!(source, Backend::Sqlite(_)) && !source_store.has_prices().await? {
-                // The SQLite side seeds itself from the bundled data.
-                let analytics = stratus_app::Analytics::new(
-                    Arc::clone(&source_store),
-                    Settings {
-                        cache_mode: CacheMode::Sqlite,
-                        ..settings.clone()
-                    },
-                );
-                analytics.ensure_seeded(&|_| {}).await?;
-            }
-            let target_store = open(&target, settings, true).await?;
+            let source = StoreLocation::parse(from, settings)?;
+            let target = StoreLocation::parse(to, settings)?;
+            let source_store = stratus_app::open(&source, settings).await?;
+            // A source seeded from the bundled data gets it first (a no-op for any other).
+            stratus_app::analytics(Arc::clone(&source_store), settings)
+                .ensure_seeded(&|_| {})
+                .await?;
+            stratus_app::provision(&target, settings).await?;
+            let target_store = stratus_app::open(&target, settings).await?;
             let bar = progress(quiet);
             let report =
                 stratus_app::migrate::migrate(source_store.as_ref(), target_store.as_ref(), &bar)

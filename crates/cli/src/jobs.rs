@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use serde_json::json;
-use stratus_app::{AppError, Settings};
+use stratus_analytics::AppError;
+use stratus_app::Settings;
 use stratus_ingest::schedule::{self, Job};
 use stratus_ingest::{Destination, Event, IngestConfig, IngestOptions, RunReport, ingest};
 
@@ -43,14 +44,11 @@ pub(crate) fn run_ingest(
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
-        // An empty DynamoDB store is what an ingest job fills, so it is not an error here; a
-        // SQLite store gets the bundled data first, as for every other command.
-        let fill_from_bundle = settings.cache_mode == stratus_app::CacheMode::Sqlite;
+        // An empty shared store is what an ingest job fills, so it is not an error here; a
+        // store seeded from the bundled data gets it first, as for every other command.
         let store = stratus_app::open_store(&settings).await?;
-        let analytics = stratus_app::Analytics::new(store, settings);
-        if fill_from_bundle {
-            crate::seed_with_progress(&analytics, quiet).await?;
-        }
+        let analytics = stratus_app::analytics(store, &settings);
+        crate::seed_with_progress(&analytics, quiet).await?;
         let options = IngestOptions {
             run_date: analytics.today(),
             force: request.force,
@@ -64,7 +62,15 @@ pub(crate) fn run_ingest(
                 bar.inc(1);
             }
         };
-        let report = ingest(&analytics, &config, &destination, &options, &observer).await;
+        let report = ingest(
+            &analytics,
+            &settings.live,
+            &config,
+            &destination,
+            &options,
+            &observer,
+        )
+        .await;
         bar.finish_and_clear();
         anyhow::Ok(report?)
     })?;
@@ -177,14 +183,14 @@ pub(crate) fn run_schedule(
     let mut runs = 0u64;
     // The instant whose jobs ran last: the next batch is the first instant after it (or after
     // now, when running took longer — runs missed meanwhile are skipped, as cron does).
-    let mut done_until = stratus_app::live::now();
+    let mut done_until = stratus_analytics::live::now();
     loop {
-        let now = stratus_app::live::now().max(done_until);
+        let now = stratus_analytics::live::now().max(done_until);
         let Some((when, due)) = schedule::next_due(&jobs, now) else {
             writeln!(err, "schedule: no job has a future run time; stopping")?;
             return Ok(None);
         };
-        let wait = (when - stratus_app::live::now())
+        let wait = (when - stratus_analytics::live::now())
             .to_std()
             .unwrap_or_default();
         std::thread::sleep(wait);
@@ -193,7 +199,7 @@ pub(crate) fn run_schedule(
             writeln!(
                 err,
                 "schedule: {} starting job {:?}: stratus {}",
-                stratus_app::live::now().format("%Y-%m-%dT%H:%M:%SZ"),
+                stratus_analytics::live::now().format("%Y-%m-%dT%H:%M:%SZ"),
                 job.name,
                 job.command.join(" ")
             )?;
@@ -215,7 +221,7 @@ pub(crate) fn run_schedule(
 }
 
 fn list_output(jobs: &[Job]) -> Output {
-    let now = stratus_app::live::now();
+    let now = stratus_analytics::live::now();
     let mut json = Vec::new();
     let mut rows = Vec::new();
     for job in jobs {

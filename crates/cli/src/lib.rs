@@ -22,7 +22,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use args::Cli;
-use stratus_app::{AppError, Settings};
+use stratus_analytics::AppError;
+use stratus_app::Settings;
 
 /// Exit code for input the user can fix.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -234,7 +235,7 @@ fn emit(cli: &Cli, result: &output::Output, out: &mut dyn Write) -> anyhow::Resu
 }
 
 /// A progress bar on stderr (drawn only on a terminal) for long portfolio runs.
-fn progress_bar() -> stratus_app::Progress {
+fn progress_bar() -> stratus_analytics::Progress {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
@@ -266,7 +267,7 @@ async fn open_analytics(
     quiet: bool,
     rebuild: bool,
     err: &mut dyn Write,
-) -> anyhow::Result<stratus_app::Analytics> {
+) -> anyhow::Result<stratus_analytics::Analytics> {
     let store = if rebuild {
         let (store, aside) = stratus_app::open_store_recovering(&settings).await?;
         if let Some(aside) = aside {
@@ -280,13 +281,13 @@ async fn open_analytics(
     } else {
         stratus_app::open_store(&settings).await?
     };
-    let analytics = stratus_app::Analytics::new(store, settings);
+    let analytics = stratus_app::analytics(store, &settings);
     seed_with_progress(&analytics, quiet).await?;
     Ok(analytics)
 }
 
 async fn seed_with_progress(
-    analytics: &stratus_app::Analytics,
+    analytics: &stratus_analytics::Analytics,
     quiet: bool,
 ) -> Result<(), AppError> {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -302,7 +303,7 @@ async fn seed_with_progress(
         ProgressStyle::with_template("loading bundled market data {bar:30} {pos}/{len} rows")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let update = |p: stratus_app::SeedProgress| {
+    let update = |p: stratus_analytics::SeedProgress| {
         bar.set_length(p.total);
         bar.set_position(p.done);
     };

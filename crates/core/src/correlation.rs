@@ -172,6 +172,89 @@ pub fn correlation_matrix(
     Ok(matrix)
 }
 
+/// The correlation matrix of series that share every date, in one pass: one covariance matrix of
+/// all return columns, which gives the same Pearson correlations as pair by pair (the moments
+/// estimator scales returns by unit time, the others annualise them — the scaling cancels).
+/// The caller checks that the dates are shared.
+pub fn correlation_matrix_on_shared_dates(
+    series: &[PriceSeries],
+    calendar: &TradingCalendar,
+    method: Method,
+    periods_per_year: f64,
+) -> Result<Vec<Vec<f64>>, AnalyticsError> {
+    use crate::covariance::{Par, correlation_from_covariance, covariance_matrix};
+    let Some(first) = series.first() else {
+        return Ok(Vec::new());
+    };
+    first.require(3)?;
+    let columns: Vec<Vec<f64>> = series
+        .iter()
+        .map(|s| {
+            let r = s.log_returns(calendar);
+            match method {
+                Method::Moments => r.unit_time_scaled(periods_per_year),
+                _ => r.annualised_sample(periods_per_year),
+            }
+        })
+        .collect();
+    let rows = columns[0].len();
+    let matrix = faer::Mat::from_fn(rows, columns.len(), |t, j| columns[j][t]);
+    let cov = covariance_matrix(matrix.as_ref(), 1.0, Par::Seq);
+    for (j, s) in series.iter().enumerate() {
+        if cov[(j, j)].is_nan() || cov[(j, j)] <= 0.0 {
+            return Err(AnalyticsError::Undefined {
+                what: "correlation",
+                ticker: s.ticker().to_string(),
+                reason: "the series does not move in the window (zero variance)",
+            });
+        }
+    }
+    let corr = correlation_from_covariance(cov.as_ref());
+    Ok((0..columns.len())
+        .map(|i| {
+            (0..columns.len())
+                .map(|j| corr[(i, j)].clamp(-1.0, 1.0))
+                .collect()
+        })
+        .collect())
+}
+
+/// scrilla's rolling correlation: for each date of `a` and `b` (restricted to the dates both
+/// have) on or after `from`, the moments correlation over the `lookback` returns ending there.
+/// Dates with fewer than `lookback` returns before them are skipped; `None` when none is left.
+pub fn rolling_correlation(
+    a: &PriceSeries,
+    b: &PriceSeries,
+    calendar: &TradingCalendar,
+    lookback: usize,
+    from: chrono::NaiveDate,
+    periods_per_year: f64,
+) -> Result<Option<Vec<(chrono::NaiveDate, f64)>>, AnalyticsError> {
+    let joint_a = a.restricted_to_dates_of(b);
+    let joint_b = b.restricted_to_dates_of(a);
+    let mut out = Vec::new();
+    for (index, &date) in joint_a.dates().iter().enumerate() {
+        if date < from || index < lookback {
+            continue;
+        }
+        let slice = |s: &PriceSeries| {
+            PriceSeries::new(
+                s.ticker(),
+                s.dates()[index - lookback..=index]
+                    .iter()
+                    .copied()
+                    .zip(s.closes()[index - lookback..=index].iter().copied()),
+            )
+        };
+        let aligned = AlignedReturns::new(&slice(&joint_a)?, &slice(&joint_b)?, calendar)?;
+        out.push((
+            date,
+            correlation(&aligned, Method::Moments, periods_per_year)?,
+        ));
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +283,80 @@ mod tests {
         assert!(copula_correlation(&x, &y).abs() < 0.03);
         let fitted = copula_correlation(&x, &x);
         assert!(fitted > 0.99 && fitted <= RHO_BOUND);
+    }
+
+    fn walk(ticker: &str, seed: u64, n: usize) -> PriceSeries {
+        let calendar = TradingCalendar::get(crate::CalendarKind::Nyse);
+        let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 2).unwrap();
+        let dates = calendar.sessions(start, start + chrono::Duration::days(2 * n as i64));
+        let mut price = 100.0;
+        let steps = standard_normals(seed, n);
+        PriceSeries::new(
+            ticker,
+            dates.into_iter().take(n).zip(steps).map(|(d, z)| {
+                price *= (0.01 * z).exp();
+                (d, price)
+            }),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_one_pass_matrix_equals_the_pairwise_one() {
+        let calendar = TradingCalendar::get(crate::CalendarKind::Nyse);
+        let series: Vec<PriceSeries> = (0..12).map(|i| walk("T", 100 + i, 120)).collect();
+        for method in [Method::Moments, Method::Likelihood] {
+            let one_pass =
+                correlation_matrix_on_shared_dates(&series, calendar, method, 252.0).unwrap();
+            let pairwise = correlation_matrix(&series, method, calendar, 252.0).unwrap();
+            for (a, b) in one_pass.iter().flatten().zip(pairwise.iter().flatten()) {
+                assert!((a - b).abs() < 1e-12, "{a} vs {b} ({method})");
+            }
+        }
+    }
+
+    #[test]
+    fn a_flat_series_has_no_one_pass_correlation() {
+        let calendar = TradingCalendar::get(crate::CalendarKind::Nyse);
+        let moving = walk("A", 1, 50);
+        let flat = PriceSeries::new("F", moving.dates().iter().map(|d| (*d, 10.0))).unwrap();
+        let error =
+            correlation_matrix_on_shared_dates(&[moving, flat], calendar, Method::Moments, 252.0)
+                .unwrap_err();
+        assert!(error.to_string().contains('F'), "{error}");
+    }
+
+    #[test]
+    fn each_rolling_value_is_the_correlation_of_its_own_window() {
+        let calendar = TradingCalendar::get(crate::CalendarKind::Nyse);
+        let (a, b) = (walk("A", 5, 80), walk("B", 6, 80));
+        let from = a.dates()[40];
+        let rolled = rolling_correlation(&a, &b, calendar, 30, from, 252.0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rolled.len(), 40);
+        assert_eq!(rolled[0].0, from);
+        let window = |s: &PriceSeries| {
+            PriceSeries::new(
+                s.ticker(),
+                s.dates()[10..=40]
+                    .iter()
+                    .copied()
+                    .zip(s.closes()[10..=40].iter().copied()),
+            )
+            .unwrap()
+        };
+        let direct = correlation(
+            &AlignedReturns::new(&window(&a), &window(&b), calendar).unwrap(),
+            Method::Moments,
+            252.0,
+        )
+        .unwrap();
+        assert!((rolled[0].1 - direct).abs() < 1e-15);
+        assert!(
+            rolling_correlation(&a, &b, calendar, 100, from, 252.0)
+                .unwrap()
+                .is_none()
+        );
     }
 }

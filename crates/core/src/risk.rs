@@ -100,6 +100,18 @@ fn tail_size(alpha: f64, count: usize) -> f64 {
     }
 }
 
+/// The simple returns over every `horizon` consecutive sessions of `closes` (overlapping), the
+/// sample a historical VaR over that horizon is taken from.
+pub fn horizon_returns(closes: &[f64], horizon: usize) -> Vec<f64> {
+    if horizon == 0 {
+        return Vec::new();
+    }
+    closes
+        .windows(horizon + 1)
+        .map(|w| w[horizon] / w[0] - 1.0)
+        .collect()
+}
+
 /// Historical VaR of a return sample at tail probability `alpha`, as a positive loss fraction.
 pub fn historical_var(returns: &[f64], alpha: f64) -> Result<f64, AnalyticsError> {
     check_probability("--prob", alpha)?;
@@ -215,5 +227,23 @@ mod tests {
         assert!((beta - 1.0).abs() < 1e-15);
         assert!((cost_of_equity(beta, &market, 0.02) - 0.08).abs() < 1e-15);
         assert!((sharpe_ratio(&asset, 0.03) - 0.3).abs() < 1e-15);
+    }
+
+    #[test]
+    fn horizon_returns_overlap_and_span_the_horizon() {
+        let closes = [100.0, 110.0, 99.0, 121.0];
+        let close = |got: Vec<f64>, want: &[f64]| {
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() < 1e-15, "{g} vs {w}");
+            }
+        };
+        close(
+            horizon_returns(&closes, 1),
+            &[0.1, -0.1, 121.0 / 99.0 - 1.0],
+        );
+        close(horizon_returns(&closes, 3), &[0.21]);
+        assert!(horizon_returns(&closes, 4).is_empty());
+        assert!(horizon_returns(&closes, 0).is_empty());
     }
 }

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use stratus_app::{Analytics, Settings};
+use stratus_analytics::Analytics;
+use stratus_app::Settings;
 use stratus_ingest::records::{Record, to_csv};
 use stratus_ingest::{Destination, IngestConfig, IngestOptions, SourceKind, ingest};
 use stratus_providers::bundled;
@@ -62,7 +63,7 @@ async fn run() {
     }
     let settings = Settings::load(&|k| env.get(k).cloned()).expect("settings");
     let store = stratus_app::open_store(&settings).await.expect("store");
-    let analytics = Analytics::new(Arc::clone(&store), settings);
+    let analytics = stratus_app::analytics(Arc::clone(&store), &settings);
     let quoted: Vec<String> = tickers.iter().map(|t| format!("{t:?}")).collect();
     let text = format!(
         "destination = \"x\"\n[[source]]\nname = \"equities\"\nprovider = \"alphavantage\"\nsymbols = [{}]\n\
@@ -78,9 +79,16 @@ async fn run() {
         full: true,
     };
     let started = Instant::now();
-    let report = ingest(&analytics, &config, &destination, &options, &|_| {})
-        .await
-        .expect("ingest");
+    let report = ingest(
+        &analytics,
+        &settings.live,
+        &config,
+        &destination,
+        &options,
+        &|_| {},
+    )
+    .await
+    .expect("ingest");
     let seconds = started.elapsed().as_secs_f64();
     let records: usize = report.sources.iter().map(|s| s.records).sum();
     let stored: usize = report.sources.iter().map(|s| s.stored).sum();

@@ -15,8 +15,9 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use stratus_app::live;
-use stratus_app::{Analytics, AppError};
+use stratus_analytics::{Analytics, AppError};
+use stratus_app::LiveSettings;
+use stratus_app::providers as live;
 use stratus_core::Maturity;
 use stratus_providers::bundled::Bundled;
 use stratus_providers::{History, Provider, ProviderError, ProviderErrorKind};
@@ -192,9 +193,8 @@ struct Outcome {
 
 fn provider_for(
     source: &SourceConfig,
-    analytics: &Analytics,
+    live_settings: &LiveSettings,
 ) -> Result<Arc<dyn Provider>, ProviderError> {
-    let live_settings = &analytics.settings().live;
     let url = source.url.as_deref();
     Ok(match source.provider {
         ProviderName::Alphavantage => Arc::new(live::alphavantage(live_settings, url)?),
@@ -227,6 +227,7 @@ fn steps(source: &SourceConfig) -> u64 {
 /// Runs every source, stores what passes validation, exports, and returns the report.
 pub async fn ingest(
     analytics: &Analytics,
+    live: &LiveSettings,
     config: &IngestConfig,
     destination: &Destination,
     options: &IngestOptions,
@@ -239,7 +240,7 @@ pub async fn ingest(
     let mut datasets: BTreeMap<&'static str, (SourceKind, Vec<SourcedRecord>)> = BTreeMap::new();
     for source in &config.sources {
         let source_started = Instant::now();
-        let outcome = match provider_for(source, analytics) {
+        let outcome = match provider_for(source, live) {
             Ok(provider) => {
                 run_source(analytics, source, provider.as_ref(), options, observer).await?
             }

@@ -80,11 +80,18 @@ async fn a_run_validates_stores_and_exports_every_source_in_isolation() {
     let out = home.path().join("exports");
     let destination = Destination::open(out.to_str().unwrap(), &|_| None).unwrap();
     let events = AtomicUsize::new(0);
-    let report = ingest(&analytics, &config, &destination, &options(false), &|e| {
-        if let Event::Step(_) = e {
-            events.fetch_add(1, Ordering::SeqCst);
-        }
-    })
+    let report = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|e| {
+            if let Event::Step(_) = e {
+                events.fetch_add(1, Ordering::SeqCst);
+            }
+        },
+    )
     .await
     .unwrap();
 
@@ -178,15 +185,29 @@ async fn a_rerun_keeps_what_was_exported_and_force_overwrites() {
     let config = IngestConfig::parse("t.toml", CONFIG).unwrap();
     let out = home.path().join("exports");
     let destination = Destination::open(out.to_str().unwrap(), &|_| None).unwrap();
-    ingest(&analytics, &config, &destination, &options(false), &|_| {})
-        .await
-        .unwrap();
+    ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let file = out.join(format!("series/series-{TODAY}.csv"));
     std::fs::write(&file, "edited by hand\n").unwrap();
 
-    let again = ingest(&analytics, &config, &destination, &options(false), &|_| {})
-        .await
-        .unwrap();
+    let again = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert!(
         again.exports.iter().all(|e| e.outcome == PutOutcome::Kept),
         "{:?}",
@@ -196,9 +217,16 @@ async fn a_rerun_keeps_what_was_exported_and_force_overwrites() {
     // The second run found the store current: nothing new stored, prices fetched compactly.
     assert_eq!(again.sources[0].stored, 0);
 
-    let forced = ingest(&analytics, &config, &destination, &options(true), &|_| {})
-        .await
-        .unwrap();
+    let forced = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(true),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert!(
         forced
             .exports
@@ -220,9 +248,16 @@ async fn a_provider_that_times_out_breaks_only_its_source() {
     let destination =
         Destination::open(home.path().join("x").to_str().unwrap(), &|_| None).unwrap();
     let started = std::time::Instant::now();
-    let report = ingest(&analytics, &config, &destination, &options(false), &|_| {})
-        .await
-        .unwrap();
+    let report = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(status_of(&report, "curve"), Status::Broken);
     assert!(
         report.sources[2].errors[0].contains("did not answer within 1 s"),
@@ -257,9 +292,16 @@ async fn an_unreachable_provider_stops_its_source_after_the_first_symbol() {
     let config = IngestConfig::parse("t.toml", text).unwrap();
     let destination =
         Destination::open(home.path().join("x").to_str().unwrap(), &|_| None).unwrap();
-    let report = ingest(&analytics, &config, &destination, &options(false), &|_| {})
-        .await
-        .unwrap();
+    let report = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(report.sources[0].status, Status::Broken);
     let errors = &report.sources[0].errors;
     assert!(
@@ -285,9 +327,16 @@ async fn exports_to_s3_are_conditional() {
     let config = IngestConfig::parse("t.toml", CONFIG).unwrap();
     let url = format!("s3://{bucket}/daily");
     let destination = Destination::open(&url, &|k| env.get(k).cloned()).unwrap();
-    let first = ingest(&analytics, &config, &destination, &options(false), &|_| {})
-        .await
-        .unwrap();
+    let first = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert!(
         first
             .exports
@@ -317,9 +366,16 @@ async fn exports_to_s3_are_conditional() {
     .unwrap();
     assert_eq!(report["run_date"], TODAY);
 
-    let second = ingest(&analytics, &config, &destination, &options(false), &|_| {})
-        .await
-        .unwrap();
+    let second = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert!(
         second.exports.iter().all(|e| e.outcome == PutOutcome::Kept),
         "{:?}",
@@ -400,11 +456,18 @@ async fn s3_down_during_export_is_a_clear_error_and_a_rerun_completes() {
 
     // The endpoint goes down after the first dataset object is written.
     let exports = AtomicUsize::new(0);
-    let error = ingest(&analytics, &config, &destination, &options(false), &|e| {
-        if matches!(e, Event::Step("export")) && exports.fetch_add(1, Ordering::SeqCst) == 1 {
-            proxy.set_down(true);
-        }
-    })
+    let error = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|e| {
+            if matches!(e, Event::Step("export")) && exports.fetch_add(1, Ordering::SeqCst) == 1 {
+                proxy.set_down(true);
+            }
+        },
+    )
     .await
     .unwrap_err();
     let message = error.to_string();
@@ -435,9 +498,16 @@ async fn s3_down_during_export_is_a_clear_error_and_a_rerun_completes() {
     }
 
     proxy.set_down(false);
-    let rerun = ingest(&analytics, &config, &destination, &options(false), &|_| {})
-        .await
-        .unwrap();
+    let rerun = ingest(
+        &analytics,
+        &settings(&env).live,
+        &config,
+        &destination,
+        &options(false),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let outcome = |name: &str| {
         rerun
             .exports

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent};
 use serde_json::{Map, Value};
-use stratus_app::{Analytics, Settings};
+use stratus_analytics::Analytics;
+use stratus_app::Settings;
 use stratus_server::{ApiError, Params, Reply, ServerOptions, call_verb};
 
 /// A failed invocation in function mode.
@@ -140,7 +141,7 @@ async fn context() -> Result<(Analytics, Option<(String, Map<String, Value>)>), 
     let store = stratus_app::open_store(&settings)
         .await
         .map_err(|e| init("StoreUnavailable", e.to_string()))?;
-    let analytics = Analytics::new(store, settings);
+    let analytics = stratus_app::analytics(store, &settings);
     // The SQLite store fills itself from the bundled data (in /tmp on Lambda) once per
     // container; DynamoDB is filled by `stratus cache migrate` and is never seeded here.
     analytics

@@ -310,7 +310,7 @@ async fn one_request_through_cli_http_and_lambda_gives_identical_json() {
         stratus_app::Settings::load(&|k| (k == "STRATUS_HOME").then(|| home.clone())).unwrap();
     let store = stratus_app::open_store(&settings).await.unwrap();
     let app = stratus_server::router(
-        stratus_app::Analytics::new(store, settings),
+        stratus_app::analytics(store, &settings),
         &stratus_server::ServerOptions::default(),
     );
     let request = axum::http::Request::get(

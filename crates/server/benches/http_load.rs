@@ -9,7 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use stratus_app::{Analytics, Settings};
+use stratus_analytics::Analytics;
+use stratus_app::Settings;
 use stratus_server::{ServerOptions, router};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -65,7 +66,7 @@ fn main() {
         let settings =
             Settings::load(&|k| (k == "STRATUS_HOME").then(|| h.clone())).expect("settings");
         let store = stratus_app::open_store(&settings).await.expect("store");
-        let analytics = Analytics::new(store, settings);
+        let analytics = stratus_app::analytics(store, &settings);
         analytics.ensure_seeded(&|_| {}).await.expect("seed");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

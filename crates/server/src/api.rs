@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use stratus_app::{Analytics, AppError};
+use stratus_analytics::{Analytics, AppError};
 use stratus_core::Maturity;
 use stratus_providers::{ProviderError, ProviderErrorKind};
 use stratus_store::StoreErrorKind;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderValue, Method};
 use axum::routing::get;
-use stratus_app::Analytics;
+use stratus_analytics::Analytics;
 
 pub use api::{ApiError, Params, Reply, call_verb};
 

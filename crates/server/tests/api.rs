@@ -6,7 +6,8 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use stratus_app::{Analytics, Settings};
+use stratus_analytics::Analytics;
+use stratus_app::Settings;
 use stratus_server::{ServerOptions, router};
 use tower::ServiceExt;
 
@@ -37,7 +38,7 @@ async fn analytics_in(home: &Path) -> Analytics {
     let home = home.display().to_string();
     let settings = Settings::load(&|k| (k == "STRATUS_HOME").then(|| home.clone())).unwrap();
     let store = stratus_app::open_store(&settings).await.unwrap();
-    Analytics::new(store, settings)
+    stratus_app::analytics(store, &settings)
 }
 
 async fn app() -> axum::Router {
@@ -458,7 +459,10 @@ async fn a_store_that_is_down_is_a_503() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path().display().to_string();
     let settings = Settings::load(&|k| (k == "STRATUS_HOME").then(|| h.clone())).unwrap();
-    let app = router(Analytics::new(store, settings), &ServerOptions::default());
+    let app = router(
+        stratus_app::analytics(store, &settings),
+        &ServerOptions::default(),
+    );
     for uri in ["/api/risk-profile?tickers=AAPL", "/health", "/tickers"] {
         let answer = get(&app, uri).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{uri}");

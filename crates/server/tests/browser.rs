@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use stratus_app::{Analytics, Settings};
+use stratus_app::Settings;
 use stratus_server::{ServerOptions, router};
 
 fn chromium() -> Option<PathBuf> {
@@ -89,7 +89,7 @@ async fn the_page_runs_an_optimisation_and_shows_the_apis_weights() {
     let h = home.path().display().to_string();
     let settings = Settings::load(&|k| (k == "STRATUS_HOME").then(|| h.clone())).unwrap();
     let store = stratus_app::open_store(&settings).await.unwrap();
-    let analytics = Analytics::new(store, settings);
+    let analytics = stratus_app::analytics(store, &settings);
     analytics.ensure_seeded(&|_| {}).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

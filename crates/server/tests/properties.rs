@@ -17,7 +17,8 @@ use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value, json};
-use stratus_app::{Analytics, Settings};
+use stratus_analytics::Analytics;
+use stratus_app::Settings;
 use stratus_server::{ServerOptions, router};
 use stratus_verbs::request::verb_docs;
 use stratus_verbs::testkit::{
@@ -52,7 +53,7 @@ async fn analytics_in(home: &Path) -> Analytics {
     let home = home.display().to_string();
     let settings = Settings::load(&|k| (k == "STRATUS_HOME").then(|| home.clone())).unwrap();
     let store = stratus_app::open_store(&settings).await.unwrap();
-    Analytics::new(store, settings)
+    stratus_app::analytics(store, &settings)
 }
 
 fn cases(default: u32) -> u32 {

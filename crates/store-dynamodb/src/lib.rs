@@ -36,10 +36,12 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::NaiveDate;
 use stratus_core::{Maturity, Method};
+mod batch_get;
+
 use stratus_store::{
-    ANALYTICS_VERSION, AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey,
-    ProfileRecord, RateRow, RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus,
-    TickerSummary, check_finite,
+    ANALYTICS_VERSION, AnalyticsCache, Cached, Capabilities, CorrelationKey, DateRange, PriceRow,
+    PriceStore, ProfileKey, ProfileRecord, Publication, RateRow, RateStore, Store, StoreError,
+    StoreErrorKind, StoreResult, StoreStatus, TickerSummary, check_finite,
 };
 
 /// How tables are billed.
@@ -102,6 +104,13 @@ pub enum CorrelationLayout {
 const BATCH: usize = 25;
 const MAX_BATCH_ATTEMPTS: u32 = 12;
 const BATCHES_IN_FLIGHT: usize = 8;
+/// Independent one-item queries sent at once (ticker date ranges).
+const QUERIES_IN_FLIGHT: usize = 16;
+
+/// One in-flight date-range lookup.
+type RangeFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = StoreResult<Option<DateRange>>> + Send + 'a>,
+>;
 
 /// One in-flight batch write (boxed: a closure here trips async-trait's lifetime inference).
 type BatchFuture<'a> =
@@ -887,6 +896,61 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The profile `item` holds for `key`: scrilla's key is (ticker, start_date), so only a full
+    /// identity match is a hit, and only an item Stratus wrote with its current estimators.
+    pub(crate) fn profile_from(
+        &self,
+        key: &ProfileKey,
+        item: &Item,
+    ) -> StoreResult<Option<ProfileRecord>> {
+        let table = &self.profile;
+        let matches = is_current(table, item)?
+            && get_s(table, item, "ticker")? == key.ticker
+            && get_s(table, item, "start_date")? == date_text(key.start)
+            && get_s(table, item, "end_date")? == date_text(key.end)
+            && get_s(table, item, "method")? == key.method.as_str()
+            && get_n(table, item, "weekends")? == Some(f64::from(u8::from(key.weekends)));
+        if !matches {
+            return Ok(None);
+        }
+        let (Some(annual_return), Some(annual_volatility)) = (
+            get_n(table, item, "annual_return")?,
+            get_n(table, item, "annual_volatility")?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(ProfileRecord {
+            annual_return,
+            annual_volatility,
+            sharpe_ratio: get_n(table, item, "sharpe_ratio")?,
+            asset_beta: get_n(table, item, "asset_beta")?,
+            equity_cost: get_n(table, item, "equity_cost")?,
+        }))
+    }
+
+    /// The correlation `item` holds for `candidate` (in this ticker order), on a full match.
+    pub(crate) fn correlation_from(
+        &self,
+        candidate: &CorrelationKey,
+        item: &Item,
+    ) -> StoreResult<Option<f64>> {
+        let table = &self.correlations;
+        let matches = is_current(table, item)?
+            && get_s(table, item, "ticker_1")? == candidate.ticker_1
+            && get_s(table, item, "ticker_2")? == candidate.ticker_2
+            && get_s(table, item, "start_date")? == date_text(candidate.start)
+            && get_s(table, item, "end_date")? == date_text(candidate.end)
+            && get_s(table, item, "method")? == candidate.method.as_str()
+            && get_n(table, item, "weekends")? == Some(f64::from(u8::from(candidate.weekends)));
+        if matches {
+            get_n(table, item, "correlation")
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 /// The sort key of a profile in the collision-free layout: every identifying field but the
 /// ticker (the partition key), e.g. `2021-01-04/2021-12-31/moments/0`.
 pub fn profile_id(key: &ProfileKey) -> String {
@@ -1141,6 +1205,31 @@ impl PriceStore for DynamoStore {
         self.end_price_date(ticker, true).await
     }
 
+    async fn date_ranges(&self, tickers: &[String]) -> StoreResult<Vec<Option<DateRange>>> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        // Two one-item key queries per ticker, all in flight together (boxed: a closure here
+        // trips async-trait's lifetime inference).
+        let lookups: Vec<RangeFuture<'_>> = tickers
+            .iter()
+            .map(|ticker| -> RangeFuture<'_> {
+                Box::pin(async move {
+                    let (first, last) = futures_util::future::try_join(
+                        self.end_price_date(ticker, true),
+                        self.end_price_date(ticker, false),
+                    )
+                    .await?;
+                    Ok(first
+                        .zip(last)
+                        .map(|(first, last)| DateRange { first, last }))
+                })
+            })
+            .collect();
+        stream::iter(lookups)
+            .buffered(QUERIES_IN_FLIGHT)
+            .try_collect()
+            .await
+    }
+
     async fn has_prices(&self) -> StoreResult<bool> {
         let output = self
             .client
@@ -1196,8 +1285,75 @@ impl RateStore for DynamoStore {
     }
 
     async fn latest_rate_date(&self, on_or_before: NaiveDate) -> StoreResult<Option<NaiveDate>> {
-        let mut latest: Option<NaiveDate> = None;
-        for maturity in Maturity::ALL {
+        Ok(self
+            .latest_rates(&Maturity::ALL, on_or_before)
+            .await?
+            .iter()
+            .flatten()
+            .map(|(date, _)| *date)
+            .max())
+    }
+
+    async fn publication(
+        &self,
+        on_or_before: NaiveDate,
+        wanted: &[Maturity],
+    ) -> StoreResult<Option<Publication>> {
+        // Tenors are separate partitions, so "the latest publication" takes one query per tenor
+        // — unless every tenor asked for was published on the very date asked, which no other
+        // tenor can be later than.
+        if !wanted.is_empty() {
+            let latest = self.latest_rates(wanted, on_or_before).await?;
+            if latest
+                .iter()
+                .all(|found| matches!(found, Some((date, Some(_))) if *date == on_or_before))
+            {
+                let rows = wanted
+                    .iter()
+                    .zip(latest.into_iter().flatten())
+                    .filter_map(|(&maturity, (date, percent))| {
+                        percent.map(|percent| RateRow {
+                            maturity,
+                            date,
+                            percent,
+                        })
+                    })
+                    .collect();
+                return Ok(Some(Publication {
+                    date: on_or_before,
+                    rows,
+                }));
+            }
+        }
+        let latest = self.latest_rates(&Maturity::ALL, on_or_before).await?;
+        let Some(date) = latest.iter().flatten().map(|(date, _)| *date).max() else {
+            return Ok(None);
+        };
+        let rows = Maturity::ALL
+            .into_iter()
+            .zip(latest)
+            .filter_map(|(maturity, found)| match found {
+                Some((d, Some(percent))) if d == date => Some(RateRow {
+                    maturity,
+                    date,
+                    percent,
+                }),
+                _ => None,
+            })
+            .collect();
+        Ok(Some(Publication { date, rows }))
+    }
+}
+
+impl DynamoStore {
+    /// For each maturity, its latest item on or before `date`: the date and the yield (`None`
+    /// for an item without one). One one-item query per maturity, all in flight together.
+    async fn latest_rates(
+        &self,
+        maturities: &[Maturity],
+        on_or_before: NaiveDate,
+    ) -> StoreResult<Vec<Option<(NaiveDate, Option<f64>)>>> {
+        let queries = maturities.iter().map(|maturity| async move {
             let output = self
                 .client
                 .query()
@@ -1211,12 +1367,15 @@ impl RateStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| self.error(&self.interest, "Query", e))?;
-            if let Some(item) = output.items().first() {
-                let date = get_date(&self.interest, item, "date")?;
-                latest = Some(latest.map_or(date, |l| l.max(date)));
+            match output.items().first() {
+                Some(item) => Ok(Some((
+                    get_date(&self.interest, item, "date")?,
+                    get_n(&self.interest, item, "value")?,
+                ))),
+                None => Ok(None),
             }
-        }
-        Ok(latest)
+        });
+        futures_util::future::try_join_all(queries).await
     }
 }
 
@@ -1232,32 +1391,10 @@ impl AnalyticsCache for DynamoStore {
             .send()
             .await
             .map_err(|e| self.error(&self.profile, "GetItem", e))?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let table = &self.profile;
-        // scrilla's key is (ticker, start_date): only a full identity match is a hit, and only
-        // an item Stratus wrote with its current estimators.
-        let matches = is_current(table, &item)?
-            && get_s(table, &item, "end_date")? == date_text(key.end)
-            && get_s(table, &item, "method")? == key.method.as_str()
-            && get_n(table, &item, "weekends")? == Some(f64::from(u8::from(key.weekends)));
-        if !matches {
-            return Ok(None);
+        match output.item {
+            Some(item) => self.profile_from(key, &item),
+            None => Ok(None),
         }
-        let (Some(annual_return), Some(annual_volatility)) = (
-            get_n(table, &item, "annual_return")?,
-            get_n(table, &item, "annual_volatility")?,
-        ) else {
-            return Ok(None);
-        };
-        Ok(Some(ProfileRecord {
-            annual_return,
-            annual_volatility,
-            sharpe_ratio: get_n(table, &item, "sharpe_ratio")?,
-            asset_beta: get_n(table, &item, "asset_beta")?,
-            equity_cost: get_n(table, &item, "equity_cost")?,
-        }))
     }
 
     async fn put_profile(&self, key: &ProfileKey, record: &ProfileRecord) -> StoreResult<()> {
@@ -1313,21 +1450,21 @@ impl AnalyticsCache for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| self.error(&self.correlations, "GetItem", e))?;
-            let Some(item) = output.item else { continue };
-            let table = &self.correlations;
-            let matches = is_current(table, &item)?
-                && get_s(table, &item, "ticker_1")? == candidate.ticker_1
-                && get_s(table, &item, "ticker_2")? == candidate.ticker_2
-                && get_s(table, &item, "start_date")? == date_text(candidate.start)
-                && get_s(table, &item, "end_date")? == date_text(candidate.end)
-                && get_s(table, &item, "method")? == candidate.method.as_str()
-                && get_n(table, &item, "weekends")?
-                    == Some(f64::from(u8::from(candidate.weekends)));
-            if matches && let Some(value) = get_n(table, &item, "correlation")? {
+            if let Some(item) = output.item
+                && let Some(value) = self.correlation_from(&candidate, &item)?
+            {
                 return Ok(Some(value));
             }
         }
         Ok(None)
+    }
+
+    async fn cached(
+        &self,
+        profiles: &[ProfileKey],
+        correlations: &[CorrelationKey],
+    ) -> StoreResult<Cached> {
+        self.cached_in_batches(profiles, correlations).await
     }
 
     async fn put_correlation(&self, key: &CorrelationKey, value: f64) -> StoreResult<()> {
@@ -1478,6 +1615,14 @@ impl AnalyticsCache for DynamoStore {
 
 #[async_trait]
 impl Store for DynamoStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::SHARED
+    }
+
+    fn backend(&self) -> &'static str {
+        "dynamodb"
+    }
+
     async fn status(&self) -> StoreResult<StoreStatus> {
         Ok(StoreStatus {
             description: format!(

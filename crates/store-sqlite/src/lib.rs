@@ -22,9 +22,9 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 use stratus_core::{Maturity, Method};
 use stratus_store::{
-    ANALYTICS_VERSION, AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey,
-    ProfileRecord, RateRow, RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus,
-    TickerSummary, check_finite,
+    ANALYTICS_VERSION, AnalyticsCache, Capabilities, CorrelationKey, DateRange, PriceRow,
+    PriceStore, ProfileKey, ProfileRecord, Publication, RateRow, RateStore, Store, StoreError,
+    StoreErrorKind, StoreResult, StoreStatus, TickerSummary, check_finite,
 };
 
 const SCHEMA_VERSION: i64 = 2;
@@ -71,6 +71,7 @@ ALTER TABLE correlations ADD COLUMN stratus_version INT;
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
     path: PathBuf,
+    read_only: bool,
 }
 
 fn unavailable(path: &Path, error: rusqlite::Error) -> StoreError {
@@ -179,7 +180,61 @@ impl SqliteStore {
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
             path,
+            read_only: false,
         })
+    }
+
+    /// Opens an existing store file for reading only (a snapshot): nothing is ever written to it
+    /// — no schema, no journal-mode switch — and every write is refused. The file must already
+    /// have the current schema.
+    pub fn open_read_only(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        let connection = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| unavailable(&path, e))?;
+        let version: i64 = match connection.query_row("PRAGMA user_version", [], |r| r.get(0)) {
+            Ok(version) => version,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                ) =>
+            {
+                return Err(corrupt(&path, e));
+            }
+            Err(e) => return Err(unavailable(&path, e)),
+        };
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::new(
+                StoreErrorKind::Invalid,
+                format!(
+                    "the read-only SQLite store at {} has schema version {version}, not {SCHEMA_VERSION}; open it once writable with this Stratus (or make the snapshot with it)",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+            path,
+            read_only: true,
+        })
+    }
+
+    /// Refuses a write to a read-only store.
+    fn writable(&self) -> StoreResult<()> {
+        if self.read_only {
+            Err(StoreError::new(
+                StoreErrorKind::Invalid,
+                format!(
+                    "the SQLite store at {} is open read-only; nothing can be written to it",
+                    self.path.display()
+                ),
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     /// Opens the file, sets the pragmas and brings the schema up to date.
@@ -211,6 +266,7 @@ impl SqliteStore {
 
     /// Upserts `rows` in one transaction, after deleting every price of `replacing` first.
     async fn write_prices(&self, replacing: Option<&str>, rows: &[PriceRow]) -> StoreResult<usize> {
+        self.writable()?;
         stratus_store::check_price_rows(rows)?;
         let rows = rows.to_vec();
         let replacing = replacing.map(str::to_string);
@@ -369,11 +425,43 @@ impl PriceStore for SqliteStore {
         })
         .await
     }
+
+    async fn date_ranges(&self, tickers: &[String]) -> StoreResult<Vec<Option<DateRange>>> {
+        let tickers = tickers.to_vec();
+        self.run(move |conn| {
+            let mut found = std::collections::HashMap::new();
+            // Within SQLite's limit on bound parameters.
+            for chunk in tickers.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut query = conn
+                    .prepare(&format!(
+                        "SELECT ticker, min(date), max(date) FROM prices WHERE ticker IN ({marks}) GROUP BY ticker"
+                    ))
+                    .map_err(query_failed)?;
+                let rows = query
+                    .query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                    })
+                    .map_err(query_failed)?;
+                for row in rows {
+                    let (ticker, first, last) = row.map_err(query_failed)?;
+                    let range = DateRange {
+                        first: parse_date("prices", &first)?,
+                        last: parse_date("prices", &last)?,
+                    };
+                    found.insert(ticker, range);
+                }
+            }
+            Ok(tickers.iter().map(|t| found.get(t).copied()).collect())
+        })
+        .await
+    }
 }
 
 #[async_trait]
 impl RateStore for SqliteStore {
     async fn put_rates(&self, rows: &[RateRow]) -> StoreResult<usize> {
+        self.writable()?;
         for row in rows {
             check_finite("yield", row.percent)?;
         }
@@ -440,6 +528,56 @@ impl RateStore for SqliteStore {
         })
         .await
     }
+
+    async fn publication(
+        &self,
+        on_or_before: NaiveDate,
+        _wanted: &[Maturity],
+    ) -> StoreResult<Option<Publication>> {
+        self.run(move |conn| {
+            let mut query = conn
+                .prepare_cached(
+                    "SELECT maturity, date, value FROM interest WHERE value IS NOT NULL AND date = \
+                     (SELECT max(date) FROM interest WHERE date <= ?1 AND value IS NOT NULL)",
+                )
+                .map_err(query_failed)?;
+            let rows = query
+                .query_map(params![date_text(on_or_before)], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, f64>(2)?,
+                    ))
+                })
+                .map_err(query_failed)?;
+            let mut publication: Option<Publication> = None;
+            for row in rows {
+                let (name, date, percent) = row.map_err(query_failed)?;
+                let date = parse_date("interest", &date)?;
+                // A tenor this version does not know is skipped, as `rates` never asks for it.
+                let Some(maturity) = Maturity::ALL.into_iter().find(|m| m.name() == name) else {
+                    continue;
+                };
+                publication
+                    .get_or_insert_with(|| Publication {
+                        date,
+                        rows: Vec::new(),
+                    })
+                    .rows
+                    .push(RateRow {
+                        maturity,
+                        date,
+                        percent,
+                    });
+            }
+            if let Some(p) = publication.as_mut() {
+                p.rows
+                    .sort_by_key(|r| Maturity::ALL.iter().position(|m| *m == r.maturity));
+            }
+            Ok(publication)
+        })
+        .await
+    }
 }
 
 fn weekends_flag(weekends: bool) -> i64 {
@@ -481,6 +619,7 @@ impl AnalyticsCache for SqliteStore {
     }
 
     async fn put_profile(&self, key: &ProfileKey, record: &ProfileRecord) -> StoreResult<()> {
+        self.writable()?;
         check_finite("annual return", record.annual_return)?;
         check_finite("annual volatility", record.annual_volatility)?;
         let (key, record) = (key.clone(), *record);
@@ -541,6 +680,7 @@ impl AnalyticsCache for SqliteStore {
     }
 
     async fn put_correlation(&self, key: &CorrelationKey, value: f64) -> StoreResult<()> {
+        self.writable()?;
         check_finite("correlation", value)?;
         let key = key.clone();
         self.run(move |conn| {
@@ -687,6 +827,7 @@ impl AnalyticsCache for SqliteStore {
     }
 
     async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()> {
+        self.writable()?;
         let ticker = ticker.to_string();
         self.run(move |conn| {
             let tx = conn
@@ -705,6 +846,7 @@ impl AnalyticsCache for SqliteStore {
     }
 
     async fn clear_analytics(&self) -> StoreResult<()> {
+        self.writable()?;
         self.run(|conn| {
             conn.execute_batch(
                 "BEGIN IMMEDIATE; DELETE FROM profile; DELETE FROM correlations; COMMIT;",
@@ -717,6 +859,18 @@ impl AnalyticsCache for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn capabilities(&self) -> Capabilities {
+        if self.read_only {
+            Capabilities::READ_ONLY
+        } else {
+            Capabilities::LOCAL
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn status(&self) -> StoreResult<StoreStatus> {
         let description = format!("sqlite:{}", self.path.display());
         self.run(move |conn| {
@@ -739,6 +893,7 @@ impl Store for SqliteStore {
     }
 
     async fn clear_all(&self) -> StoreResult<()> {
+        self.writable()?;
         self.run(|conn| {
             conn.execute_batch(
                 "BEGIN IMMEDIATE; DELETE FROM prices; DELETE FROM interest; DELETE FROM profile; DELETE FROM correlations; COMMIT;",

@@ -236,6 +236,50 @@ pub fn check_one_ticker(ticker: &str, rows: &[PriceRow]) -> StoreResult<()> {
     }
 }
 
+/// What a store can do. Callers ask this instead of which backend a store is, so a new backend
+/// needs no branch anywhere but the resolver that builds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Writes are refused (a snapshot): analytics are computed and not cached, and commands
+    /// that write say the store is read-only.
+    pub read_only: bool,
+    /// Other processes and users read and write the same data (a cloud table): it is filled
+    /// deliberately, never seeded behind a user's back, and emptying it needs confirmation.
+    pub shared: bool,
+    /// An empty store is filled from the bundled dataset on first use.
+    pub seeded: bool,
+}
+
+impl Capabilities {
+    /// A private, writable store seeded from the bundled data (an embedded file, memory).
+    pub const LOCAL: Capabilities = Capabilities {
+        read_only: false,
+        shared: false,
+        seeded: true,
+    };
+    /// A writable store shared with other processes, filled deliberately (a cloud table).
+    pub const SHARED: Capabilities = Capabilities {
+        read_only: false,
+        shared: true,
+        seeded: false,
+    };
+    /// A snapshot: read, never written.
+    pub const READ_ONLY: Capabilities = Capabilities {
+        read_only: true,
+        shared: false,
+        seeded: false,
+    };
+}
+
+/// The first and last stored dates of a ticker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    /// First date with a price.
+    pub first: NaiveDate,
+    /// Last date with a price.
+    pub last: NaiveDate,
+}
+
 /// Daily prices by ticker and date.
 #[async_trait]
 pub trait PriceStore: Send + Sync {
@@ -260,6 +304,34 @@ pub trait PriceStore: Send + Sync {
     async fn first_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>>;
     /// Whether any price is stored at all.
     async fn has_prices(&self) -> StoreResult<bool>;
+    /// The stored date range of each ticker (`None` for a ticker without prices), in the order
+    /// asked. Backends answer in one round trip where they can.
+    async fn date_ranges(&self, tickers: &[String]) -> StoreResult<Vec<Option<DateRange>>> {
+        let mut out = Vec::with_capacity(tickers.len());
+        for ticker in tickers {
+            let last = self.latest_price_date(ticker).await?;
+            let first = match last {
+                Some(_) => self.first_price_date(ticker).await?,
+                None => None,
+            };
+            out.push(
+                first
+                    .zip(last)
+                    .map(|(first, last)| DateRange { first, last }),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// One day's Treasury publication: its date and the yields it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publication {
+    /// Publication date.
+    pub date: NaiveDate,
+    /// Yields published that day: every tenor asked for that was published, and every other
+    /// tenor of that day whenever one asked for is missing (a curve must be interpolated).
+    pub rows: Vec<RateRow>,
 }
 
 /// Treasury yields by maturity and date.
@@ -276,6 +348,32 @@ pub trait RateStore: Send + Sync {
     ) -> StoreResult<Vec<RateRow>>;
     /// The latest date on or before `date` with any published yield, if there is one.
     async fn latest_rate_date(&self, on_or_before: NaiveDate) -> StoreResult<Option<NaiveDate>>;
+    /// The latest publication on or before `date`, holding at least the `wanted` tenors it
+    /// published (see [`Publication::rows`]); `None` before the first publication.
+    async fn publication(
+        &self,
+        on_or_before: NaiveDate,
+        wanted: &[Maturity],
+    ) -> StoreResult<Option<Publication>> {
+        let _ = wanted;
+        let Some(date) = self.latest_rate_date(on_or_before).await? else {
+            return Ok(None);
+        };
+        let mut rows = Vec::new();
+        for maturity in Maturity::ALL {
+            rows.extend(self.rates(maturity, date, date).await?);
+        }
+        Ok(Some(Publication { date, rows }))
+    }
+}
+
+/// Cached results found for a batch of keys, in the order asked (`None`: not cached).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cached {
+    /// One entry per profile key.
+    pub profiles: Vec<Option<ProfileRecord>>,
+    /// One entry per correlation key.
+    pub correlations: Vec<Option<f64>>,
 }
 
 /// Cached analytics results.
@@ -297,11 +395,31 @@ pub trait AnalyticsCache: Send + Sync {
     async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()>;
     /// Drops every cached profile and correlation.
     async fn clear_analytics(&self) -> StoreResult<()>;
+    /// Looks up many profiles and correlations at once (backends answer in as few round trips
+    /// as they can); the same answers as [`Self::profile`] and [`Self::correlation`] one by one.
+    async fn cached(
+        &self,
+        profiles: &[ProfileKey],
+        correlations: &[CorrelationKey],
+    ) -> StoreResult<Cached> {
+        let mut out = Cached::default();
+        for key in profiles {
+            out.profiles.push(self.profile(key).await?);
+        }
+        for key in correlations {
+            out.correlations.push(self.correlation(key).await?);
+        }
+        Ok(out)
+    }
 }
 
 /// A complete store: market data, cache, and housekeeping.
 #[async_trait]
 pub trait Store: PriceStore + RateStore + AnalyticsCache {
+    /// What this store can do.
+    fn capabilities(&self) -> Capabilities;
+    /// The backend's short name (`sqlite`, `dynamodb`), for messages only — never branched on.
+    fn backend(&self) -> &'static str;
     /// Reachability and exact sizes (may read every item).
     async fn status(&self) -> StoreResult<StoreStatus>;
     /// Sizes as the backend keeps them without reading the data (DynamoDB's item counts are

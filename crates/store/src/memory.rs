@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 use stratus_core::Maturity;
 
 use crate::{
-    AnalyticsCache, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord, RateRow,
-    RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
+    AnalyticsCache, Capabilities, CorrelationKey, PriceRow, PriceStore, ProfileKey, ProfileRecord,
+    RateRow, RateStore, Store, StoreError, StoreErrorKind, StoreResult, StoreStatus, TickerSummary,
     check_finite, check_one_ticker,
 };
 
@@ -258,6 +258,14 @@ impl AnalyticsCache for MemoryStore {
 
 #[async_trait]
 impl Store for MemoryStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::LOCAL
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
     async fn status(&self) -> StoreResult<StoreStatus> {
         let tables = self.lock()?;
         Ok(StoreStatus {

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
-use stratus_app::{Analytics, AppError};
+use stratus_analytics::{Analytics, AppError};
 use stratus_core::yield_curve::PointSource;
 use stratus_core::{Maturity, Method, Window};
 
@@ -11,7 +11,7 @@ use crate::args::{
 };
 use crate::cells;
 use crate::output::{Cell, Output, money, num, pct, price};
-use stratus_app::{Allocation, Goal, PortfolioRequest, ReturnConvention};
+use stratus_analytics::{Allocation, Goal, PortfolioRequest, ReturnConvention};
 use stratus_charts::Format;
 
 type Result<T> = std::result::Result<T, AppError>;
@@ -133,8 +133,7 @@ pub fn is_long_run(command: &Command) -> bool {
 }
 
 fn method_of(analytics: &Analytics, args: &AnalysisArgs) -> Method {
-    args.method
-        .map_or(analytics.settings().method, Method::from)
+    args.method.map_or(analytics.config().method, Method::from)
 }
 
 fn window_note(analytics: &Analytics, window: Window, method: Option<Method>) -> String {
@@ -166,8 +165,9 @@ async fn risk_profile(analytics: &Analytics, a: &TickersArgs) -> Result<Output> 
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
-    let profiles = analytics.risk_profiles(&tickers, window, method).await?;
-    let (rate_date, rate) = analytics.risk_free(window.end).await?;
+    let (profiles, (rate_date, rate)) = analytics
+        .risk_profiles_with_rate(&tickers, window, method)
+        .await?;
     let mut json = Map::new();
     let mut rows = Vec::new();
     for (ticker, p) in &profiles {
@@ -197,9 +197,9 @@ async fn risk_profile(analytics: &Analytics, a: &TickersArgs) -> Result<Output> 
             .note(window_note(analytics, window, Some(method)))
             .note(format!(
                 "risk-free {} {} as of {rate_date}; market proxy {}",
-                analytics.settings().risk_free,
+                analytics.config().risk_free,
                 pct(rate),
-                analytics.settings().market_proxy
+                analytics.config().market_proxy
             )),
     )
 }
@@ -277,7 +277,7 @@ async fn correlations(
     .note(window_note(analytics, window, Some(Method::Moments)))
     .note(format!(
         "each value over the {} returns ending that day",
-        analytics.settings().window_returns
+        analytics.config().window_returns
     )))
 }
 
@@ -478,7 +478,7 @@ async fn interest(analytics: &Analytics, maturities: &[String], w: &WindowArgs) 
         w.start,
         w.end,
         latest,
-        analytics.settings().window_returns,
+        analytics.config().window_returns,
         bond,
     )?;
     let history = analytics.interest(&parsed, window).await?;
@@ -523,7 +523,7 @@ async fn risk_free(analytics: &Analytics, date: Option<NaiveDate>) -> Result<Out
         None => analytics.latest_rate_date().await?,
     };
     let (published, rate) = analytics.risk_free(date).await?;
-    let maturity = analytics.settings().risk_free;
+    let maturity = analytics.config().risk_free;
     Ok(Output::table(
         json!({ maturity.name(): rate }),
         ["maturity", "rate", "published"].map(String::from).to_vec(),
@@ -671,10 +671,13 @@ async fn import_csv(
 }
 
 async fn clear_cache(analytics: &Analytics, all: bool, yes: bool) -> Result<Output> {
-    if analytics.settings().cache_mode == stratus_app::CacheMode::Dynamodb && !yes {
+    let store = analytics.store();
+    if store.capabilities().shared && !yes {
         return Err(AppError::NoData {
-            message: "clear-cache empties the shared DynamoDB tables; repeat with --yes to confirm"
-                .into(),
+            message: format!(
+                "clear-cache empties the shared {} tables; repeat with --yes to confirm",
+                store.backend()
+            ),
         });
     }
     if all {
@@ -942,7 +945,7 @@ async fn plot_correlations(
         "Correlation of {} and {} over rolling {}-day windows",
         tickers[0],
         tickers[1],
-        analytics.settings().window_returns
+        analytics.config().window_returns
     );
     let bytes = stratus_charts::time_series(
         &title,
@@ -1099,7 +1102,7 @@ async fn plot_returns(
 }
 
 fn live_method(analytics: &Analytics, method: Option<MethodArg>) -> Method {
-    method.map_or(analytics.settings().method, Method::from)
+    method.map_or(analytics.config().method, Method::from)
 }
 
 async fn dividends(analytics: &Analytics, tickers: &[String]) -> Result<Output> {
@@ -1223,7 +1226,7 @@ async fn screen(
 ) -> Result<Output> {
     let method = live_method(analytics, method);
     let (rows, skipped) = analytics.screen(discount, method).await?;
-    let passing: Vec<&stratus_app::fundamentals::ScreenRow> =
+    let passing: Vec<&stratus_analytics::fundamentals::ScreenRow> =
         rows.iter().filter(|r| r.discount > 0.0).collect();
     let json = json!({
         "passing": passing.iter().map(|r| r.ticker.clone()).collect::<Vec<_>>(),

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use stratus_app::{Analytics, Settings};
+use stratus_analytics::Analytics;
+use stratus_app::Settings;
 use stratus_core::{CalendarKind, Maturity, TradingCalendar};
 use stratus_providers::mock::{MockData, MockServer};
 use stratus_providers::{Dividend, Observation, PricePoint, YieldPoint};
@@ -132,7 +133,7 @@ pub fn settings(env: &BTreeMap<String, String>) -> Settings {
 pub async fn analytics(env: &BTreeMap<String, String>) -> Analytics {
     let settings = settings(env);
     let store = stratus_app::open_store(&settings).await.unwrap();
-    let analytics = Analytics::new(Arc::clone(&store), settings);
+    let analytics = stratus_app::analytics(Arc::clone(&store), &settings);
     analytics.ensure_seeded(&|_| {}).await.unwrap();
     analytics
 }

@@ -97,7 +97,7 @@ impl Analytics {
         discount: Option<f64>,
         method: Method,
     ) -> Result<(Vec<ScreenRow>, Vec<ScreenSkip>), AppError> {
-        let watchlist = load_watchlist(&self.settings().home)?;
+        let watchlist = load_watchlist(&self.config().home)?;
         if watchlist.is_empty() {
             return Err(AppError::NoData {
                 message: "the watchlist is empty; add tickers with `stratus watch TICKER…`".into(),
@@ -179,7 +179,7 @@ impl Analytics {
     /// provider). Returns the whole list.
     pub async fn watch(&self, tickers: &[String]) -> Result<Vec<String>, AppError> {
         let (checked, _) = self.window(tickers, None, None).await?;
-        let home = &self.settings().home;
+        let home = &self.config().home;
         let mut list = load_watchlist(home)?;
         list.extend(checked);
         list.sort();
@@ -190,7 +190,7 @@ impl Analytics {
 
     /// The watchlist.
     pub fn watchlist(&self) -> Result<Vec<String>, AppError> {
-        load_watchlist(&self.settings().home)
+        load_watchlist(&self.config().home)
     }
 }
 

@@ -9,8 +9,9 @@ use chrono::NaiveDate;
 use stratus_providers::csv_import;
 use stratus_store::PriceRow;
 
+use crate::AppError;
 use crate::live;
-use crate::service::{Analytics, AppError, price_row};
+use crate::service::{Analytics, price_row};
 
 /// The largest ratio between neighbouring closes where an imported file meets stored prices
 /// that is taken for a market move rather than a different price series (about ±40 %; a real

@@ -14,7 +14,7 @@ use stratus_core::optimize::{Portfolio, Problem, efficient_frontier, matrix_from
 use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
 use stratus_core::{Method, PriceSeries, Window, checked};
 
-use crate::service::{Analytics, AppError};
+use crate::{Analytics, AppError};
 
 /// How expected returns and covariances are estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
