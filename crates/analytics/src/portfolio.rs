@@ -154,20 +154,11 @@ impl Analytics {
         let n = request.tickers.len();
         let (mean, covariance) = match request.convention {
             ReturnConvention::Log => {
-                let mut mean = Vec::with_capacity(n);
-                let mut vols = Vec::with_capacity(n);
-                for (i, t) in request.tickers.iter().enumerate() {
-                    self.report("estimating returns and volatilities", i as u64, n as u64);
-                    let p = self.profile(t, request.window, request.method).await?;
-                    mean.push(p.annual_return);
-                    vols.push(p.annual_volatility);
-                }
-                self.report("estimating returns and volatilities", n as u64, n as u64);
-                self.report("estimating correlations", 0, 1);
-                let corr = self
-                    .correlation_matrix(&request.tickers, request.window, request.method)
+                let (profiles, corr) = self
+                    .profiles_and_correlations(&request.tickers, request.window, request.method)
                     .await?;
-                self.report("estimating correlations", 1, 1);
+                let mean = profiles.iter().map(|p| p.annual_return).collect();
+                let vols: Vec<f64> = profiles.iter().map(|p| p.annual_volatility).collect();
                 let rows: Vec<Vec<f64>> = (0..n)
                     .map(|i| (0..n).map(|j| vols[i] * vols[j] * corr[i][j]).collect())
                     .collect();

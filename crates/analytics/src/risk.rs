@@ -195,6 +195,7 @@ impl Analytics {
     }
 
     /// Correlations of the `pairs` of `tickers` given what the cache held for `keys`.
+    #[allow(clippy::too_many_arguments)]
     async fn fill_correlations(
         &self,
         tickers: &[String],

@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use stratus_analytics::Analytics;
 use stratus_app::Settings;
 use stratus_ingest::records::{Record, to_csv};
 use stratus_ingest::{Destination, IngestConfig, IngestOptions, SourceKind, ingest};

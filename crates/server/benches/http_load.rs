@@ -9,7 +9,6 @@
 
 use std::time::{Duration, Instant};
 
-use stratus_analytics::Analytics;
 use stratus_app::Settings;
 use stratus_server::{ServerOptions, router};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
