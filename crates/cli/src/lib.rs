@@ -22,10 +22,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use args::Cli;
-use stratus_analytics::AppError;
+use stratus_analytics::{AppError, ErrorClass};
 use stratus_app::Settings;
 
-/// Exit code for input the user can fix.
+/// Exit code for input the user can fix ([`ErrorClass::exit_code`]).
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code for every other failure.
 pub const EXIT_FAILURE: u8 = 1;
@@ -42,19 +42,7 @@ pub fn run(
         // The reader went away (`stratus prices … | head -1`): what it wanted was written.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            let code = match error.downcast_ref::<AppError>() {
-                Some(app) if !app.is_user_error() => EXIT_FAILURE,
-                Some(_) => EXIT_BAD_INPUT,
-                None if error.downcast_ref::<std::io::Error>().is_some() => EXIT_FAILURE,
-                // The destination or the store failed: not the user's input.
-                None if error
-                    .downcast_ref::<stratus_ingest::IngestError>()
-                    .is_some() =>
-                {
-                    EXIT_FAILURE
-                }
-                None => EXIT_BAD_INPUT,
-            };
+            let code = class_of(&error).exit_code();
             // Store errors already say what failed and what to do; their SDK source chain would
             // only repeat it, so only other errors print their causes.
             let _ = match error.downcast_ref::<AppError>() {
@@ -63,6 +51,21 @@ pub fn run(
             };
             ExitCode::from(code)
         }
+    }
+}
+
+/// The class of a failed command: the services', a request's or an ingest run's own
+/// classification; an I/O failure is internal; anything else (a settings value, a file the
+/// user named) is the user's to fix.
+fn class_of(error: &anyhow::Error) -> ErrorClass {
+    if let Some(app) = error.downcast_ref::<AppError>() {
+        app.class()
+    } else if let Some(ingest) = error.downcast_ref::<stratus_ingest::IngestError>() {
+        ingest.class()
+    } else if error.downcast_ref::<std::io::Error>().is_some() {
+        ErrorClass::Internal
+    } else {
+        ErrorClass::UserInput
     }
 }
 

@@ -181,6 +181,20 @@ pub enum IngestError {
     Store(#[from] AppError),
 }
 
+impl IngestError {
+    /// The one classification every adapter uses: the destination or the store failed, which
+    /// is never the command's fault.
+    pub fn class(&self) -> stratus_analytics::ErrorClass {
+        match self {
+            IngestError::Export(_) => stratus_analytics::ErrorClass::Unavailable,
+            IngestError::Store(e) if e.class().is_user_error() => {
+                stratus_analytics::ErrorClass::Unavailable
+            }
+            IngestError::Store(e) => e.class(),
+        }
+    }
+}
+
 /// A record with the name of the source it came from.
 type SourcedRecord = (String, Record);
 

@@ -29,14 +29,8 @@ struct FunctionError {
 
 impl From<ApiError> for FunctionError {
     fn from(e: ApiError) -> Self {
-        let kind = match e.status.as_u16() {
-            404 => "NotFound",
-            503 => "Unavailable",
-            400..=499 => "BadRequest",
-            _ => "Internal",
-        };
         FunctionError {
-            kind,
+            kind: e.class.lambda_error_type(),
             message: e.message,
         }
     }

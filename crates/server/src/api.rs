@@ -8,10 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use stratus_analytics::{Analytics, AppError};
+use stratus_analytics::{Analytics, AppError, ErrorClass};
 use stratus_core::Maturity;
-use stratus_providers::{ProviderError, ProviderErrorKind};
-use stratus_store::StoreErrorKind;
 use stratus_verbs::request::{
     RequestError, command_from_params, params_from_json, params_from_query,
 };
@@ -25,15 +23,51 @@ pub struct ApiError {
     pub message: String,
     /// The parameter at fault.
     pub field: Option<String>,
+    /// The failure's class (what the Lambda adapter reports as the error type).
+    pub class: ErrorClass,
 }
 
 impl ApiError {
+    /// A failure of the HTTP exchange itself (no route, wrong method, a request too large),
+    /// which no service saw: its class follows from the status.
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        let class = match status.as_u16() {
+            404 => ErrorClass::NotFound,
+            400..=499 => ErrorClass::UserInput,
+            _ => ErrorClass::Internal,
+        };
         ApiError {
             status,
             message: message.into(),
             field: None,
+            class,
         }
+    }
+
+    /// An error of `class`: the status is the class's. An internal error's details go to the
+    /// server log, never into the answer.
+    pub fn classified(class: ErrorClass, message: String, field: Option<String>) -> Self {
+        let message = if class == ErrorClass::Internal {
+            #[allow(clippy::print_stderr)] // the server's log
+            {
+                eprintln!("stratus: internal error: {message}");
+            }
+            "internal error while answering this request; the server log has the details".into()
+        } else {
+            message
+        };
+        ApiError {
+            status: StatusCode::from_u16(class.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message,
+            field,
+            class,
+        }
+    }
+
+    /// A bad request parameter.
+    fn bad_parameter(field: &str, message: String) -> Self {
+        ApiError::classified(ErrorClass::UserInput, message, Some(field.into()))
     }
 
     /// The JSON body: `{"error", "status", "field"?}`.
@@ -59,61 +93,15 @@ impl IntoResponse for ApiError {
 
 impl From<RequestError> for ApiError {
     fn from(e: RequestError) -> Self {
-        let message = e.to_string();
-        match e {
-            RequestError::UnknownVerb { .. } => ApiError::new(StatusCode::NOT_FOUND, message),
-            RequestError::BadParameter { field, .. } => ApiError {
-                status: StatusCode::BAD_REQUEST,
-                message,
-                field,
-            },
-            RequestError::TooLarge { field, .. } => ApiError {
-                status: StatusCode::BAD_REQUEST,
-                message,
-                field: Some(field),
-            },
-        }
+        let class = e.class();
+        let field = e.field().map(str::to_string);
+        ApiError::classified(class, e.to_string(), field)
     }
 }
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
-        let status = match &e {
-            AppError::UnknownTicker { .. } => StatusCode::NOT_FOUND,
-            AppError::Store(s) => match s.kind {
-                StoreErrorKind::Unavailable
-                | StoreErrorKind::Throttled
-                | StoreErrorKind::NotFound => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            },
-            AppError::Provider(p) => match p.kind() {
-                ProviderErrorKind::Input => match p {
-                    ProviderError::UnknownSymbol { .. } => StatusCode::NOT_FOUND,
-                    _ => StatusCode::BAD_REQUEST,
-                },
-                ProviderErrorKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
-                ProviderErrorKind::Payload => StatusCode::BAD_GATEWAY,
-                ProviderErrorKind::Unavailable if matches!(p, ProviderError::Timeout { .. }) => {
-                    StatusCode::GATEWAY_TIMEOUT
-                }
-                ProviderErrorKind::Unavailable
-                | ProviderErrorKind::Throttled
-                | ProviderErrorKind::Credentials => StatusCode::SERVICE_UNAVAILABLE,
-            },
-            e if e.is_user_error() => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let field = match &e {
-            AppError::UnknownTicker { .. } => Some("tickers".to_string()),
-            AppError::InvalidInput { field, .. } => Some((*field).to_string()),
-            AppError::Provider(ProviderError::UnknownSymbol { .. }) => Some("tickers".to_string()),
-            _ => None,
-        };
-        ApiError {
-            status,
-            message: e.to_string(),
-            field,
-        }
+        ApiError::classified(e.class(), e.to_string(), e.field().map(str::to_string))
     }
 }
 
@@ -176,11 +164,10 @@ fn chart_format(text: &str) -> Result<stratus_charts::Format, ApiError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "svg" | "" => Ok(stratus_charts::Format::Svg),
         "png" => Ok(stratus_charts::Format::Png),
-        other => Err(ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message: format!("format must be svg or png, not {other:?}"),
-            field: Some("format".into()),
-        }),
+        other => Err(ApiError::bad_parameter(
+            "format",
+            format!("format must be svg or png, not {other:?}"),
+        )),
     }
 }
 
@@ -389,10 +376,11 @@ fn parse_number(
         .parse::<usize>()
         .ok()
         .filter(|n| *n <= max)
-        .ok_or_else(|| ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message: format!("{field} must be a whole number from 0 to {max}, not {text:?}"),
-            field: Some(field.into()),
+        .ok_or_else(|| {
+            ApiError::bad_parameter(
+                field,
+                format!("{field} must be a whole number from 0 to {max}, not {text:?}"),
+            )
         })
 }
 

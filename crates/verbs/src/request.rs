@@ -60,6 +60,27 @@ pub enum RequestError {
     },
 }
 
+impl RequestError {
+    /// The one classification every adapter uses.
+    pub fn class(&self) -> stratus_analytics::ErrorClass {
+        match self {
+            RequestError::UnknownVerb { .. } => stratus_analytics::ErrorClass::NotFound,
+            RequestError::BadParameter { .. } | RequestError::TooLarge { .. } => {
+                stratus_analytics::ErrorClass::UserInput
+            }
+        }
+    }
+
+    /// The parameter at fault, where there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            RequestError::UnknownVerb { .. } => None,
+            RequestError::BadParameter { field, .. } => field.as_deref(),
+            RequestError::TooLarge { field, .. } => Some(field),
+        }
+    }
+}
+
 /// The verbs served over HTTP and Lambda: every analytics command and chart.
 pub fn served_verbs() -> Vec<String> {
     VerbParser::command()
