@@ -147,7 +147,7 @@ pub async fn call_verb(
         format = chart_format(value.as_str().unwrap_or_default())?;
     }
     let command = command_from_params(verb, &params)?;
-    let output = stratus_verbs::commands::dispatch(&command, analytics, format).await?;
+    let output = stratus_verbs::commands::run_verb(&command, analytics, format).await?;
     Ok(match output.chart {
         Some(bytes) => Reply::Chart {
             content_type: match format {

@@ -209,32 +209,47 @@ pub enum CacheAction {
 impl Command {
     /// Charts are files; every other command prints a result.
     pub fn is_plot(&self) -> bool {
+        matches!(self, Command::Verb(verb) if verb.is_plot())
+    }
+
+    /// The file a chart is written to when --save is not given.
+    pub fn default_chart_name(&self) -> &'static str {
+        match self {
+            Command::Verb(verb) => verb.default_chart_name(),
+            _ => "chart.svg",
+        }
+    }
+}
+
+impl Verb {
+    /// Charts are files; every other verb prints a result.
+    pub fn is_plot(&self) -> bool {
         matches!(
             self,
-            Command::PlotEfficientFrontier { .. }
-                | Command::PlotRiskProfile(_)
-                | Command::PlotCorrelations { .. }
-                | Command::PlotCorrelation(_)
-                | Command::PlotMovingAverages(_)
-                | Command::PlotYieldCurve { .. }
-                | Command::PlotReturnQq { .. }
-                | Command::PlotReturnDistribution { .. }
-                | Command::PlotDividends { .. }
+            Verb::PlotEfficientFrontier { .. }
+                | Verb::PlotRiskProfile(_)
+                | Verb::PlotCorrelations { .. }
+                | Verb::PlotCorrelation(_)
+                | Verb::PlotMovingAverages(_)
+                | Verb::PlotYieldCurve { .. }
+                | Verb::PlotReturnQq { .. }
+                | Verb::PlotReturnDistribution { .. }
+                | Verb::PlotDividends { .. }
         )
     }
 
     /// The file a chart is written to when --save is not given.
     pub fn default_chart_name(&self) -> &'static str {
         match self {
-            Command::PlotEfficientFrontier { .. } => "efficient-frontier.svg",
-            Command::PlotRiskProfile(_) => "risk-profile.svg",
-            Command::PlotCorrelations { .. } => "correlations.svg",
-            Command::PlotCorrelation(_) => "correlation-heatmap.svg",
-            Command::PlotMovingAverages(_) => "moving-averages.svg",
-            Command::PlotYieldCurve { .. } => "yield-curve.svg",
-            Command::PlotReturnQq { .. } => "return-qq.svg",
-            Command::PlotReturnDistribution { .. } => "return-distribution.svg",
-            Command::PlotDividends { .. } => "dividends.svg",
+            Verb::PlotEfficientFrontier { .. } => "efficient-frontier.svg",
+            Verb::PlotRiskProfile(_) => "risk-profile.svg",
+            Verb::PlotCorrelations { .. } => "correlations.svg",
+            Verb::PlotCorrelation(_) => "correlation-heatmap.svg",
+            Verb::PlotMovingAverages(_) => "moving-averages.svg",
+            Verb::PlotYieldCurve { .. } => "yield-curve.svg",
+            Verb::PlotReturnQq { .. } => "return-qq.svg",
+            Verb::PlotReturnDistribution { .. } => "return-distribution.svg",
+            Verb::PlotDividends { .. } => "dividends.svg",
             _ => "chart.svg",
         }
     }
@@ -334,6 +349,92 @@ pub struct PortfolioArgs {
 /// The commands (scrilla's verbs and aliases).
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A verb (also served over HTTP and Lambda).
+    #[command(flatten)]
+    Verb(Verb),
+    /// Load a price CSV: wide (Date,T1,T2,…) or long (date,ticker,close). All rows or none.
+    ImportCsv {
+        /// The file.
+        file: PathBuf,
+        /// For tickers the store already holds, replace their whole stored history with the
+        /// file's (default: refuse a file whose prices disagree with the stored ones).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Empty the cached profiles and correlations (with --all, the market data too; the bundled
+    /// data is reloaded on next use).
+    #[command(visible_alias = "cc")]
+    ClearCache {
+        /// Also delete prices and yields, including imported ones.
+        #[arg(long)]
+        all: bool,
+        /// Confirm emptying a shared DynamoDB cache (required with CACHE_MODE=dynamodb).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Cache backends: create DynamoDB tables, show what a backend holds, migrate between them.
+    Cache {
+        /// What to do.
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+    /// Add tickers to the watchlist ($STRATUS_HOME/watchlist.json); each must have prices.
+    #[command(visible_alias = "w")]
+    Watch {
+        /// Tickers.
+        #[arg(required = true, value_name = "TICKER")]
+        tickers: Vec<String>,
+    },
+    /// Fetch every source of an ingest config, validate and store the records, and export
+    /// date-stamped CSVs and a run report to a folder or s3:// URL. Exit code 3 if any source
+    /// failed.
+    Ingest {
+        /// The ingest config (TOML; see ingest.example.toml).
+        #[arg(long, value_name = "FILE", default_value = "ingest.toml")]
+        config: PathBuf,
+        /// Overwrite objects already exported for this date (default: keep them).
+        #[arg(long)]
+        force: bool,
+        /// Fetch each symbol's full history, not only what the store lacks.
+        #[arg(long)]
+        full: bool,
+        /// Export to this folder or s3://bucket/prefix instead of the config's destination.
+        #[arg(long, value_name = "URL")]
+        destination: Option<String>,
+    },
+    /// Run the jobs of a schedule file on their cron expressions until stopped.
+    Schedule {
+        /// The schedule (TOML: [[job]] name, cron, command).
+        #[arg(long, value_name = "FILE", default_value = "schedule.toml")]
+        config: PathBuf,
+        /// Print each job's next run times and exit.
+        #[arg(long)]
+        list: bool,
+        /// Stop after this many job runs (default: run forever).
+        #[arg(long, value_name = "N")]
+        max_runs: Option<u64>,
+    },
+    /// Serve the analytics over HTTP (JSON API, OpenAPI document, web page) on the configured store.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "STRATUS_ADDR")]
+        addr: String,
+    },
+    /// Build a deployment artefact.
+    Package {
+        /// What to package.
+        #[command(subcommand)]
+        target: PackageTarget,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// The verbs served over HTTP and Lambda as well as the command line: every analytics command and
+/// chart. Commands that change the store or the machine are not here but in [`Command`], so a new
+/// command-line command can never become an endpoint by accident.
+#[derive(Debug, Subcommand)]
+pub enum Verb {
     /// Annual return, volatility, Sharpe ratio, CAPM beta and cost of equity per ticker.
     #[command(visible_alias = "rp")]
     RiskProfile(TickersArgs),
@@ -424,32 +525,6 @@ pub enum Command {
     },
     /// Tickers in the store with their date ranges.
     Tickers,
-    /// Load a price CSV: wide (Date,T1,T2,…) or long (date,ticker,close). All rows or none.
-    ImportCsv {
-        /// The file.
-        file: PathBuf,
-        /// For tickers the store already holds, replace their whole stored history with the
-        /// file's (default: refuse a file whose prices disagree with the stored ones).
-        #[arg(long)]
-        replace: bool,
-    },
-    /// Empty the cached profiles and correlations (with --all, the market data too; the bundled
-    /// data is reloaded on next use).
-    #[command(visible_alias = "cc")]
-    ClearCache {
-        /// Also delete prices and yields, including imported ones.
-        #[arg(long)]
-        all: bool,
-        /// Confirm emptying a shared DynamoDB cache (required with CACHE_MODE=dynamodb).
-        #[arg(long)]
-        yes: bool,
-    },
-    /// Cache backends: create DynamoDB tables, show what a backend holds, migrate between them.
-    Cache {
-        /// What to do.
-        #[command(subcommand)]
-        action: CacheAction,
-    },
     /// Minimum-variance portfolio (or --sharpe, or --target R), long only and fully invested.
     #[command(visible_alias = "opt")]
     OptimizePortfolio {
@@ -573,13 +648,6 @@ pub enum Command {
         #[arg(long, value_enum)]
         method: Option<MethodArg>,
     },
-    /// Add tickers to the watchlist ($STRATUS_HOME/watchlist.json); each must have prices.
-    #[command(visible_alias = "w")]
-    Watch {
-        /// Tickers.
-        #[arg(required = true, value_name = "TICKER")]
-        tickers: Vec<String>,
-    },
     /// The watchlist.
     #[command(visible_alias = "w-ls")]
     Watchlist,
@@ -610,35 +678,6 @@ pub enum Command {
         #[command(flatten)]
         window: WindowArgs,
     },
-    /// Fetch every source of an ingest config, validate and store the records, and export
-    /// date-stamped CSVs and a run report to a folder or s3:// URL. Exit code 3 if any source
-    /// failed.
-    Ingest {
-        /// The ingest config (TOML; see ingest.example.toml).
-        #[arg(long, value_name = "FILE", default_value = "ingest.toml")]
-        config: PathBuf,
-        /// Overwrite objects already exported for this date (default: keep them).
-        #[arg(long)]
-        force: bool,
-        /// Fetch each symbol's full history, not only what the store lacks.
-        #[arg(long)]
-        full: bool,
-        /// Export to this folder or s3://bucket/prefix instead of the config's destination.
-        #[arg(long, value_name = "URL")]
-        destination: Option<String>,
-    },
-    /// Run the jobs of a schedule file on their cron expressions until stopped.
-    Schedule {
-        /// The schedule (TOML: [[job]] name, cron, command).
-        #[arg(long, value_name = "FILE", default_value = "schedule.toml")]
-        config: PathBuf,
-        /// Print each job's next run times and exit.
-        #[arg(long)]
-        list: bool,
-        /// Stop after this many job runs (default: run forever).
-        #[arg(long, value_name = "N")]
-        max_runs: Option<u64>,
-    },
     /// Chart: a ticker's dividends, the fitted trend and the next modelled payments, with the
     /// model value in the title (live data).
     #[command(visible_alias = "plot-divs")]
@@ -652,20 +691,6 @@ pub enum Command {
         #[arg(long, value_enum)]
         method: Option<MethodArg>,
     },
-    /// Serve the analytics over HTTP (JSON API, OpenAPI document, web page) on the configured store.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "STRATUS_ADDR")]
-        addr: String,
-    },
-    /// Build a deployment artefact.
-    Package {
-        /// What to package.
-        #[command(subcommand)]
-        target: PackageTarget,
-    },
-    /// Print the version.
-    Version,
 }
 
 /// `stratus package …`.

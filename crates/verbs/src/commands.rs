@@ -7,7 +7,8 @@ use stratus_core::yield_curve::PointSource;
 use stratus_core::{Maturity, Method, Window};
 
 use crate::args::{
-    AnalysisArgs, Command, MethodArg, PortfolioArgs, ReturnsArg, TickersArgs, VarArgs, WindowArgs,
+    AnalysisArgs, Command, MethodArg, PortfolioArgs, ReturnsArg, TickersArgs, VarArgs, Verb,
+    WindowArgs,
 };
 use crate::cells;
 use crate::output::{Cell, Output, money, num, pct, price};
@@ -16,9 +17,28 @@ use stratus_charts::Format;
 
 type Result<T> = std::result::Result<T, AppError>;
 
-/// Runs one analytics command and shapes its result.
+/// Runs one command of the command line that works on the store and shapes its result.
 pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) -> Result<Output> {
     match command {
+        Command::Verb(verb) => run_verb(verb, analytics, format).await,
+        Command::ImportCsv { file, replace } => import_csv(analytics, file, *replace).await,
+        Command::ClearCache { all, yes } => clear_cache(analytics, *all, *yes).await,
+        Command::Watch { tickers } => watch(analytics, tickers).await,
+        Command::Version
+        | Command::Cache { .. }
+        | Command::Serve { .. }
+        | Command::Ingest { .. }
+        | Command::Schedule { .. }
+        | Command::Package { .. } => Err(AppError::Setup {
+            message: "this command does not run on the analytics services".into(),
+        }),
+    }
+}
+
+/// Runs one verb (from the command line, HTTP or Lambda) and shapes its result.
+pub async fn run_verb(verb: &Verb, analytics: &Analytics, format: Format) -> Result<Output> {
+    use Verb as Command;
+    match verb {
         Command::PlotEfficientFrontier { portfolio, steps } => {
             plot_frontier(analytics, portfolio, *steps, format).await
         }
@@ -63,8 +83,6 @@ pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) 
         Command::Close { tickers, date } => close(analytics, tickers, *date).await,
         Command::Asset { tickers } => asset(analytics, tickers).await,
         Command::Tickers => tickers(analytics).await,
-        Command::ImportCsv { file, replace } => import_csv(analytics, file, *replace).await,
-        Command::ClearCache { all, yes } => clear_cache(analytics, *all, *yes).await,
         Command::OptimizePortfolio {
             portfolio,
             sharpe,
@@ -103,30 +121,24 @@ pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) 
             discount,
             method,
         } => ddm(analytics, tickers, *discount, *method).await,
-        Command::Watch { tickers } => watch(analytics, tickers).await,
         Command::Watchlist => watchlist(analytics),
         Command::Screen { discount, method } => screen(analytics, *discount, *method).await,
         Command::Stat { series } => stat(analytics, series).await,
         Command::Stats { series, window } => stats(analytics, series, window).await,
-        Command::Version
-        | Command::Cache { .. }
-        | Command::Serve { .. }
-        | Command::Ingest { .. }
-        | Command::Schedule { .. }
-        | Command::Package { .. } => {
-            unreachable!("handled before the store is opened")
-        }
     }
 }
 
 /// Portfolio runs over at least 500 tickers or 1000 frontier points show a progress bar.
 pub fn is_long_run(command: &Command) -> bool {
-    let (args, steps) = match command {
-        Command::OptimizePortfolio { portfolio, .. }
-        | Command::MaxReturn { portfolio }
-        | Command::OptimizeCvar { portfolio, .. } => (portfolio, 0),
-        Command::EfficientFrontier { portfolio, steps }
-        | Command::PlotEfficientFrontier { portfolio, steps } => (portfolio, *steps),
+    let Command::Verb(verb) = command else {
+        return false;
+    };
+    let (args, steps) = match verb {
+        Verb::OptimizePortfolio { portfolio, .. }
+        | Verb::MaxReturn { portfolio }
+        | Verb::OptimizeCvar { portfolio, .. } => (portfolio, 0),
+        Verb::EfficientFrontier { portfolio, steps }
+        | Verb::PlotEfficientFrontier { portfolio, steps } => (portfolio, *steps),
         _ => return false,
     };
     args.tickers.len() >= 500 || steps >= 1000

@@ -9,21 +9,7 @@
 use clap::{ArgAction, CommandFactory, Parser, error::ContextKind, error::ContextValue};
 use serde_json::Value;
 
-use crate::args::Command;
-
-/// Verbs that change the store or the machine, or belong to the command line only.
-const NOT_SERVED: &[&str] = &[
-    "import-csv",
-    "clear-cache",
-    "cache",
-    "version",
-    "serve",
-    "package",
-    "watch",
-    "ingest",
-    "schedule",
-    "help",
-];
+use crate::args::Verb;
 
 /// Upper bound on the tickers (and other list items) of one request.
 pub const MAX_LIST_ITEMS: usize = 100;
@@ -86,7 +72,7 @@ pub fn served_verbs() -> Vec<String> {
     VerbParser::command()
         .get_subcommands()
         .map(|c| c.get_name().to_string())
-        .filter(|name| !NOT_SERVED.contains(&name.as_str()))
+        .filter(|name| name != "help")
         .collect()
 }
 
@@ -99,7 +85,7 @@ pub fn served_verbs() -> Vec<String> {
 )]
 struct VerbParser {
     #[command(subcommand)]
-    command: Command,
+    command: Verb,
 }
 
 /// The long name of the option or positional a clap error is about (`--start <YYYY-MM-DD>` →
@@ -165,16 +151,13 @@ fn values_of(name: &str, value: &Value, is_list: bool) -> Result<Vec<String>, Re
 /// strings, or an event's JSON object). Parameter names are the CLI's long option names, with
 /// `_` or `-`; positional arguments go by their name (`tickers`, `maturities`, `first`,
 /// `second`, `ticker`).
-pub fn command_from_params(
-    verb: &str,
-    params: &[(String, Value)],
-) -> Result<Command, RequestError> {
+pub fn command_from_params(verb: &str, params: &[(String, Value)]) -> Result<Verb, RequestError> {
     let root = VerbParser::command();
     let unknown_verb = || RequestError::UnknownVerb {
         verb: verb.to_string(),
         available: served_verbs(),
     };
-    if NOT_SERVED.contains(&verb) {
+    if verb == "help" {
         return Err(unknown_verb());
     }
     let sub = root
@@ -331,12 +314,12 @@ pub fn params_from_json(body: &Value) -> Result<Vec<(String, Value)>, RequestErr
 }
 
 /// [`command_from_params`] for a query string's pairs.
-pub fn command_from_query(verb: &str, pairs: &[(String, String)]) -> Result<Command, RequestError> {
+pub fn command_from_query(verb: &str, pairs: &[(String, String)]) -> Result<Verb, RequestError> {
     command_from_params(verb, &params_from_query(pairs))
 }
 
 /// [`command_from_params`] for a JSON object (a Lambda event or a POST body).
-pub fn command_from_json(verb: &str, body: &Value) -> Result<Command, RequestError> {
+pub fn command_from_json(verb: &str, body: &Value) -> Result<Verb, RequestError> {
     command_from_params(verb, &params_from_json(body)?)
 }
 
@@ -382,7 +365,7 @@ pub struct VerbDoc {
 pub fn verb_docs() -> Vec<VerbDoc> {
     let root = VerbParser::command();
     root.get_subcommands()
-        .filter(|c| !NOT_SERVED.contains(&c.get_name()))
+        .filter(|c| c.get_name() != "help")
         .map(|c| VerbDoc {
             name: c.get_name().to_string(),
             aliases: c.get_visible_aliases().map(str::to_string).collect(),
@@ -474,7 +457,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        let Command::RiskProfile(a) = c else {
+        let Verb::RiskProfile(a) = c else {
             panic!("{c:?}")
         };
         assert_eq!(a.tickers, ["AAPL", "MSFT"]);
@@ -486,7 +469,7 @@ mod tests {
             &json!({"tickers": ["AAPL", "MSFT", "JPM"], "sharpe": true, "max_weight": 0.5}),
         )
         .unwrap();
-        let Command::OptimizePortfolio {
+        let Verb::OptimizePortfolio {
             portfolio, sharpe, ..
         } = c
         else {
@@ -564,7 +547,7 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, RequestError::BadParameter { .. }), "{e:?}");
         let c = command_from_query("prices", &pairs(&[("tickers", "--save=x.json")])).unwrap();
-        assert!(matches!(c, Command::Prices { tickers, .. } if tickers == ["--save=x.json"]));
+        assert!(matches!(c, Verb::Prices { tickers, .. } if tickers == ["--save=x.json"]));
     }
 
     #[test]
