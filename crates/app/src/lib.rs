@@ -12,11 +12,13 @@ use std::sync::Arc;
 pub mod migrate;
 pub mod providers;
 pub mod settings;
+pub mod vars;
 
 pub use settings::{
-    CacheMode, DynamoBilling, DynamoLayout, ENV_VARS, LiveSettings, ProviderChoice, Secret,
-    Settings, SettingsError,
+    CacheMode, DynamoBilling, DynamoLayout, LiveSettings, ProviderChoice, Secret, Settings,
+    SettingsError,
 };
+pub use vars::{ENV_VARS, EnvVar};
 
 use stratus_analytics::{Analytics, AnalyticsConfig, AppError};
 use stratus_store::Store;

@@ -1,6 +1,6 @@
 //! Typed, layered settings: defaults → file → environment → command-line flags.
 //!
-//! Every environment variable Stratus reads is listed once in [`ENV_VARS`], with scrilla's names
+//! Every environment variable Stratus reads is listed once in [`crate::vars::ENV_VARS`], with scrilla's names
 //! accepted where scrilla had one (`CACHE_MODE`, `RISK_FREE`, `MARKET_PROXY`, `MA_1`…) so a
 //! scrilla user's environment keeps working, and a `STRATUS_` name that wins over it. Values are
 //! validated when loaded: an unknown cache mode or method is a start-up error naming the variable,
@@ -30,151 +30,6 @@ impl std::str::FromStr for CacheMode {
         }
     }
 }
-
-/// One documented environment variable.
-#[derive(Debug, Clone, Copy)]
-pub struct EnvVar {
-    /// Names, highest precedence first.
-    pub names: &'static [&'static str],
-    /// What it sets.
-    pub help: &'static str,
-}
-
-/// The registry of every environment variable Stratus reads.
-pub const ENV_VARS: &[EnvVar] = &[
-    EnvVar {
-        names: &["STRATUS_HOME"],
-        help: "folder for the cache and config (default: the platform data folder, e.g. ~/.local/share/stratus)",
-    },
-    EnvVar {
-        names: &["STRATUS_CONFIG"],
-        help: "settings file (default: $STRATUS_HOME/stratus.toml, if present)",
-    },
-    EnvVar {
-        names: &["STRATUS_CACHE_MODE", "CACHE_MODE"],
-        help: "sqlite (default) or dynamodb",
-    },
-    EnvVar {
-        names: &["STRATUS_SQLITE_FILE", "SQLITE_FILE"],
-        help: "SQLite cache file (default: $STRATUS_HOME/stratus.db)",
-    },
-    EnvVar {
-        names: &["STRATUS_TABLE_PREFIX"],
-        help: "prefix of the DynamoDB table names (default none: scrilla's names)",
-    },
-    EnvVar {
-        names: &["STRATUS_DYNAMO_BILLING"],
-        help: "PAY_PER_REQUEST (default) or PROVISIONED, for tables Stratus creates",
-    },
-    EnvVar {
-        names: &["STRATUS_DYNAMO_RCU"],
-        help: "read capacity units per table and index (PROVISIONED only)",
-    },
-    EnvVar {
-        names: &["STRATUS_DYNAMO_WCU"],
-        help: "write capacity units per table and index (PROVISIONED only)",
-    },
-    EnvVar {
-        names: &["DYNAMO_CONF"],
-        help: "scrilla's billing dictionary as JSON, e.g. {\"BillingMode\": \"PROVISIONED\", \"ProvisionedThroughput\": {\"ReadCapacityUnits\": 5, \"WriteCapacityUnits\": 5}}; used when no STRATUS_DYNAMO_BILLING/RCU/WCU is set",
-    },
-    EnvVar {
-        names: &["STRATUS_DYNAMO_LAYOUT"],
-        help: "scrilla (default: profiles and correlations in scrilla's shared tables, colliding keys replace each other) or collision-free (Stratus's own stratus_profile and stratus_correlations tables)",
-    },
-    EnvVar {
-        names: &["STRATUS_DYNAMO_CONNECT_TIMEOUT"],
-        help: "seconds to wait for a connection to DynamoDB (default 5)",
-    },
-    EnvVar {
-        names: &["STRATUS_DYNAMO_TIMEOUT"],
-        help: "seconds one DynamoDB operation may take, retries included (default 30)",
-    },
-    EnvVar {
-        names: &["STRATUS_RISK_FREE", "RISK_FREE"],
-        help: "Treasury maturity used as the risk-free rate (default TEN_YEAR)",
-    },
-    EnvVar {
-        names: &["STRATUS_MARKET_PROXY", "MARKET_PROXY"],
-        help: "market ticker for CAPM (default SP500)",
-    },
-    EnvVar {
-        names: &["STRATUS_METHOD", "DEFAULT_ESTIMATION_METHOD"],
-        help: "moments (default), percentiles or likelihood",
-    },
-    EnvVar {
-        names: &["STRATUS_WINDOW", "DEFAULT_ANALYSIS_PERIOD"],
-        help: "returns in a default window (default 100)",
-    },
-    EnvVar {
-        names: &["STRATUS_MA_1", "MA_1"],
-        help: "first moving-average period (default 20)",
-    },
-    EnvVar {
-        names: &["STRATUS_MA_2", "MA_2"],
-        help: "second moving-average period (default 60)",
-    },
-    EnvVar {
-        names: &["STRATUS_MA_3", "MA_3"],
-        help: "third moving-average period (default 100)",
-    },
-    EnvVar {
-        names: &["STRATUS_PROVIDER"],
-        help: "where prices come from: bundled (default, offline), alphavantage (live, needs ALPHA_VANTAGE_KEY) or csv (STRATUS_CSV_URL); live providers fetch only what the store lacks",
-    },
-    EnvVar {
-        names: &["ALPHA_VANTAGE_KEY"],
-        help: "AlphaVantage API key (never printed)",
-    },
-    EnvVar {
-        names: &["STRATUS_ALPHA_VANTAGE_URL", "ALPHA_VANTAGE_URL"],
-        help: "AlphaVantage endpoint (default https://www.alphavantage.co/query)",
-    },
-    EnvVar {
-        names: &["STRATUS_ALPHA_VANTAGE_FUNCTION"],
-        help: "TIME_SERIES_DAILY_ADJUSTED (default, adjusted closes) or TIME_SERIES_DAILY (raw, free keys)",
-    },
-    EnvVar {
-        names: &["STRATUS_ALPHA_VANTAGE_RATE"],
-        help: "most AlphaVantage calls per minute (default 5, the free tier; 0 = unlimited)",
-    },
-    EnvVar {
-        names: &["STRATUS_MAX_NEW_TICKERS"],
-        help: "most tickers one command or request may fetch from a live provider (default 10; 0 = unlimited)",
-    },
-    EnvVar {
-        names: &["STRATUS_TREASURY_URL", "TREASURY_URL"],
-        help: "US Treasury data-chart-center base URL (default https://home.treasury.gov/resource-center/data-chart-center)",
-    },
-    EnvVar {
-        names: &["FRED_KEY"],
-        help: "FRED API key for stat/stats (never printed)",
-    },
-    EnvVar {
-        names: &["STRATUS_FRED_URL", "FRED_URL"],
-        help: "FRED API base (default https://api.stlouisfed.org/fred)",
-    },
-    EnvVar {
-        names: &["STRATUS_CSV_URL"],
-        help: "price CSV URL for STRATUS_PROVIDER=csv; {ticker} is replaced by the symbol",
-    },
-    EnvVar {
-        names: &["STRATUS_HTTP_TIMEOUT"],
-        help: "seconds before a provider call times out (default 30)",
-    },
-    EnvVar {
-        names: &["STRATUS_HTTP_RETRIES"],
-        help: "retries of a provider call that may pass: timeout, 5xx, throttle (default 3)",
-    },
-    EnvVar {
-        names: &["STRATUS_HTTP_BACKOFF_MS"],
-        help: "wait before the first retry, doubled each time (default 2000)",
-    },
-    EnvVar {
-        names: &["STRATUS_TODAY"],
-        help: "pretend today is this date (YYYY-MM-DD): what counts as missing, DDM's next payment, ingest file dates; for reproducible runs",
-    },
-];
 
 /// A credential: kept out of `Debug` output and messages.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -528,7 +383,7 @@ fn parse_count(name: &str, value: &str) -> Result<usize, SettingsError> {
 }
 
 /// Finds the first of several variable names that is set: (name, value).
-type Lookup<'a> = dyn Fn(&[&str]) -> Option<(String, String)> + 'a;
+type Lookup<'a> = dyn Fn(&str) -> Option<(String, String)> + 'a;
 
 fn parse_seconds(name: &str, value: &str) -> Result<std::time::Duration, SettingsError> {
     value
@@ -550,15 +405,9 @@ impl Settings {
     /// Loads settings from the environment (through `env`, so tests need not touch the process
     /// environment) and the settings file it points at.
     pub fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let lookup = |names: &[&str]| {
-            names.iter().find_map(|n| {
-                env(n)
-                    .filter(|v| !v.trim().is_empty())
-                    .map(|v| (n.to_string(), v))
-            })
-        };
-        let home = match env("STRATUS_HOME").filter(|v| !v.is_empty()) {
-            Some(h) => PathBuf::from(h),
+        let lookup = |primary: &str| crate::vars::lookup(env, primary);
+        let home = match lookup("STRATUS_HOME") {
+            Some((_, h)) => PathBuf::from(h),
             None => directories::ProjectDirs::from("", "", "stratus")
                 .ok_or(SettingsError::NoHome)?
                 .data_dir()
@@ -580,75 +429,71 @@ impl Settings {
             moving_average_periods: vec![20, 60, 100],
             live: LiveSettings::default(),
         };
-        let file = match env("STRATUS_CONFIG").filter(|v| !v.is_empty()) {
-            Some(path) => Some(PathBuf::from(path)),
+        let file = match lookup("STRATUS_CONFIG") {
+            Some((_, path)) => Some(PathBuf::from(path)),
             None => Some(settings.home.join("stratus.toml")).filter(|p| p.is_file()),
         };
         let mut file_billing = [None, None, None];
         if let Some(path) = file {
             file_billing = settings.apply_file(&path)?;
         }
-        if let Some((name, v)) = lookup(&["STRATUS_CACHE_MODE", "CACHE_MODE"]) {
+        if let Some((name, v)) = lookup("STRATUS_CACHE_MODE") {
             settings.cache_mode = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
         }
-        if let Some((_, v)) = lookup(&["STRATUS_SQLITE_FILE", "SQLITE_FILE"]) {
+        if let Some((_, v)) = lookup("STRATUS_SQLITE_FILE") {
             settings.sqlite_file = PathBuf::from(v);
         }
-        if let Some((name, v)) = lookup(&["STRATUS_TABLE_PREFIX"]) {
+        if let Some((name, v)) = lookup("STRATUS_TABLE_PREFIX") {
             settings.table_prefix = v;
             settings.check_table_prefix(&name)?;
         }
-        if let Some((name, v)) = lookup(&["STRATUS_DYNAMO_LAYOUT"]) {
+        if let Some((name, v)) = lookup("STRATUS_DYNAMO_LAYOUT") {
             settings.dynamo_layout = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
         }
-        if let Some((name, v)) = lookup(&["STRATUS_DYNAMO_CONNECT_TIMEOUT"]) {
+        if let Some((name, v)) = lookup("STRATUS_DYNAMO_CONNECT_TIMEOUT") {
             settings.dynamo_connect_timeout = Some(parse_seconds(&name, &v)?);
         }
-        if let Some((name, v)) = lookup(&["STRATUS_DYNAMO_TIMEOUT"]) {
+        if let Some((name, v)) = lookup("STRATUS_DYNAMO_TIMEOUT") {
             settings.dynamo_timeout = Some(parse_seconds(&name, &v)?);
         }
         // Billing comes whole from one layer: STRATUS_DYNAMO_*, else DYNAMO_CONF, else the file.
         let stratus_billing = [
-            lookup(&["STRATUS_DYNAMO_BILLING"]),
-            lookup(&["STRATUS_DYNAMO_RCU"]),
-            lookup(&["STRATUS_DYNAMO_WCU"]),
+            lookup("STRATUS_DYNAMO_BILLING"),
+            lookup("STRATUS_DYNAMO_RCU"),
+            lookup("STRATUS_DYNAMO_WCU"),
         ];
         let [mode, read, write] = if stratus_billing.iter().any(Option::is_some) {
             stratus_billing
-        } else if let Some((_, conf)) = lookup(&["DYNAMO_CONF"]) {
+        } else if let Some((_, conf)) = lookup("DYNAMO_CONF") {
             dynamo_conf_entries(&conf)?
         } else {
             file_billing
         };
         settings.dynamo_billing = dynamo_billing(mode, read, write)?;
-        if let Some((name, v)) = lookup(&["STRATUS_RISK_FREE", "RISK_FREE"]) {
+        if let Some((name, v)) = lookup("STRATUS_RISK_FREE") {
             settings.risk_free = v
                 .parse()
                 .map_err(|e: stratus_core::AnalyticsError| invalid(&name, &v, e.to_string()))?;
         }
         settings.apply_live_env(&lookup)?;
         let proxy_from_file = settings.market_proxy != "SP500";
-        if let Some((_, v)) = lookup(&["STRATUS_MARKET_PROXY", "MARKET_PROXY"]) {
+        if let Some((_, v)) = lookup("STRATUS_MARKET_PROXY") {
             settings.market_proxy = v.trim().to_ascii_uppercase();
         } else if !proxy_from_file && settings.live.provider != ProviderChoice::Bundled {
             // SP500 is the bundled index's name; live providers quote the SPY ETF, scrilla's default.
             settings.market_proxy = "SPY".into();
         }
-        if let Some((name, v)) = lookup(&["STRATUS_METHOD", "DEFAULT_ESTIMATION_METHOD"]) {
+        if let Some((name, v)) = lookup("STRATUS_METHOD") {
             settings.method = v
                 .parse()
                 .map_err(|_| invalid(&name, &v, "expected moments, percentiles or likelihood"))?;
         }
-        if let Some((name, v)) = lookup(&["STRATUS_WINDOW", "DEFAULT_ANALYSIS_PERIOD"]) {
+        if let Some((name, v)) = lookup("STRATUS_WINDOW") {
             settings.window_returns = parse_count(&name, &v)?;
         }
-        for (slot, names) in [
-            ["STRATUS_MA_1", "MA_1"],
-            ["STRATUS_MA_2", "MA_2"],
-            ["STRATUS_MA_3", "MA_3"],
-        ]
-        .iter()
-        .enumerate()
+        for (slot, names) in ["STRATUS_MA_1", "STRATUS_MA_2", "STRATUS_MA_3"]
+            .iter()
+            .enumerate()
         {
             if let Some((name, v)) = lookup(names) {
                 let period = parse_count(&name, &v)?;
@@ -671,25 +516,25 @@ impl Settings {
 
     fn apply_live_env(&mut self, lookup: &Lookup<'_>) -> Result<(), SettingsError> {
         let live = &mut self.live;
-        if let Some((name, v)) = lookup(&["STRATUS_PROVIDER"]) {
+        if let Some((name, v)) = lookup("STRATUS_PROVIDER") {
             live.provider = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
         }
-        if let Some((_, v)) = lookup(&["ALPHA_VANTAGE_KEY"]) {
+        if let Some((_, v)) = lookup("ALPHA_VANTAGE_KEY") {
             live.alpha_vantage_key = Some(Secret::new(v.trim()));
         }
-        if let Some((_, v)) = lookup(&["STRATUS_ALPHA_VANTAGE_URL", "ALPHA_VANTAGE_URL"]) {
+        if let Some((_, v)) = lookup("STRATUS_ALPHA_VANTAGE_URL") {
             live.alpha_vantage_url = v.trim().into();
         }
-        if let Some((name, v)) = lookup(&["STRATUS_ALPHA_VANTAGE_FUNCTION"]) {
+        if let Some((name, v)) = lookup("STRATUS_ALPHA_VANTAGE_FUNCTION") {
             live.alpha_vantage_function = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
         }
-        if let Some((name, v)) = lookup(&["STRATUS_ALPHA_VANTAGE_RATE"]) {
+        if let Some((name, v)) = lookup("STRATUS_ALPHA_VANTAGE_RATE") {
             live.alpha_vantage_rate = v
                 .trim()
                 .parse()
                 .map_err(|_| invalid(&name, &v, "expected a whole number of calls per minute"))?;
         }
-        if let Some((name, v)) = lookup(&["STRATUS_MAX_NEW_TICKERS"]) {
+        if let Some((name, v)) = lookup("STRATUS_MAX_NEW_TICKERS") {
             live.max_new_tickers = v.trim().parse().map_err(|_| {
                 invalid(
                     &name,
@@ -698,22 +543,22 @@ impl Settings {
                 )
             })?;
         }
-        if let Some((_, v)) = lookup(&["STRATUS_TREASURY_URL", "TREASURY_URL"]) {
+        if let Some((_, v)) = lookup("STRATUS_TREASURY_URL") {
             live.treasury_url = v.trim().into();
         }
-        if let Some((_, v)) = lookup(&["FRED_KEY"]) {
+        if let Some((_, v)) = lookup("FRED_KEY") {
             live.fred_key = Some(Secret::new(v.trim()));
         }
-        if let Some((_, v)) = lookup(&["STRATUS_FRED_URL", "FRED_URL"]) {
+        if let Some((_, v)) = lookup("STRATUS_FRED_URL") {
             live.fred_url = v.trim().into();
         }
-        if let Some((_, v)) = lookup(&["STRATUS_CSV_URL"]) {
+        if let Some((_, v)) = lookup("STRATUS_CSV_URL") {
             live.csv_url = Some(v.trim().into());
         }
-        if let Some((name, v)) = lookup(&["STRATUS_HTTP_TIMEOUT"]) {
+        if let Some((name, v)) = lookup("STRATUS_HTTP_TIMEOUT") {
             live.http.timeout = parse_seconds(&name, &v)?;
         }
-        if let Some((name, v)) = lookup(&["STRATUS_HTTP_RETRIES"]) {
+        if let Some((name, v)) = lookup("STRATUS_HTTP_RETRIES") {
             live.http.retries = v
                 .trim()
                 .parse()
@@ -721,14 +566,14 @@ impl Settings {
                 .filter(|r| *r <= 20)
                 .ok_or_else(|| invalid(&name, &v, "expected a whole number from 0 to 20"))?;
         }
-        if let Some((name, v)) = lookup(&["STRATUS_HTTP_BACKOFF_MS"]) {
+        if let Some((name, v)) = lookup("STRATUS_HTTP_BACKOFF_MS") {
             live.http.backoff = std::time::Duration::from_millis(
                 v.trim()
                     .parse()
                     .map_err(|_| invalid(&name, &v, "expected milliseconds"))?,
             );
         }
-        if let Some((name, v)) = lookup(&["STRATUS_TODAY"]) {
+        if let Some((name, v)) = lookup("STRATUS_TODAY") {
             live.today = Some(
                 chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
                     .map_err(|_| invalid(&name, &v, "expected YYYY-MM-DD"))?,

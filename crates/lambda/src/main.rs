@@ -104,10 +104,10 @@ async fn context() -> Result<(Analytics, Option<(String, Map<String, Value>)>), 
     };
     let env = |k: &str| std::env::var(k).ok();
     let settings = Settings::load(&env).map_err(|e| init("InvalidConfiguration", e.to_string()))?;
-    let function = match std::env::var("STRATUS_FUNCTION") {
-        Ok(verb) if !verb.trim().is_empty() => {
-            let defaults = match std::env::var("STRATUS_FUNCTION_PARAMS") {
-                Ok(text) if !text.trim().is_empty() => match serde_json::from_str::<Value>(&text) {
+    let function = match stratus_app::vars::from_process("STRATUS_FUNCTION") {
+        Some(verb) => {
+            let defaults = match stratus_app::vars::from_process("STRATUS_FUNCTION_PARAMS") {
+                Some(text) => match serde_json::from_str::<Value>(&text) {
                     Ok(Value::Object(map)) => map,
                     Ok(other) => {
                         return Err(init(
@@ -148,7 +148,7 @@ async fn context() -> Result<(Analytics, Option<(String, Map<String, Value>)>), 
 /// Tells the Runtime API why this container cannot start (`POST /runtime/init/error`), so the
 /// reason shows in the invocation's error and the logs instead of a bare exit.
 async fn report_init_error(diagnostic: &Diagnostic) {
-    let Ok(endpoint) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+    let Some(endpoint) = stratus_app::vars::from_process("AWS_LAMBDA_RUNTIME_API") else {
         return;
     };
     let Ok(uri) = format!("http://{endpoint}").parse() else {

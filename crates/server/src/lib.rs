@@ -42,8 +42,8 @@ impl Default for ServerOptions {
 impl ServerOptions {
     /// Options from the environment: `STRATUS_CORS_ORIGINS` (comma-separated, or `*`).
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
-        let cors_origins = env("STRATUS_CORS_ORIGINS")
-            .map(|v| {
+        let cors_origins = stratus_app::vars::lookup(env, "STRATUS_CORS_ORIGINS")
+            .map(|(_, v)| {
                 v.split(',')
                     .map(|o| o.trim().to_string())
                     .filter(|o| !o.is_empty())

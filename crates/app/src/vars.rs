@@ -1,0 +1,282 @@
+//! The registry of every environment variable Stratus reads: the only place names are spelled.
+//!
+//! Every lookup goes through [`lookup`] with a variable's primary name, which tries the names the
+//! registry lists for it (Stratus's own first, then scrilla's); the test below fails the build's
+//! tests when a source file names a variable the registry does not hold, so documentation and
+//! code cannot drift apart.
+
+/// One documented environment variable.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvVar {
+    /// Names, highest precedence first.
+    pub names: &'static [&'static str],
+    /// What it sets.
+    pub help: &'static str,
+}
+
+/// The registry of every environment variable Stratus reads.
+pub const ENV_VARS: &[EnvVar] = &[
+    EnvVar {
+        names: &["STRATUS_HOME"],
+        help: "folder for the cache and config (default: the platform data folder, e.g. ~/.local/share/stratus)",
+    },
+    EnvVar {
+        names: &["STRATUS_CONFIG"],
+        help: "settings file (default: $STRATUS_HOME/stratus.toml, if present)",
+    },
+    EnvVar {
+        names: &["STRATUS_CACHE_MODE", "CACHE_MODE"],
+        help: "sqlite (default) or dynamodb",
+    },
+    EnvVar {
+        names: &["STRATUS_SQLITE_FILE", "SQLITE_FILE"],
+        help: "SQLite cache file (default: $STRATUS_HOME/stratus.db)",
+    },
+    EnvVar {
+        names: &["STRATUS_TABLE_PREFIX"],
+        help: "prefix of the DynamoDB table names (default none: scrilla's names)",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_BILLING"],
+        help: "PAY_PER_REQUEST (default) or PROVISIONED, for tables Stratus creates",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_RCU"],
+        help: "read capacity units per table and index (PROVISIONED only)",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_WCU"],
+        help: "write capacity units per table and index (PROVISIONED only)",
+    },
+    EnvVar {
+        names: &["DYNAMO_CONF"],
+        help: "scrilla's billing dictionary as JSON, e.g. {\"BillingMode\": \"PROVISIONED\", \"ProvisionedThroughput\": {\"ReadCapacityUnits\": 5, \"WriteCapacityUnits\": 5}}; used when no STRATUS_DYNAMO_BILLING/RCU/WCU is set",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_LAYOUT"],
+        help: "scrilla (default: profiles and correlations in scrilla's shared tables, colliding keys replace each other) or collision-free (Stratus's own stratus_profile and stratus_correlations tables)",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_CONNECT_TIMEOUT"],
+        help: "seconds to wait for a connection to DynamoDB (default 5)",
+    },
+    EnvVar {
+        names: &["STRATUS_DYNAMO_TIMEOUT"],
+        help: "seconds one DynamoDB operation may take, retries included (default 30)",
+    },
+    EnvVar {
+        names: &["STRATUS_RISK_FREE", "RISK_FREE"],
+        help: "Treasury maturity used as the risk-free rate (default TEN_YEAR)",
+    },
+    EnvVar {
+        names: &["STRATUS_MARKET_PROXY", "MARKET_PROXY"],
+        help: "market ticker for CAPM (default SP500)",
+    },
+    EnvVar {
+        names: &["STRATUS_METHOD", "DEFAULT_ESTIMATION_METHOD"],
+        help: "moments (default), percentiles or likelihood",
+    },
+    EnvVar {
+        names: &["STRATUS_WINDOW", "DEFAULT_ANALYSIS_PERIOD"],
+        help: "returns in a default window (default 100)",
+    },
+    EnvVar {
+        names: &["STRATUS_MA_1", "MA_1"],
+        help: "first moving-average period (default 20)",
+    },
+    EnvVar {
+        names: &["STRATUS_MA_2", "MA_2"],
+        help: "second moving-average period (default 60)",
+    },
+    EnvVar {
+        names: &["STRATUS_MA_3", "MA_3"],
+        help: "third moving-average period (default 100)",
+    },
+    EnvVar {
+        names: &["STRATUS_PROVIDER"],
+        help: "where prices come from: bundled (default, offline), alphavantage (live, needs ALPHA_VANTAGE_KEY) or csv (STRATUS_CSV_URL); live providers fetch only what the store lacks",
+    },
+    EnvVar {
+        names: &["ALPHA_VANTAGE_KEY"],
+        help: "AlphaVantage API key (never printed)",
+    },
+    EnvVar {
+        names: &["STRATUS_ALPHA_VANTAGE_URL", "ALPHA_VANTAGE_URL"],
+        help: "AlphaVantage endpoint (default https://www.alphavantage.co/query)",
+    },
+    EnvVar {
+        names: &["STRATUS_ALPHA_VANTAGE_FUNCTION"],
+        help: "TIME_SERIES_DAILY_ADJUSTED (default, adjusted closes) or TIME_SERIES_DAILY (raw, free keys)",
+    },
+    EnvVar {
+        names: &["STRATUS_ALPHA_VANTAGE_RATE"],
+        help: "most AlphaVantage calls per minute (default 5, the free tier; 0 = unlimited)",
+    },
+    EnvVar {
+        names: &["STRATUS_MAX_NEW_TICKERS"],
+        help: "most tickers one command or request may fetch from a live provider (default 10; 0 = unlimited)",
+    },
+    EnvVar {
+        names: &["STRATUS_TREASURY_URL", "TREASURY_URL"],
+        help: "US Treasury data-chart-center base URL (default https://home.treasury.gov/resource-center/data-chart-center)",
+    },
+    EnvVar {
+        names: &["FRED_KEY"],
+        help: "FRED API key for stat/stats (never printed)",
+    },
+    EnvVar {
+        names: &["STRATUS_FRED_URL", "FRED_URL"],
+        help: "FRED API base (default https://api.stlouisfed.org/fred)",
+    },
+    EnvVar {
+        names: &["STRATUS_CSV_URL"],
+        help: "price CSV URL for STRATUS_PROVIDER=csv; {ticker} is replaced by the symbol",
+    },
+    EnvVar {
+        names: &["STRATUS_HTTP_TIMEOUT"],
+        help: "seconds before a provider call times out (default 30)",
+    },
+    EnvVar {
+        names: &["STRATUS_HTTP_RETRIES"],
+        help: "retries of a provider call that may pass: timeout, 5xx, throttle (default 3)",
+    },
+    EnvVar {
+        names: &["STRATUS_HTTP_BACKOFF_MS"],
+        help: "wait before the first retry, doubled each time (default 2000)",
+    },
+    EnvVar {
+        names: &["STRATUS_ADDR"],
+        help: "address `stratus serve` listens on (default 127.0.0.1:8080)",
+    },
+    EnvVar {
+        names: &["STRATUS_CORS_ORIGINS"],
+        help: "origins allowed to call the HTTP API from a browser, comma-separated (default: none)",
+    },
+    EnvVar {
+        names: &["STRATUS_FUNCTION"],
+        help: "Lambda: run this verb for every event (function mode) instead of serving HTTP events",
+    },
+    EnvVar {
+        names: &["STRATUS_FUNCTION_PARAMS"],
+        help: "Lambda function mode: default parameters as a JSON object, overlaid by each event's",
+    },
+    EnvVar {
+        names: &["AWS_LAMBDA_RUNTIME_API"],
+        help: "set by AWS Lambda: the Runtime API the Lambda binary polls",
+    },
+    EnvVar {
+        names: &["AWS_ENDPOINT_URL"],
+        help: "read by the AWS SDK: an endpoint for every AWS service (DynamoDB Local, moto)",
+    },
+    EnvVar {
+        names: &["AWS_ENDPOINT_URL_S3"],
+        help: "read by the AWS SDK: an S3 endpoint (ingest exports to a local S3 such as moto)",
+    },
+    EnvVar {
+        names: &["AWS_REGION", "AWS_DEFAULT_REGION"],
+        help: "read by the AWS SDK: the region",
+    },
+    EnvVar {
+        names: &["AWS_ACCESS_KEY_ID"],
+        help: "read by the AWS SDK: credentials (or a profile, or the instance role)",
+    },
+    EnvVar {
+        names: &["AWS_SECRET_ACCESS_KEY"],
+        help: "read by the AWS SDK: credentials",
+    },
+    EnvVar {
+        names: &["AWS_SESSION_TOKEN"],
+        help: "read by the AWS SDK: temporary credentials",
+    },
+    EnvVar {
+        names: &["STRATUS_TODAY"],
+        help: "pretend today is this date (YYYY-MM-DD): what counts as missing, DDM's next payment, ingest file dates; for reproducible runs",
+    },
+];
+
+/// The registered variable whose first name is `primary`.
+pub fn registered(primary: &str) -> Option<&'static EnvVar> {
+    ENV_VARS.iter().find(|v| v.names[0] == primary)
+}
+
+/// The value of the registered variable `primary` from `env`: the first of its names that is set
+/// to something other than blanks, with the name that was used (for messages).
+pub fn lookup(env: &dyn Fn(&str) -> Option<String>, primary: &str) -> Option<(String, String)> {
+    debug_assert!(
+        registered(primary).is_some(),
+        "{primary} is not in ENV_VARS"
+    );
+    registered(primary)?.names.iter().find_map(|name| {
+        env(name)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (name.to_string(), v))
+    })
+}
+
+/// [`lookup`] in the process environment.
+pub fn from_process(primary: &str) -> Option<String> {
+    lookup(&|name| std::env::var(name).ok(), primary).map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variable name quoted in any crate's source is registered.
+    #[test]
+    fn every_variable_the_code_names_is_registered() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let pattern = ["STRATUS_", "AWS_"];
+        let mut unregistered = Vec::new();
+        let mut stack = vec![crates];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    if path
+                        .file_name()
+                        .is_some_and(|n| n != "target" && n != "tests")
+                    {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs")
+                    || !path.to_string_lossy().contains("/src/")
+                {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for quoted in text.split('"').skip(1).step_by(2) {
+                    let is_name = pattern
+                        .iter()
+                        .any(|p| quoted.starts_with(p) && quoted.len() > p.len())
+                        && quoted
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                    if is_name && !ENV_VARS.iter().any(|v| v.names.contains(&quoted)) {
+                        unregistered.push(format!("{quoted} in {}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            unregistered.is_empty(),
+            "used but not registered: {unregistered:?}"
+        );
+    }
+
+    #[test]
+    fn a_lookup_tries_every_name_and_skips_blanks() {
+        let env = |name: &str| match name {
+            "STRATUS_CACHE_MODE" => Some("  ".to_string()),
+            "CACHE_MODE" => Some("dynamodb".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            lookup(&env, "STRATUS_CACHE_MODE"),
+            Some(("CACHE_MODE".into(), "dynamodb".into()))
+        );
+        assert_eq!(lookup(&env, "STRATUS_TODAY"), None);
+    }
+}
