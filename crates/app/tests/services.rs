@@ -228,3 +228,44 @@ async fn the_ticker_listing_is_shared_until_this_process_writes_prices() {
     assert!(after.iter().any(|t| t.ticker == "NEWCO"));
     assert_eq!(after.len(), first.len() + 1);
 }
+
+#[tokio::test]
+async fn a_read_only_store_is_computed_on_and_never_written() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().display().to_string();
+    let settings = Settings::load(&move |k| (k == "STRATUS_HOME").then(|| path.clone())).unwrap();
+    let file = settings.sqlite_file.clone();
+    {
+        let store = stratus_app::open_store(&settings).await.unwrap();
+        stratus_app::analytics(store, &settings)
+            .ensure_seeded(&|_| {})
+            .await
+            .unwrap();
+    }
+    let before = std::fs::read(&file).unwrap();
+    let snapshot: Arc<dyn Store> =
+        Arc::new(stratus_store_sqlite::SqliteStore::open_read_only(&file).unwrap());
+    let analytics = stratus_app::analytics(Arc::clone(&snapshot), &settings);
+    assert!(!analytics.ensure_seeded(&|_| {}).await.unwrap());
+    let (tickers, window) = analytics
+        .window(&["KO".into(), "PEP".into()], None, None)
+        .await
+        .unwrap();
+    let profiles = analytics
+        .risk_profiles(&tickers, window, Method::Moments)
+        .await
+        .unwrap();
+    assert_eq!(profiles.len(), 2);
+    assert!(profiles.iter().all(|(_, p)| p.annual_volatility > 0.0));
+    assert_eq!(
+        snapshot.status().await.unwrap().profiles,
+        0,
+        "nothing cached"
+    );
+    drop((analytics, snapshot));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the file is untouched"
+    );
+}

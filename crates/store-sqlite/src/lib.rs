@@ -923,6 +923,80 @@ mod tests {
         stratus_store::conformance_tests!(super::Fixture::new(), super::Fixture::store);
     }
 
+    #[tokio::test]
+    async fn a_read_only_store_answers_the_same_and_never_writes() {
+        let (dir, store) = fresh();
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let rows: Vec<PriceRow> = ["2024-01-02", "2024-01-03", "2024-01-04"]
+            .iter()
+            .enumerate()
+            .map(|(i, date)| PriceRow {
+                ticker: "AAA".into(),
+                date: d(date),
+                open: None,
+                close: 10.0 + i as f64,
+            })
+            .collect();
+        store.put_prices(&rows).await.unwrap();
+        store
+            .put_rates(&[RateRow {
+                maturity: Maturity::TenYear,
+                date: d("2024-01-03"),
+                percent: 4.0,
+            }])
+            .await
+            .unwrap();
+        drop(store);
+        let path = dir.path().join("cache.db");
+        let before = std::fs::read(&path).unwrap();
+        let snapshot = SqliteStore::open_read_only(&path).unwrap();
+        assert_eq!(snapshot.capabilities(), Capabilities::READ_ONLY);
+        assert_eq!(
+            snapshot
+                .date_ranges(&["AAA".into(), "ZZZ".into()])
+                .await
+                .unwrap(),
+            vec![
+                Some(DateRange {
+                    first: d("2024-01-02"),
+                    last: d("2024-01-04")
+                }),
+                None
+            ]
+        );
+        let publication = snapshot
+            .publication(d("2024-01-04"), &[Maturity::TenYear])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(publication.date, d("2024-01-03"));
+        let key = ProfileKey {
+            ticker: "AAA".into(),
+            start: d("2024-01-02"),
+            end: d("2024-01-04"),
+            method: Method::Moments,
+            weekends: false,
+        };
+        let record = ProfileRecord {
+            annual_return: 0.1,
+            annual_volatility: 0.2,
+            sharpe_ratio: None,
+            asset_beta: None,
+            equity_cost: None,
+        };
+        let refused = snapshot.put_profile(&key, &record).await.unwrap_err();
+        assert!(refused.message.contains("read-only"), "{}", refused.message);
+        assert!(snapshot.put_prices(&rows).await.is_err());
+        assert!(snapshot.clear_all().await.is_err());
+        drop(snapshot);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the file is untouched"
+        );
+        assert!(SqliteStore::open_read_only(dir.path().join("missing.db")).is_err());
+    }
+
     /// Keeps the temporary folder alive as long as the store.
     struct Fixture {
         _dir: tempfile::TempDir,
