@@ -45,12 +45,15 @@ impl DynamoStore {
             }
         };
         for key in profiles {
-            want(&self.profile, self.profile_key_item(key));
+            want(&self.tables.profile.name, self.profile_key_item(key));
         }
         for key in correlations {
-            want(&self.correlations, self.correlation_key_item(key));
             want(
-                &self.correlations,
+                &self.tables.correlations.name,
+                self.correlation_key_item(key),
+            );
+            want(
+                &self.tables.correlations.name,
                 self.correlation_key_item(&key.swapped()),
             );
         }
@@ -58,17 +61,20 @@ impl DynamoStore {
         let item = |table: &str, key: Item| found.get(&(table.to_string(), key_text(&key)));
         let mut out = Cached::default();
         for key in profiles {
-            out.profiles
-                .push(match item(&self.profile, self.profile_key_item(key)) {
+            out.profiles.push(
+                match item(&self.tables.profile.name, self.profile_key_item(key)) {
                     Some(found) => self.profile_from(key, found)?,
                     None => None,
-                });
+                },
+            );
         }
         for key in correlations {
             let mut value = None;
             for candidate in [key.clone(), key.swapped()] {
-                if let Some(found) = item(&self.correlations, self.correlation_key_item(&candidate))
-                    && let Some(rho) = self.correlation_from(&candidate, found)?
+                if let Some(found) = item(
+                    &self.tables.correlations.name,
+                    self.correlation_key_item(&candidate),
+                ) && let Some(rho) = self.correlation_from(&candidate, found)?
                 {
                     value = Some(rho);
                     break;
@@ -162,16 +168,12 @@ impl DynamoStore {
     }
 
     /// The key attribute names of one of this store's tables.
-    fn key_names(&self, table: &str) -> &'static [&'static str] {
-        if table == self.profile {
-            self.profile_key_names()
-        } else if table == self.correlations {
-            match self.correlation_layout() {
-                crate::CorrelationLayout::IdKeyed => &["id"],
-                crate::CorrelationLayout::Document => &["ticker_1", "start_date"],
-            }
-        } else {
-            &[]
-        }
+    fn key_names(&self, table: &str) -> Vec<&'static str> {
+        self.tables
+            .all()
+            .into_iter()
+            .find(|t| t.name == table)
+            .map(stratus_store::tables::TableLayout::key_names)
+            .unwrap_or_default()
     }
 }

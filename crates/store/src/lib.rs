@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use stratus_core::{Maturity, Method};
 
 mod memory;
+pub mod tables;
 pub use memory::MemoryStore;
 
 #[cfg(any(test, feature = "testsuite"))]

@@ -437,7 +437,7 @@ pub fn verb_docs() -> Vec<VerbDoc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{Command, MethodArg};
+    use crate::args::MethodArg;
     use serde_json::json;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
