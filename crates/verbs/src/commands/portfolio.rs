@@ -1,0 +1,145 @@
+//! Portfolio verbs: optimisation goals, CVaR, the efficient frontier, and how an allocation is shown.
+
+use super::*;
+
+pub(super) async fn portfolio_request(analytics: &Analytics, a: &PortfolioArgs) -> Result<PortfolioRequest> {
+    let method = method_of(analytics, &a.analysis);
+    let (tickers, window) = analytics
+        .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
+        .await?;
+    Ok(PortfolioRequest {
+        tickers,
+        window,
+        method,
+        convention: match a.returns {
+            ReturnsArg::Log => ReturnConvention::Log,
+            ReturnsArg::Simple => ReturnConvention::Simple,
+        },
+        min_weight: a.min_weight,
+        max_weight: a.max_weight,
+        max_assets: a.max_assets,
+        risk_free: a.risk_free,
+    })
+}
+
+pub(super) fn allocation_rows(allocation: &Allocation) -> (Vec<String>, Vec<Vec<Cell>>) {
+    let invested = allocation.holdings.iter().any(|h| h.shares.is_some());
+    let mut header: Vec<String> = ["ticker", "weight", "annual return", "annual volatility"]
+        .map(String::from)
+        .to_vec();
+    if invested {
+        header.extend(["shares", "price"].map(String::from));
+    }
+    let rows = allocation
+        .holdings
+        .iter()
+        .map(|h| {
+            let mut row = cells![
+                h.ticker.clone(),
+                pct(h.allocation),
+                pct(h.annual_return),
+                pct(h.annual_volatility),
+            ];
+            if invested {
+                row.push(
+                    h.shares
+                        .map_or(Cell::from("-"), |s| Cell::from(s.to_string())),
+                );
+                row.push(h.price.map_or("-".into(), money));
+            }
+            row
+        })
+        .collect();
+    (header, rows)
+}
+
+pub(super) async fn optimize(
+    analytics: &Analytics,
+    a: &PortfolioArgs,
+    goal: Option<Goal>,
+    cvar: Option<(f64, f64, bool)>,
+) -> Result<Output> {
+    let request = portfolio_request(analytics, a).await?;
+    let mut allocation = match (goal, cvar) {
+        (Some(goal), _) => analytics.optimize(&request, goal).await?,
+        (None, Some((prob, expiry, historical))) => {
+            analytics
+                .optimize_cvar(&request, prob, expiry, historical)
+                .await?
+        }
+        (None, None) => unreachable!("every command names a goal"),
+    };
+    if let Some(amount) = a.invest {
+        analytics
+            .invest(&mut allocation, request.window, amount)
+            .await?;
+    }
+    let json = serde_json::to_value(&allocation).unwrap_or(Value::Null);
+    let (header, rows) = allocation_rows(&allocation);
+    let mut out = Output::table(json, header, rows)
+        .note(window_note(analytics, request.window, Some(request.method)))
+        .note(format!(
+            "portfolio return {}, volatility {}, Sharpe ratio {:.4}; solver {} ({})",
+            pct(allocation.portfolio_return),
+            pct(allocation.portfolio_volatility),
+            allocation.sharpe_ratio,
+            allocation.solver,
+            allocation.status
+        ));
+    if let Some(cvar) = allocation.conditional_value_at_risk {
+        out = out.note(format!("conditional value at risk {}", pct(cvar)));
+    }
+    if let Some(c) = &allocation.cardinality {
+        out = out.note(format!(
+            "at most {} assets: {}, gap to the unlimited optimum {:.3}%{}",
+            c.max_assets,
+            c.method,
+            c.gap_to_relaxation * 100.0,
+            if c.proven_optimal {
+                " (proven optimal)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let (Some(total), Some(cash)) = (allocation.total, allocation.cash) {
+        out = out.note(format!(
+            "invested {} in whole shares, {} left in cash",
+            money(total),
+            money(cash)
+        ));
+    }
+    Ok(out)
+}
+
+pub(super) async fn frontier(analytics: &Analytics, a: &PortfolioArgs, steps: usize) -> Result<Output> {
+    let request = portfolio_request(analytics, a).await?;
+    let mut points = analytics.frontier(&request, steps).await?;
+    if let Some(amount) = a.invest {
+        for point in &mut points {
+            analytics.invest(point, request.window, amount).await?;
+        }
+    }
+    let json = serde_json::to_value(&points).unwrap_or(Value::Null);
+    let mut header: Vec<String> = ["return", "volatility", "sharpe"]
+        .map(String::from)
+        .to_vec();
+    header.extend(request.tickers.iter().cloned());
+    let rows = points
+        .iter()
+        .map(|p| {
+            let mut row = cells![
+                pct(p.portfolio_return),
+                pct(p.portfolio_volatility),
+                num(p.sharpe_ratio),
+            ];
+            row.extend(p.holdings.iter().map(|h| pct(h.allocation)));
+            row
+        })
+        .collect();
+    Ok(Output::table(json, header, rows)
+        .note(window_note(analytics, request.window, Some(request.method)))
+        .note(format!(
+            "{steps} portfolios from minimum variance to maximum return; solver critical-line"
+        )))
+}
