@@ -1,11 +1,13 @@
 //! Typed, layered settings: defaults → file → environment → command-line flags.
 //!
-//! Every environment variable Stratus reads is listed once in [`crate::vars::ENV_VARS`], with scrilla's names
-//! accepted where scrilla had one (`CACHE_MODE`, `RISK_FREE`, `MARKET_PROXY`, `MA_1`…) so a
+//! Every variable Stratus reads is listed once in [`crate::vars::ENV_VARS`] with its settings-file
+//! key, and both layers go through that table: a file value is read as the text the variable
+//! would hold and parsed by the same code. scrilla's names are accepted where scrilla had one (`CACHE_MODE`, `RISK_FREE`, `MARKET_PROXY`, `MA_1`…) so a
 //! scrilla user's environment keeps working, and a `STRATUS_` name that wins over it. Values are
 //! validated when loaded: an unknown cache mode or method is a start-up error naming the variable,
 //! not a silent fallback (scrilla defect D17).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -218,33 +220,6 @@ pub struct Settings {
     pub live: LiveSettings,
 }
 
-/// The settings file's shape (`stratus.toml`); every key optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    cache_mode: Option<String>,
-    table_prefix: Option<String>,
-    dynamo_billing: Option<String>,
-    dynamo_rcu: Option<i64>,
-    dynamo_wcu: Option<i64>,
-    dynamo_layout: Option<String>,
-    sqlite_file: Option<PathBuf>,
-    risk_free: Option<String>,
-    market_proxy: Option<String>,
-    method: Option<String>,
-    window: Option<usize>,
-    moving_average_periods: Option<Vec<usize>>,
-    provider: Option<String>,
-    alpha_vantage_url: Option<String>,
-    alpha_vantage_rate: Option<u32>,
-    max_new_tickers: Option<usize>,
-    treasury_url: Option<String>,
-    fred_url: Option<String>,
-    csv_url: Option<String>,
-    http_timeout: Option<f64>,
-    http_retries: Option<u32>,
-}
-
 fn invalid(source_name: &str, value: &str, reason: impl Into<String>) -> SettingsError {
     SettingsError::Invalid {
         source_name: source_name.into(),
@@ -401,12 +376,63 @@ fn parse_seconds(name: &str, value: &str) -> Result<std::time::Duration, Setting
         })
 }
 
+/// The settings file's values, by the primary name of the variable each key sets, with the
+/// key's name for messages. Only keys the registry gives a variable are allowed; values are read
+/// as the text an environment variable would hold (a list as `a,b,c`), so both layers are parsed
+/// by the same rules.
+fn file_values(path: &Path) -> Result<HashMap<&'static str, (String, String)>, SettingsError> {
+    let failed = |reason: String| SettingsError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| failed(e.to_string()))?;
+    let mut values = HashMap::new();
+    for (key, value) in table {
+        let Some(var) = crate::vars::by_file_key(&key) else {
+            let known: Vec<&str> = crate::vars::ENV_VARS.iter().filter_map(|v| v.key).collect();
+            return Err(failed(format!(
+                "unknown key {key}; the keys are {}",
+                known.join(", ")
+            )));
+        };
+        let text = |value: &toml::Value| match value {
+            toml::Value::String(s) => Some(s.clone()),
+            toml::Value::Integer(n) => Some(n.to_string()),
+            toml::Value::Float(x) => Some(x.to_string()),
+            toml::Value::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let value = match &value {
+            toml::Value::Array(items) => items
+                .iter()
+                .map(text)
+                .collect::<Option<Vec<_>>>()
+                .map(|items| items.join(",")),
+            other => text(other),
+        }
+        .ok_or_else(|| {
+            failed(format!(
+                "key {key} must be a string, a number or a list of them"
+            ))
+        })?;
+        // Blank is unset, as in the environment.
+        if !value.trim().is_empty() {
+            values.insert(
+                var.names[0],
+                (format!("{} key {key}", path.display()), value),
+            );
+        }
+    }
+    Ok(values)
+}
+
 impl Settings {
     /// Loads settings from the environment (through `env`, so tests need not touch the process
     /// environment) and the settings file it points at.
     pub fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let lookup = |primary: &str| crate::vars::lookup(env, primary);
-        let home = match lookup("STRATUS_HOME") {
+        let from_env = |primary: &str| crate::vars::lookup(env, primary);
+        let home = match from_env("STRATUS_HOME") {
             Some((_, h)) => PathBuf::from(h),
             None => directories::ProjectDirs::from("", "", "stratus")
                 .ok_or(SettingsError::NoHome)?
@@ -429,14 +455,16 @@ impl Settings {
             moving_average_periods: vec![20, 60, 100],
             live: LiveSettings::default(),
         };
-        let file = match lookup("STRATUS_CONFIG") {
+        let file = match from_env("STRATUS_CONFIG") {
             Some((_, path)) => Some(PathBuf::from(path)),
             None => Some(settings.home.join("stratus.toml")).filter(|p| p.is_file()),
         };
-        let mut file_billing = [None, None, None];
-        if let Some(path) = file {
-            file_billing = settings.apply_file(&path)?;
-        }
+        let from_file = match &file {
+            Some(path) => file_values(path)?,
+            None => HashMap::new(),
+        };
+        // One value per variable: the environment's, else the file's, parsed by the same rules.
+        let lookup = |primary: &str| from_env(primary).or_else(|| from_file.get(primary).cloned());
         if let Some((name, v)) = lookup("STRATUS_CACHE_MODE") {
             settings.cache_mode = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
         }
@@ -457,17 +485,20 @@ impl Settings {
             settings.dynamo_timeout = Some(parse_seconds(&name, &v)?);
         }
         // Billing comes whole from one layer: STRATUS_DYNAMO_*, else DYNAMO_CONF, else the file.
-        let stratus_billing = [
-            lookup("STRATUS_DYNAMO_BILLING"),
-            lookup("STRATUS_DYNAMO_RCU"),
-            lookup("STRATUS_DYNAMO_WCU"),
-        ];
+        let billing_of = |layer: &dyn Fn(&str) -> Option<(String, String)>| {
+            [
+                layer("STRATUS_DYNAMO_BILLING"),
+                layer("STRATUS_DYNAMO_RCU"),
+                layer("STRATUS_DYNAMO_WCU"),
+            ]
+        };
+        let stratus_billing = billing_of(&from_env);
         let [mode, read, write] = if stratus_billing.iter().any(Option::is_some) {
             stratus_billing
-        } else if let Some((_, conf)) = lookup("DYNAMO_CONF") {
+        } else if let Some((_, conf)) = from_env("DYNAMO_CONF") {
             dynamo_conf_entries(&conf)?
         } else {
-            file_billing
+            billing_of(&|primary| from_file.get(primary).cloned())
         };
         settings.dynamo_billing = dynamo_billing(mode, read, write)?;
         if let Some((name, v)) = lookup("STRATUS_RISK_FREE") {
@@ -476,10 +507,9 @@ impl Settings {
                 .map_err(|e: stratus_core::AnalyticsError| invalid(&name, &v, e.to_string()))?;
         }
         settings.apply_live_env(&lookup)?;
-        let proxy_from_file = settings.market_proxy != "SP500";
         if let Some((_, v)) = lookup("STRATUS_MARKET_PROXY") {
             settings.market_proxy = v.trim().to_ascii_uppercase();
-        } else if !proxy_from_file && settings.live.provider != ProviderChoice::Bundled {
+        } else if settings.live.provider != ProviderChoice::Bundled {
             // SP500 is the bundled index's name; live providers quote the SPY ETF, scrilla's default.
             settings.market_proxy = "SPY".into();
         }
@@ -490,6 +520,12 @@ impl Settings {
         }
         if let Some((name, v)) = lookup("STRATUS_WINDOW") {
             settings.window_returns = parse_count(&name, &v)?;
+        }
+        if let Some((name, v)) = lookup("STRATUS_MA_PERIODS") {
+            settings.moving_average_periods = v
+                .split(',')
+                .map(|p| parse_count(&name, p))
+                .collect::<Result<_, _>>()?;
         }
         for (slot, names) in ["STRATUS_MA_1", "STRATUS_MA_2", "STRATUS_MA_3"]
             .iter()
@@ -522,7 +558,8 @@ impl Settings {
         if let Some((_, v)) = lookup("ALPHA_VANTAGE_KEY") {
             live.alpha_vantage_key = Some(Secret::new(v.trim()));
         }
-        if let Some((_, v)) = lookup("STRATUS_ALPHA_VANTAGE_URL") {
+        if let Some((name, v)) = lookup("STRATUS_ALPHA_VANTAGE_URL") {
+            stratus_providers::http::check_url(v.trim()).map_err(|e| invalid(&name, &v, e))?;
             live.alpha_vantage_url = v.trim().into();
         }
         if let Some((name, v)) = lookup("STRATUS_ALPHA_VANTAGE_FUNCTION") {
@@ -543,16 +580,19 @@ impl Settings {
                 )
             })?;
         }
-        if let Some((_, v)) = lookup("STRATUS_TREASURY_URL") {
+        if let Some((name, v)) = lookup("STRATUS_TREASURY_URL") {
+            stratus_providers::http::check_url(v.trim()).map_err(|e| invalid(&name, &v, e))?;
             live.treasury_url = v.trim().into();
         }
         if let Some((_, v)) = lookup("FRED_KEY") {
             live.fred_key = Some(Secret::new(v.trim()));
         }
-        if let Some((_, v)) = lookup("STRATUS_FRED_URL") {
+        if let Some((name, v)) = lookup("STRATUS_FRED_URL") {
+            stratus_providers::http::check_url(v.trim()).map_err(|e| invalid(&name, &v, e))?;
             live.fred_url = v.trim().into();
         }
-        if let Some((_, v)) = lookup("STRATUS_CSV_URL") {
+        if let Some((name, v)) = lookup("STRATUS_CSV_URL") {
+            stratus_providers::http::check_url(v.trim()).map_err(|e| invalid(&name, &v, e))?;
             live.csv_url = Some(v.trim().into());
         }
         if let Some((name, v)) = lookup("STRATUS_HTTP_TIMEOUT") {
@@ -579,22 +619,6 @@ impl Settings {
                     .map_err(|_| invalid(&name, &v, "expected YYYY-MM-DD"))?,
             );
         }
-        for (names, value) in [
-            (
-                "STRATUS_ALPHA_VANTAGE_URL/ALPHA_VANTAGE_URL",
-                Some(&live.alpha_vantage_url),
-            ),
-            (
-                "STRATUS_TREASURY_URL/TREASURY_URL",
-                Some(&live.treasury_url),
-            ),
-            ("STRATUS_FRED_URL/FRED_URL", Some(&live.fred_url)),
-            ("STRATUS_CSV_URL", live.csv_url.as_ref()),
-        ] {
-            if let Some(url) = value {
-                stratus_providers::http::check_url(url).map_err(|e| invalid(names, url, e))?;
-            }
-        }
         if live.provider == ProviderChoice::Csv && live.csv_url.is_none() {
             return Err(invalid(
                 "STRATUS_PROVIDER",
@@ -620,94 +644,6 @@ impl Settings {
                 "use letters, digits, '_', '-' and '.' only",
             ))
         }
-    }
-
-    /// Applies a settings file; returns its billing entries, which are resolved together with
-    /// the environment's.
-    fn apply_file(&mut self, path: &Path) -> Result<[Option<(String, String)>; 3], SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let file: FileSettings = toml::from_str(&text).map_err(|e| SettingsError::File {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let key = |k: &str| format!("{} key {k}", path.display());
-        if let Some(v) = file.cache_mode {
-            self.cache_mode = v
-                .parse()
-                .map_err(|e: String| invalid(&key("cache_mode"), &v, e))?;
-        }
-        if let Some(v) = file.sqlite_file {
-            self.sqlite_file = v;
-        }
-        if let Some(v) = file.risk_free {
-            self.risk_free = v.parse().map_err(|e: stratus_core::AnalyticsError| {
-                invalid(&key("risk_free"), &v, e.to_string())
-            })?;
-        }
-        if let Some(v) = file.market_proxy {
-            self.market_proxy = v.trim().to_ascii_uppercase();
-        }
-        if let Some(v) = file.method {
-            self.method = v.parse().map_err(|_| {
-                invalid(
-                    &key("method"),
-                    &v,
-                    "expected moments, percentiles or likelihood",
-                )
-            })?;
-        }
-        if let Some(v) = file.window {
-            self.window_returns = parse_count(&key("window"), &v.to_string())?;
-        }
-        if let Some(v) = file.moving_average_periods {
-            self.moving_average_periods = v;
-        }
-        if let Some(v) = file.table_prefix {
-            self.table_prefix = v;
-            self.check_table_prefix(&key("table_prefix"))?;
-        }
-        if let Some(v) = file.provider {
-            self.live.provider = v
-                .parse()
-                .map_err(|e: String| invalid(&key("provider"), &v, e))?;
-        }
-        for (slot, value) in [
-            (&mut self.live.alpha_vantage_url, file.alpha_vantage_url),
-            (&mut self.live.treasury_url, file.treasury_url),
-            (&mut self.live.fred_url, file.fred_url),
-        ] {
-            if let Some(v) = value {
-                *slot = v;
-            }
-        }
-        if let Some(v) = file.csv_url {
-            self.live.csv_url = Some(v);
-        }
-        if let Some(v) = file.alpha_vantage_rate {
-            self.live.alpha_vantage_rate = v;
-        }
-        if let Some(v) = file.max_new_tickers {
-            self.live.max_new_tickers = v;
-        }
-        if let Some(v) = file.http_timeout {
-            self.live.http.timeout = parse_seconds(&key("http_timeout"), &v.to_string())?;
-        }
-        if let Some(v) = file.http_retries {
-            self.live.http.retries = v.min(20);
-        }
-        if let Some(v) = file.dynamo_layout {
-            self.dynamo_layout = v
-                .parse()
-                .map_err(|e: String| invalid(&key("dynamo_layout"), &v, e))?;
-        }
-        Ok([
-            file.dynamo_billing.map(|v| (key("dynamo_billing"), v)),
-            file.dynamo_rcu.map(|v| (key("dynamo_rcu"), v.to_string())),
-            file.dynamo_wcu.map(|v| (key("dynamo_wcu"), v.to_string())),
-        ])
     }
 }
 

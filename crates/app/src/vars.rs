@@ -10,6 +10,8 @@
 pub struct EnvVar {
     /// Names, highest precedence first.
     pub names: &'static [&'static str],
+    /// Its key in the settings file, where the file may set it (never for a credential).
+    pub key: Option<&'static str>,
     /// What it sets.
     pub help: &'static str,
 }
@@ -18,181 +20,235 @@ pub struct EnvVar {
 pub const ENV_VARS: &[EnvVar] = &[
     EnvVar {
         names: &["STRATUS_HOME"],
+        key: None,
         help: "folder for the cache and config (default: the platform data folder, e.g. ~/.local/share/stratus)",
     },
     EnvVar {
         names: &["STRATUS_CONFIG"],
+        key: None,
         help: "settings file (default: $STRATUS_HOME/stratus.toml, if present)",
     },
     EnvVar {
         names: &["STRATUS_CACHE_MODE", "CACHE_MODE"],
+        key: Some("cache_mode"),
         help: "sqlite (default) or dynamodb",
     },
     EnvVar {
         names: &["STRATUS_SQLITE_FILE", "SQLITE_FILE"],
+        key: Some("sqlite_file"),
         help: "SQLite cache file (default: $STRATUS_HOME/stratus.db)",
     },
     EnvVar {
         names: &["STRATUS_TABLE_PREFIX"],
+        key: Some("table_prefix"),
         help: "prefix of the DynamoDB table names (default none: scrilla's names)",
     },
     EnvVar {
         names: &["STRATUS_DYNAMO_BILLING"],
+        key: Some("dynamo_billing"),
         help: "PAY_PER_REQUEST (default) or PROVISIONED, for tables Stratus creates",
     },
     EnvVar {
         names: &["STRATUS_DYNAMO_RCU"],
+        key: Some("dynamo_rcu"),
         help: "read capacity units per table and index (PROVISIONED only)",
     },
     EnvVar {
         names: &["STRATUS_DYNAMO_WCU"],
+        key: Some("dynamo_wcu"),
         help: "write capacity units per table and index (PROVISIONED only)",
     },
     EnvVar {
         names: &["DYNAMO_CONF"],
+        key: None,
         help: "scrilla's billing dictionary as JSON, e.g. {\"BillingMode\": \"PROVISIONED\", \"ProvisionedThroughput\": {\"ReadCapacityUnits\": 5, \"WriteCapacityUnits\": 5}}; used when no STRATUS_DYNAMO_BILLING/RCU/WCU is set",
     },
     EnvVar {
         names: &["STRATUS_DYNAMO_LAYOUT"],
+        key: Some("dynamo_layout"),
         help: "scrilla (default: profiles and correlations in scrilla's shared tables, colliding keys replace each other) or collision-free (Stratus's own stratus_profile and stratus_correlations tables)",
     },
     EnvVar {
         names: &["STRATUS_DYNAMO_CONNECT_TIMEOUT"],
+        key: Some("dynamo_connect_timeout"),
         help: "seconds to wait for a connection to DynamoDB (default 5)",
     },
     EnvVar {
         names: &["STRATUS_DYNAMO_TIMEOUT"],
+        key: Some("dynamo_timeout"),
         help: "seconds one DynamoDB operation may take, retries included (default 30)",
     },
     EnvVar {
         names: &["STRATUS_RISK_FREE", "RISK_FREE"],
+        key: Some("risk_free"),
         help: "Treasury maturity used as the risk-free rate (default TEN_YEAR)",
     },
     EnvVar {
         names: &["STRATUS_MARKET_PROXY", "MARKET_PROXY"],
+        key: Some("market_proxy"),
         help: "market ticker for CAPM (default SP500)",
     },
     EnvVar {
         names: &["STRATUS_METHOD", "DEFAULT_ESTIMATION_METHOD"],
+        key: Some("method"),
         help: "moments (default), percentiles or likelihood",
     },
     EnvVar {
         names: &["STRATUS_WINDOW", "DEFAULT_ANALYSIS_PERIOD"],
+        key: Some("window"),
         help: "returns in a default window (default 100)",
     },
     EnvVar {
+        names: &["STRATUS_MA_PERIODS"],
+        key: Some("moving_average_periods"),
+        help: "moving-average periods, increasing, e.g. 20,60,100 (MA_1..MA_3 then replace single ones)",
+    },
+    EnvVar {
         names: &["STRATUS_MA_1", "MA_1"],
+        key: None,
         help: "first moving-average period (default 20)",
     },
     EnvVar {
         names: &["STRATUS_MA_2", "MA_2"],
+        key: None,
         help: "second moving-average period (default 60)",
     },
     EnvVar {
         names: &["STRATUS_MA_3", "MA_3"],
+        key: None,
         help: "third moving-average period (default 100)",
     },
     EnvVar {
         names: &["STRATUS_PROVIDER"],
+        key: Some("provider"),
         help: "where prices come from: bundled (default, offline), alphavantage (live, needs ALPHA_VANTAGE_KEY) or csv (STRATUS_CSV_URL); live providers fetch only what the store lacks",
     },
     EnvVar {
         names: &["ALPHA_VANTAGE_KEY"],
+        key: None,
         help: "AlphaVantage API key (never printed)",
     },
     EnvVar {
         names: &["STRATUS_ALPHA_VANTAGE_URL", "ALPHA_VANTAGE_URL"],
+        key: Some("alpha_vantage_url"),
         help: "AlphaVantage endpoint (default https://www.alphavantage.co/query)",
     },
     EnvVar {
         names: &["STRATUS_ALPHA_VANTAGE_FUNCTION"],
+        key: Some("alpha_vantage_function"),
         help: "TIME_SERIES_DAILY_ADJUSTED (default, adjusted closes) or TIME_SERIES_DAILY (raw, free keys)",
     },
     EnvVar {
         names: &["STRATUS_ALPHA_VANTAGE_RATE"],
+        key: Some("alpha_vantage_rate"),
         help: "most AlphaVantage calls per minute (default 5, the free tier; 0 = unlimited)",
     },
     EnvVar {
         names: &["STRATUS_MAX_NEW_TICKERS"],
+        key: Some("max_new_tickers"),
         help: "most tickers one command or request may fetch from a live provider (default 10; 0 = unlimited)",
     },
     EnvVar {
         names: &["STRATUS_TREASURY_URL", "TREASURY_URL"],
+        key: Some("treasury_url"),
         help: "US Treasury data-chart-center base URL (default https://home.treasury.gov/resource-center/data-chart-center)",
     },
     EnvVar {
         names: &["FRED_KEY"],
+        key: None,
         help: "FRED API key for stat/stats (never printed)",
     },
     EnvVar {
         names: &["STRATUS_FRED_URL", "FRED_URL"],
+        key: Some("fred_url"),
         help: "FRED API base (default https://api.stlouisfed.org/fred)",
     },
     EnvVar {
         names: &["STRATUS_CSV_URL"],
+        key: Some("csv_url"),
         help: "price CSV URL for STRATUS_PROVIDER=csv; {ticker} is replaced by the symbol",
     },
     EnvVar {
         names: &["STRATUS_HTTP_TIMEOUT"],
+        key: Some("http_timeout"),
         help: "seconds before a provider call times out (default 30)",
     },
     EnvVar {
         names: &["STRATUS_HTTP_RETRIES"],
+        key: Some("http_retries"),
         help: "retries of a provider call that may pass: timeout, 5xx, throttle (default 3)",
     },
     EnvVar {
         names: &["STRATUS_HTTP_BACKOFF_MS"],
+        key: Some("http_backoff_ms"),
         help: "wait before the first retry, doubled each time (default 2000)",
     },
     EnvVar {
         names: &["STRATUS_ADDR"],
+        key: None,
         help: "address `stratus serve` listens on (default 127.0.0.1:8080)",
     },
     EnvVar {
         names: &["STRATUS_CORS_ORIGINS"],
+        key: None,
         help: "origins allowed to call the HTTP API from a browser, comma-separated (default: none)",
     },
     EnvVar {
         names: &["STRATUS_FUNCTION"],
+        key: None,
         help: "Lambda: run this verb for every event (function mode) instead of serving HTTP events",
     },
     EnvVar {
         names: &["STRATUS_FUNCTION_PARAMS"],
+        key: None,
         help: "Lambda function mode: default parameters as a JSON object, overlaid by each event's",
     },
     EnvVar {
         names: &["AWS_LAMBDA_RUNTIME_API"],
+        key: None,
         help: "set by AWS Lambda: the Runtime API the Lambda binary polls",
     },
     EnvVar {
         names: &["AWS_ENDPOINT_URL"],
+        key: None,
         help: "read by the AWS SDK: an endpoint for every AWS service (DynamoDB Local, moto)",
     },
     EnvVar {
         names: &["AWS_ENDPOINT_URL_S3"],
+        key: None,
         help: "read by the AWS SDK: an S3 endpoint (ingest exports to a local S3 such as moto)",
     },
     EnvVar {
         names: &["AWS_REGION", "AWS_DEFAULT_REGION"],
+        key: None,
         help: "read by the AWS SDK: the region",
     },
     EnvVar {
         names: &["AWS_ACCESS_KEY_ID"],
+        key: None,
         help: "read by the AWS SDK: credentials (or a profile, or the instance role)",
     },
     EnvVar {
         names: &["AWS_SECRET_ACCESS_KEY"],
+        key: None,
         help: "read by the AWS SDK: credentials",
     },
     EnvVar {
         names: &["AWS_SESSION_TOKEN"],
+        key: None,
         help: "read by the AWS SDK: temporary credentials",
     },
     EnvVar {
         names: &["STRATUS_TODAY"],
+        key: Some("today"),
         help: "pretend today is this date (YYYY-MM-DD): what counts as missing, DDM's next payment, ingest file dates; for reproducible runs",
     },
 ];
+
+/// The registered variable the settings file sets with `key`.
+pub fn by_file_key(key: &str) -> Option<&'static EnvVar> {
+    ENV_VARS.iter().find(|v| v.key == Some(key))
+}
 
 /// The registered variable whose first name is `primary`.
 pub fn registered(primary: &str) -> Option<&'static EnvVar> {

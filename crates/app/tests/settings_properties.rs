@@ -65,4 +65,33 @@ proptest! {
             prop_assert!(e.to_string().contains("stratus.toml"), "{e}");
         }
     }
+
+    /// One table drives both layers: a value set through the settings file and the same value
+    /// set through the environment load to the same settings, or are both refused.
+    #[test]
+    fn the_file_and_the_environment_parse_a_value_alike(
+        index in 0..ENV_VARS.len(),
+        value in odd_text(),
+    ) {
+        let var = &ENV_VARS[index];
+        let Some(key) = var.key else { return Ok(()) };
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path().display().to_string();
+        let from_env = {
+            let (h, name, value) = (h.clone(), var.names[0], value.clone());
+            Settings::load(&move |k| match k {
+                "STRATUS_HOME" => Some(h.clone()),
+                k if k == name => Some(value.clone()),
+                _ => None,
+            })
+        };
+        let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+        std::fs::write(home.path().join("stratus.toml"), format!("{key} = \"{escaped}\"\n")).unwrap();
+        let from_file = Settings::load(&move |k| (k == "STRATUS_HOME").then(|| h.clone()));
+        match (from_env, from_file) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(e)) => prop_assert!(e.to_string().contains(key), "{e}"),
+            (a, b) => prop_assert!(false, "{key} = {value:?}: environment {a:?}, file {b:?}"),
+        }
+    }
 }

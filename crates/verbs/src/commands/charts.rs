@@ -127,7 +127,11 @@ pub(super) async fn plot_correlations(
     ))
 }
 
-pub(super) async fn plot_heat_map(analytics: &Analytics, a: &TickersArgs, format: Format) -> Result<Output> {
+pub(super) async fn plot_heat_map(
+    analytics: &Analytics,
+    a: &TickersArgs,
+    format: Format,
+) -> Result<Output> {
     need_at_least(&a.tickers, 2, "plot-correlation")?;
     let method = method_of(analytics, &a.analysis);
     let (tickers, window) = analytics

@@ -197,7 +197,11 @@ pub(super) async fn stat(analytics: &Analytics, codes: &[String]) -> Result<Outp
     .note(format!("source: {}", analytics.providers().stats.name())))
 }
 
-pub(super) async fn stats(analytics: &Analytics, codes: &[String], w: &WindowArgs) -> Result<Output> {
+pub(super) async fn stats(
+    analytics: &Analytics,
+    codes: &[String],
+    w: &WindowArgs,
+) -> Result<Output> {
     let default = analytics.default_series_window();
     let (start, end) = (
         w.start.unwrap_or(default.start),

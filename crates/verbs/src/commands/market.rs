@@ -50,7 +50,11 @@ pub(super) async fn yield_curve(analytics: &Analytics, date: Option<NaiveDate>) 
     Ok(out)
 }
 
-pub(super) async fn interest(analytics: &Analytics, maturities: &[String], w: &WindowArgs) -> Result<Output> {
+pub(super) async fn interest(
+    analytics: &Analytics,
+    maturities: &[String],
+    w: &WindowArgs,
+) -> Result<Output> {
     let parsed: Vec<Maturity> = maturities
         .iter()
         .map(|m| m.parse())
@@ -114,7 +118,11 @@ pub(super) async fn risk_free(analytics: &Analytics, date: Option<NaiveDate>) ->
     ))
 }
 
-pub(super) async fn prices(analytics: &Analytics, tickers: &[String], w: &WindowArgs) -> Result<Output> {
+pub(super) async fn prices(
+    analytics: &Analytics,
+    tickers: &[String],
+    w: &WindowArgs,
+) -> Result<Output> {
     let (tickers, window) = analytics.window(tickers, w.start, w.end).await?;
     let mut json = Map::new();
     let mut all = Vec::new();

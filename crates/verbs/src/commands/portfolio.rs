@@ -2,7 +2,10 @@
 
 use super::*;
 
-pub(super) async fn portfolio_request(analytics: &Analytics, a: &PortfolioArgs) -> Result<PortfolioRequest> {
+pub(super) async fn portfolio_request(
+    analytics: &Analytics,
+    a: &PortfolioArgs,
+) -> Result<PortfolioRequest> {
     let method = method_of(analytics, &a.analysis);
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
@@ -112,7 +115,11 @@ pub(super) async fn optimize(
     Ok(out)
 }
 
-pub(super) async fn frontier(analytics: &Analytics, a: &PortfolioArgs, steps: usize) -> Result<Output> {
+pub(super) async fn frontier(
+    analytics: &Analytics,
+    a: &PortfolioArgs,
+    steps: usize,
+) -> Result<Output> {
     let request = portfolio_request(analytics, a).await?;
     let mut points = analytics.frontier(&request, steps).await?;
     if let Some(amount) = a.invest {

@@ -163,7 +163,11 @@ pub(super) async fn per_ticker_metric(
     .note(window_note(analytics, window, Some(method))))
 }
 
-pub(super) async fn value_at_risk(analytics: &Analytics, a: &VarArgs, conditional: bool) -> Result<Output> {
+pub(super) async fn value_at_risk(
+    analytics: &Analytics,
+    a: &VarArgs,
+    conditional: bool,
+) -> Result<Output> {
     let method = method_of(analytics, &a.analysis);
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
