@@ -2,8 +2,9 @@
 //!
 //! Every variable Stratus reads is listed once in [`crate::vars::ENV_VARS`] with its settings-file
 //! key, and both layers go through that table: a file value is read as the text the variable
-//! would hold and parsed by the same code. scrilla's names are accepted where scrilla had one (`CACHE_MODE`, `RISK_FREE`, `MARKET_PROXY`, `MA_1`…) so a
-//! scrilla user's environment keeps working, and a `STRATUS_` name that wins over it. Values are
+//! would hold and parsed by the same code. scrilla's names are accepted where scrilla had one
+//! (`CACHE_MODE`, `RISK_FREE`, `MARKET_PROXY`, `MA_1`…) so a scrilla user's environment keeps
+//! working, and a `STRATUS_` name wins over it. Values are
 //! validated when loaded: an unknown cache mode or method is a start-up error naming the variable,
 //! not a silent fallback (scrilla defect D17).
 
