@@ -279,4 +279,3 @@ impl AnalyticsCache for SqliteStore {
         .await
     }
 }
-

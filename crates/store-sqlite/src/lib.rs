@@ -377,6 +377,5 @@ pub fn parse_method(text: &str) -> Option<Method> {
     text.parse().ok()
 }
 
-
 #[cfg(test)]
 mod tests;

@@ -259,4 +259,3 @@ impl RateStore for SqliteStore {
         .await
     }
 }
-
