@@ -7,38 +7,63 @@ fn weekends_flag(weekends: bool) -> i64 {
     i64::from(weekends)
 }
 
+/// The current profile with exactly this identity.
+fn profile_in(conn: &Connection, key: &ProfileKey) -> StoreResult<Option<ProfileRecord>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT annual_return, annual_volatility, sharpe_ratio, asset_beta, equity_cost FROM profile
+             WHERE ticker = ?1 AND start_date = ?2 AND end_date = ?3 AND method = ?4 AND weekends = ?5
+             AND stratus_version = ?6",
+        )
+        .map_err(query_failed)?
+        .query_row(
+            params![key.ticker, date_text(key.start), date_text(key.end), key.method.as_str(), weekends_flag(key.weekends), ANALYTICS_VERSION],
+            |r| {
+                Ok((
+                    r.get::<_, Option<f64>>(0)?,
+                    r.get::<_, Option<f64>>(1)?,
+                    r.get::<_, Option<f64>>(2)?,
+                    r.get::<_, Option<f64>>(3)?,
+                    r.get::<_, Option<f64>>(4)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(query_failed)?;
+    // A row without return or volatility (scrilla builds rows column by column) is a miss.
+    Ok(row.and_then(|(ret, vol, sharpe_ratio, asset_beta, equity_cost)| {
+        Some(ProfileRecord { annual_return: ret?, annual_volatility: vol?, sharpe_ratio, asset_beta, equity_cost })
+    }))
+}
+
+/// The current correlation with this identity, in either ticker order.
+fn correlation_in(conn: &Connection, key: &CorrelationKey) -> StoreResult<Option<f64>> {
+    let mut query = conn
+        .prepare_cached(
+            "SELECT correlation FROM correlations WHERE ticker_1 = ?1 AND ticker_2 = ?2 AND start_date = ?3
+             AND end_date = ?4 AND method = ?5 AND weekends = ?6 AND stratus_version = ?7 LIMIT 1",
+        )
+        .map_err(query_failed)?;
+    for k in [key.clone(), key.swapped()] {
+        let found: Option<Option<f64>> = query
+            .query_row(
+                params![k.ticker_1, k.ticker_2, date_text(k.start), date_text(k.end), k.method.as_str(), weekends_flag(k.weekends), ANALYTICS_VERSION],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(query_failed)?;
+        if let Some(Some(value)) = found {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
 #[async_trait]
 impl AnalyticsCache for SqliteStore {
     async fn profile(&self, key: &ProfileKey) -> StoreResult<Option<ProfileRecord>> {
         let key = key.clone();
-        self.run(move |conn| {
-            let row = conn
-                .prepare_cached(
-                    "SELECT annual_return, annual_volatility, sharpe_ratio, asset_beta, equity_cost FROM profile
-                     WHERE ticker = ?1 AND start_date = ?2 AND end_date = ?3 AND method = ?4 AND weekends = ?5
-                     AND stratus_version = ?6",
-                )
-                .map_err(query_failed)?
-                .query_row(
-                    params![key.ticker, date_text(key.start), date_text(key.end), key.method.as_str(), weekends_flag(key.weekends), ANALYTICS_VERSION],
-                    |r| {
-                        Ok((
-                            r.get::<_, Option<f64>>(0)?,
-                            r.get::<_, Option<f64>>(1)?,
-                            r.get::<_, Option<f64>>(2)?,
-                            r.get::<_, Option<f64>>(3)?,
-                            r.get::<_, Option<f64>>(4)?,
-                        ))
-                    },
-                )
-                .optional()
-                .map_err(query_failed)?;
-            // A row without return or volatility (scrilla builds rows column by column) is a miss.
-            Ok(row.and_then(|(ret, vol, sharpe_ratio, asset_beta, equity_cost)| {
-                Some(ProfileRecord { annual_return: ret?, annual_volatility: vol?, sharpe_ratio, asset_beta, equity_cost })
-            }))
-        })
-        .await
+        self.run(move |conn| profile_in(conn, &key)).await
     }
 
     async fn put_profile(&self, key: &ProfileKey, record: &ProfileRecord) -> StoreResult<()> {
@@ -78,26 +103,27 @@ impl AnalyticsCache for SqliteStore {
 
     async fn correlation(&self, key: &CorrelationKey) -> StoreResult<Option<f64>> {
         let key = key.clone();
+        self.run(move |conn| correlation_in(conn, &key)).await
+    }
+
+    async fn cached(
+        &self,
+        profiles: &[ProfileKey],
+        correlations: &[CorrelationKey],
+    ) -> StoreResult<Cached> {
+        // One trip to the blocking pool for the whole batch.
+        let (profiles, correlations) = (profiles.to_vec(), correlations.to_vec());
         self.run(move |conn| {
-            let mut query = conn
-                .prepare_cached(
-                    "SELECT correlation FROM correlations WHERE ticker_1 = ?1 AND ticker_2 = ?2 AND start_date = ?3
-                     AND end_date = ?4 AND method = ?5 AND weekends = ?6 AND stratus_version = ?7 LIMIT 1",
-                )
-                .map_err(query_failed)?;
-            for k in [key.clone(), key.swapped()] {
-                let found: Option<Option<f64>> = query
-                    .query_row(
-                        params![k.ticker_1, k.ticker_2, date_text(k.start), date_text(k.end), k.method.as_str(), weekends_flag(k.weekends), ANALYTICS_VERSION],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(query_failed)?;
-                if let Some(Some(value)) = found {
-                    return Ok(Some(value));
-                }
-            }
-            Ok(None)
+            Ok(Cached {
+                profiles: profiles
+                    .iter()
+                    .map(|key| profile_in(conn, key))
+                    .collect::<StoreResult<_>>()?,
+                correlations: correlations
+                    .iter()
+                    .map(|key| correlation_in(conn, key))
+                    .collect::<StoreResult<_>>()?,
+            })
         })
         .await
     }

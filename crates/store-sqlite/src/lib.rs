@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 use stratus_core::{Maturity, Method};
 use stratus_store::{
-    ANALYTICS_VERSION, AnalyticsCache, Capabilities, CorrelationKey, DateRange, PriceRow,
+    ANALYTICS_VERSION, AnalyticsCache, Cached, Capabilities, CorrelationKey, DateRange, PriceRow,
     PriceStore, ProfileKey, ProfileRecord, Publication, RateRow, RateStore, Store, StoreError,
     StoreErrorKind, StoreResult, StoreStatus, TickerSummary, check_finite,
 };

@@ -418,6 +418,140 @@ pub async fn invalidation_and_clearing(store: &dyn Store) {
     assert!(!store.has_prices().await.unwrap());
 }
 
+/// The batch lookup gives exactly the one-by-one answers: hits, misses, either ticker order,
+/// the same key twice, colliding scrilla keys, and nothing asked.
+pub async fn a_batch_lookup_equals_the_single_ones(store: &dyn Store) {
+    let record = |r: f64| ProfileRecord {
+        annual_return: r,
+        annual_volatility: 0.2,
+        sharpe_ratio: None,
+        asset_beta: Some(1.1),
+        equity_cost: None,
+    };
+    let aapl = profile_key("AAPL", "2022-12-28", Method::Moments);
+    let msft = profile_key("MSFT", "2022-12-28", Method::Moments);
+    store.put_profile(&aapl, &record(0.1)).await.unwrap();
+    store.put_profile(&msft, &record(0.2)).await.unwrap();
+    store
+        .put_correlation(&correlation_key("AAPL", "MSFT"), 0.8)
+        .await
+        .unwrap();
+    store
+        .put_correlation(&correlation_key("KO", "MSFT"), -0.3)
+        .await
+        .unwrap();
+    let profiles = vec![
+        aapl.clone(),
+        profile_key("AAPL", "2022-12-27", Method::Moments),
+        msft,
+        aapl,
+        profile_key("NOPE", "2022-12-28", Method::Moments),
+    ];
+    let correlations = vec![
+        correlation_key("MSFT", "AAPL"),
+        correlation_key("AAPL", "MSFT"),
+        correlation_key("MSFT", "KO"),
+        correlation_key("AAPL", "KO"),
+        correlation_key("MSFT", "AAPL"),
+    ];
+    let cached = store.cached(&profiles, &correlations).await.unwrap();
+    let mut one_by_one = Vec::new();
+    for key in &profiles {
+        one_by_one.push(store.profile(key).await.unwrap());
+    }
+    assert_eq!(cached.profiles, one_by_one);
+    assert_eq!(
+        cached.profiles.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [true, false, true, true, false]
+    );
+    let mut one_by_one = Vec::new();
+    for key in &correlations {
+        one_by_one.push(store.correlation(key).await.unwrap());
+    }
+    assert_eq!(cached.correlations, one_by_one);
+    assert_eq!(
+        cached.correlations,
+        [Some(0.8), Some(0.8), Some(-0.3), None, Some(0.8)]
+    );
+    let nothing = store.cached(&[], &[]).await.unwrap();
+    assert!(nothing.profiles.is_empty() && nothing.correlations.is_empty());
+}
+
+/// Date ranges of many tickers at once, in the order asked, `None` for unknown ones.
+pub async fn date_ranges_equal_first_and_last_dates(store: &dyn Store) {
+    store
+        .put_prices(&[
+            price("MSFT", "2022-01-05", 3.0),
+            price("MSFT", "2022-01-03", 1.0),
+            price("AAPL", "2022-01-04", 10.0),
+        ])
+        .await
+        .unwrap();
+    let asked: Vec<String> = ["MSFT", "NOPE", "AAPL", "MSFT"].map(String::from).to_vec();
+    let ranges = store.date_ranges(&asked).await.unwrap();
+    assert_eq!(ranges.len(), 4);
+    for (ticker, range) in asked.iter().zip(&ranges) {
+        assert_eq!(
+            range.map(|r| r.first),
+            store.first_price_date(ticker).await.unwrap()
+        );
+        assert_eq!(
+            range.map(|r| r.last),
+            store.latest_price_date(ticker).await.unwrap()
+        );
+    }
+    assert_eq!(ranges[1], None);
+    assert!(store.date_ranges(&[]).await.unwrap().is_empty());
+}
+
+/// The latest publication on or before a date: its date, the tenors asked for, and every tenor
+/// of that day when one asked for is missing.
+pub async fn a_publication_is_the_latest_day_with_its_tenors(store: &dyn Store) {
+    let rate = |m: Maturity, date: &str, percent: f64| RateRow {
+        maturity: m,
+        date: d(date),
+        percent,
+    };
+    store
+        .put_rates(&[
+            rate(Maturity::TenYear, "2022-01-03", 1.6),
+            rate(Maturity::TwoYear, "2022-01-03", 0.8),
+            rate(Maturity::TenYear, "2022-01-04", 1.7),
+            rate(Maturity::TwoYear, "2022-01-04", 0.9),
+            // A day without the 10-year (a curve must be interpolated).
+            rate(Maturity::TwoYear, "2022-01-06", 1.0),
+            rate(Maturity::ThirtyYear, "2022-01-06", 2.1),
+        ])
+        .await
+        .unwrap();
+    let on = |date: &str| {
+        let date = d(date);
+        async move {
+            store
+                .publication(date, &[Maturity::TenYear])
+                .await
+                .unwrap()
+        }
+    };
+    let exact = on("2022-01-04").await.unwrap();
+    assert_eq!(exact.date, d("2022-01-04"));
+    assert!(
+        exact
+            .rows
+            .iter()
+            .any(|r| r.maturity == Maturity::TenYear && r.percent == 1.7)
+    );
+    assert!(exact.rows.iter().all(|r| r.date == exact.date));
+    let holiday = on("2022-01-05").await.unwrap();
+    assert_eq!(holiday.date, d("2022-01-04"));
+    let gap = on("2022-01-07").await.unwrap();
+    assert_eq!(gap.date, d("2022-01-06"));
+    let mut tenors: Vec<Maturity> = gap.rows.iter().map(|r| r.maturity).collect();
+    tenors.sort_by_key(|m| Maturity::ALL.iter().position(|x| x == m));
+    assert_eq!(tenors, [Maturity::TwoYear, Maturity::ThirtyYear]);
+    assert!(on("2021-12-31").await.is_none());
+}
+
 /// Expands to one `#[tokio::test]` per behaviour, each on a fresh store built by `$make`. Where
 /// the fixture is not itself the store (it also owns a temporary folder, say), pass a second
 /// argument mapping `&fixture` to the store. For a backend that needs an external service, use
@@ -443,7 +577,10 @@ macro_rules! conformance_tests {
             profiles_hit_only_on_the_full_identity,
             correlations_match_either_order_and_are_idempotent,
             analytics_can_be_listed_for_migration,
-            invalidation_and_clearing
+            invalidation_and_clearing,
+            a_batch_lookup_equals_the_single_ones,
+            date_ranges_equal_first_and_last_dates,
+            a_publication_is_the_latest_day_with_its_tenors
         );
     };
     (@each present $make:expr, $view:expr; $($name:ident),+) => {
