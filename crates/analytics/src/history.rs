@@ -8,19 +8,20 @@ use stratus_core::moving_average::{MovingAverages, moving_averages};
 use stratus_core::risk;
 use stratus_core::{AnalyticsError, EQUITY_PERIODS_PER_YEAR, Method, Window};
 
+use crate::risk::TailRisk;
 use crate::{Analytics, AppError};
 
 impl Analytics {
     /// Historical value at risk and expected shortfall of one ticker as price levels: the loss
     /// fractions of overlapping `horizon`-session returns in the window (order-statistic rule),
-    /// applied to the last close.
+    /// applied to the last close, which is returned with them.
     pub async fn historical_var(
         &self,
         ticker: &str,
         window: Window,
         prob: f64,
         expiry: f64,
-    ) -> Result<(f64, f64), AppError> {
+    ) -> Result<TailRisk, AppError> {
         let horizon = stratus_core::checked::horizon_sessions("--expiry", expiry)?;
         let series = self.series(ticker, window).await?;
         series.require(horizon + 2)?;
@@ -29,7 +30,11 @@ impl Analytics {
         let spot = closes[closes.len() - 1];
         let var = risk::historical_var(&returns, prob)?;
         let cvar = risk::historical_cvar(&returns, prob)?;
-        Ok((spot * (1.0 - var), spot * (1.0 - cvar)))
+        Ok(TailRisk {
+            spot,
+            var: spot * (1.0 - var),
+            cvar: spot * (1.0 - cvar),
+        })
     }
 
     /// Moving averages of one ticker for every session of the window.

@@ -492,8 +492,8 @@ impl Analytics {
         Ok((out, (published, risk_free)))
     }
 
-    /// GBM value at risk and conditional value at risk (price levels) of one ticker, with the
-    /// spot taken as the close on the window's last date. The series is loaded once.
+    /// GBM value at risk and conditional value at risk of one ticker as price levels, with the
+    /// spot they start from: the close on the window's last date. The series is loaded once.
     pub async fn gbm_var(
         &self,
         ticker: &str,
@@ -501,7 +501,7 @@ impl Analytics {
         method: Method,
         prob: f64,
         expiry: f64,
-    ) -> Result<(f64, f64), AppError> {
+    ) -> Result<TailRisk, AppError> {
         let mut memo = SeriesMemo::default();
         let profile = self.profile_with(ticker, window, method, &mut memo).await?;
         let (_, spot) = memo
@@ -520,8 +520,19 @@ impl Analytics {
                 reason: "the tail is beyond floating-point range at this --prob and --expiry; use a larger --prob or a shorter --expiry",
             }));
         }
-        Ok((var, cvar))
+        Ok(TailRisk { spot, var, cvar })
     }
+}
+
+/// Value at risk and conditional value at risk as price levels, and the spot they start from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TailRisk {
+    /// The last close in the window.
+    pub spot: f64,
+    /// Value at risk: the price undershot with the tail probability.
+    pub var: f64,
+    /// Conditional value at risk: the expected price given it is below the VaR.
+    pub cvar: f64,
 }
 
 /// The symmetric matrix with ones on the diagonal and `values` at `pairs`.

@@ -31,9 +31,17 @@ fn profile_in(conn: &Connection, key: &ProfileKey) -> StoreResult<Option<Profile
         .optional()
         .map_err(query_failed)?;
     // A row without return or volatility (scrilla builds rows column by column) is a miss.
-    Ok(row.and_then(|(ret, vol, sharpe_ratio, asset_beta, equity_cost)| {
-        Some(ProfileRecord { annual_return: ret?, annual_volatility: vol?, sharpe_ratio, asset_beta, equity_cost })
-    }))
+    Ok(
+        row.and_then(|(ret, vol, sharpe_ratio, asset_beta, equity_cost)| {
+            Some(ProfileRecord {
+                annual_return: ret?,
+                annual_volatility: vol?,
+                sharpe_ratio,
+                asset_beta,
+                equity_cost,
+            })
+        }),
+    )
 }
 
 /// The current correlation with this identity, in either ticker order.
@@ -47,7 +55,15 @@ fn correlation_in(conn: &Connection, key: &CorrelationKey) -> StoreResult<Option
     for k in [key.clone(), key.swapped()] {
         let found: Option<Option<f64>> = query
             .query_row(
-                params![k.ticker_1, k.ticker_2, date_text(k.start), date_text(k.end), k.method.as_str(), weekends_flag(k.weekends), ANALYTICS_VERSION],
+                params![
+                    k.ticker_1,
+                    k.ticker_2,
+                    date_text(k.start),
+                    date_text(k.end),
+                    k.method.as_str(),
+                    weekends_flag(k.weekends),
+                    ANALYTICS_VERSION
+                ],
                 |r| r.get(0),
             )
             .optional()

@@ -461,7 +461,11 @@ pub async fn a_batch_lookup_equals_the_single_ones(store: &dyn Store) {
     }
     assert_eq!(cached.profiles, one_by_one);
     assert_eq!(
-        cached.profiles.iter().map(Option::is_some).collect::<Vec<_>>(),
+        cached
+            .profiles
+            .iter()
+            .map(Option::is_some)
+            .collect::<Vec<_>>(),
         [true, false, true, true, false]
     );
     let mut one_by_one = Vec::new();
@@ -526,12 +530,7 @@ pub async fn a_publication_is_the_latest_day_with_its_tenors(store: &dyn Store) 
         .unwrap();
     let on = |date: &str| {
         let date = d(date);
-        async move {
-            store
-                .publication(date, &[Maturity::TenYear])
-                .await
-                .unwrap()
-        }
+        async move { store.publication(date, &[Maturity::TenYear]).await.unwrap() }
     };
     let exact = on("2022-01-04").await.unwrap();
     assert_eq!(exact.date, d("2022-01-04"));

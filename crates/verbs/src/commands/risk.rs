@@ -180,7 +180,7 @@ pub(super) async fn value_at_risk(
     let mut json = Map::new();
     let mut rows = Vec::new();
     for ticker in &tickers {
-        let (var, cvar) = if a.historical {
+        let tail = if a.historical {
             analytics
                 .historical_var(ticker, window, a.prob, a.expiry)
                 .await?
@@ -189,12 +189,8 @@ pub(super) async fn value_at_risk(
                 .gbm_var(ticker, window, method, a.prob, a.expiry)
                 .await?
         };
-        let value = if conditional { cvar } else { var };
-        let spot = analytics
-            .series(ticker, window)
-            .await?
-            .last()
-            .map_or(f64::NAN, |(_, c)| c);
+        let value = if conditional { tail.cvar } else { tail.var };
+        let spot = tail.spot;
         json.insert(ticker.clone(), json!({ key: value }));
         rows.push(cells![
             ticker.clone(),
