@@ -355,3 +355,45 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod error_types {
+    use stratus_analytics::{AppError, ErrorClass};
+    use stratus_server::ApiError;
+
+    #[test]
+    fn a_function_error_has_its_class_s_type() {
+        let cases = [
+            (
+                AppError::NoData {
+                    message: "too few prices".into(),
+                },
+                ErrorClass::UserInput,
+            ),
+            (
+                AppError::UnknownTicker {
+                    ticker: "ZZZ".into(),
+                    known: vec![],
+                },
+                ErrorClass::NotFound,
+            ),
+            (
+                AppError::Store(stratus_store::StoreError::new(
+                    stratus_store::StoreErrorKind::Throttled,
+                    "slow down",
+                )),
+                ErrorClass::Unavailable,
+            ),
+            (
+                AppError::Setup {
+                    message: "broken".into(),
+                },
+                ErrorClass::Internal,
+            ),
+        ];
+        for (error, class) in cases {
+            let function = super::FunctionError::from(ApiError::from(error));
+            assert_eq!(function.kind, class.lambda_error_type());
+        }
+    }
+}

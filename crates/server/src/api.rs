@@ -440,3 +440,37 @@ pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
     )
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stratus_store::{StoreError, StoreErrorKind};
+
+    #[test]
+    fn the_class_alone_decides_the_status_and_an_internal_answer_says_nothing_internal() {
+        let internal = ApiError::from(AppError::Setup {
+            message: "cannot open /srv/secret/stratus.db: permission denied".into(),
+        });
+        assert_eq!(internal.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(internal.class, ErrorClass::Internal);
+        assert!(!internal.message.contains("secret"), "{}", internal.message);
+        let down = ApiError::from(AppError::Store(StoreError::new(
+            StoreErrorKind::Unavailable,
+            "DynamoDB at http://127.0.0.1:1 is unreachable",
+        )));
+        assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            down.message.contains("unreachable"),
+            "an outage is explained"
+        );
+        let unknown = ApiError::from(AppError::UnknownTicker {
+            ticker: "ZZZ".into(),
+            known: vec!["AAPL".into()],
+        });
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        assert_eq!(unknown.field.as_deref(), Some("tickers"));
+        for error in [internal, down, unknown] {
+            assert_eq!(error.status.as_u16(), error.class.http_status());
+        }
+    }
+}
