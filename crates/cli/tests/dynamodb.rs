@@ -5,52 +5,12 @@
 
 #![allow(clippy::print_stderr)] // skipping loudly is the point of the message
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use stratus_store::{PriceRow, PriceStore, RateRow, RateStore};
-
-fn endpoint() -> Option<String> {
-    match std::env::var("STRATUS_TEST_DYNAMODB") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true but STRATUS_TEST_DYNAMODB is not set: DynamoDB Local must run in CI (see .ci/run)"
-            )
-        }
-        _ => {
-            eprintln!(
-                "SKIPPED: DynamoDB tests need STRATUS_TEST_DYNAMODB=http://127.0.0.1:PORT (DynamoDB Local)"
-            );
-            None
-        }
-    }
-}
-
-fn prefix() -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "cli{}_{}_",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-fn stratus(home: &Path, url: &str, prefix: &str, mode: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stratus"))
-        .args(args)
-        .env("STRATUS_HOME", home)
-        .env("CACHE_MODE", mode)
-        .env("STRATUS_TABLE_PREFIX", prefix)
-        .env("AWS_ENDPOINT_URL", url)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("run stratus")
-}
+use support::dynamo::{endpoint, prefix, stratus};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -5,29 +5,18 @@
 
 #![allow(clippy::print_stderr)] // the counts are printed for the record
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use stratus_store::{PriceRow, PriceStore, RateRow, RateStore};
+use support::dynamo::{endpoint, stratus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 type Counts = Arc<Mutex<BTreeMap<String, u64>>>;
-
-fn endpoint() -> Option<String> {
-    match std::env::var("STRATUS_TEST_DYNAMODB") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but STRATUS_TEST_DYNAMODB is not set (see .ci/run)")
-        }
-        _ => {
-            eprintln!("SKIPPED: request counts need STRATUS_TEST_DYNAMODB (DynamoDB Local)");
-            None
-        }
-    }
-}
 
 /// Counts the DynamoDB operations in one direction of a connection: every request carries an
 /// `x-amz-target: DynamoDB_20120810.<Operation>` header line.
@@ -86,21 +75,6 @@ async fn proxy(upstream: String) -> (String, Counts) {
         }
     });
     (url, counts)
-}
-
-fn stratus(home: &Path, url: &str, prefix: &str, mode: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stratus"))
-        .args(args)
-        .env("STRATUS_HOME", home)
-        .env("CACHE_MODE", mode)
-        .env("STRATUS_TABLE_PREFIX", prefix)
-        .env("AWS_ENDPOINT_URL", url)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("run stratus")
 }
 
 /// Five tickers and every Treasury tenor over 2022, from the bundled data.
