@@ -39,45 +39,21 @@ pub struct FullProfile {
 /// From this many tickers on, a correlation matrix over shared dates is computed in one pass.
 const BATCH_CORRELATION_MIN: usize = 10;
 
-/// The series one command has loaded, by ticker (all over the same window).
-#[derive(Default)]
-pub(crate) struct SeriesMemo(HashMap<String, PriceSeries>);
-
-impl SeriesMemo {
-    /// The series of `ticker` over `window`, loaded on first use.
-    pub(crate) async fn get<'a>(
-        &'a mut self,
-        analytics: &Analytics,
-        ticker: &str,
-        window: Window,
-    ) -> Result<&'a PriceSeries, AppError> {
-        if !self.0.contains_key(ticker) {
-            let series = analytics.series(ticker, window).await?;
-            self.0.insert(ticker.to_string(), series);
-        }
-        Ok(&self.0[ticker])
-    }
+/// One command's view of the cache: its tickers, window and method, and the series it has
+/// loaded (each at most once).
+struct Batch<'a> {
+    analytics: &'a Analytics,
+    tickers: &'a [String],
+    window: Window,
+    method: Method,
+    series: HashMap<String, PriceSeries>,
 }
 
-fn profile_key(ticker: &str, window: Window, method: Method) -> ProfileKey {
-    ProfileKey {
-        ticker: ticker.to_string(),
-        start: window.start,
-        end: window.end,
-        method,
-        weekends: false,
-    }
-}
-
-fn correlation_key(a: &str, b: &str, window: Window, method: Method) -> CorrelationKey {
-    CorrelationKey {
-        ticker_1: a.to_string(),
-        ticker_2: b.to_string(),
-        start: window.start,
-        end: window.end,
-        method,
-        weekends: false,
-    }
+/// Every pair `(i, j)` with `i < j` of `n` tickers.
+fn all_pairs(n: usize) -> Vec<(usize, usize)> {
+    (0..n)
+        .flat_map(|i| ((i + 1)..n).map(move |j| (i, j)))
+        .collect()
 }
 
 fn basic_record(profile: &RiskProfile) -> ProfileRecord {
@@ -90,98 +66,106 @@ fn basic_record(profile: &RiskProfile) -> ProfileRecord {
     }
 }
 
-fn from_record(record: &ProfileRecord) -> RiskProfile {
-    RiskProfile {
-        annual_return: record.annual_return,
-        annual_volatility: record.annual_volatility,
+/// The symmetric matrix with ones on the diagonal and `values` at `pairs`.
+fn matrix_of(n: usize, pairs: &[(usize, usize)], values: &[f64]) -> Vec<Vec<f64>> {
+    let mut matrix = vec![vec![1.0; n]; n];
+    for (&(i, j), &rho) in pairs.iter().zip(values) {
+        matrix[i][j] = rho;
+        matrix[j][i] = rho;
     }
+    matrix
 }
 
-/// Every pair `(i, j)` with `i < j` of `n` tickers.
-fn pairs(n: usize) -> Vec<(usize, usize)> {
-    (0..n)
-        .flat_map(|i| ((i + 1)..n).map(move |j| (i, j)))
-        .collect()
-}
+impl<'a> Batch<'a> {
+    fn new(
+        analytics: &'a Analytics,
+        tickers: &'a [String],
+        window: Window,
+        method: Method,
+    ) -> Self {
+        Batch {
+            analytics,
+            tickers,
+            window,
+            method,
+            series: HashMap::new(),
+        }
+    }
 
-impl Analytics {
     /// Whether computed results are written to the cache.
     fn caches(&self) -> bool {
-        !self.store.capabilities().read_only
+        !self.analytics.store.capabilities().read_only
     }
 
-    fn estimate_series(
-        &self,
-        series: &PriceSeries,
-        method: Method,
-    ) -> Result<RiskProfile, AppError> {
-        series.require(3)?;
-        Ok(estimate(
-            &series.log_returns(self.calendar),
-            method,
-            EQUITY_PERIODS_PER_YEAR,
-        )?)
+    /// The series of ticker `i`, loaded on first use.
+    async fn series(&mut self, i: usize) -> Result<&PriceSeries, AppError> {
+        let ticker = &self.tickers[i];
+        if !self.series.contains_key(ticker) {
+            let loaded = self.analytics.series(ticker, self.window).await?;
+            self.series.insert(ticker.clone(), loaded);
+        }
+        Ok(&self.series[ticker])
     }
 
-    fn correlate(&self, a: &PriceSeries, b: &PriceSeries, method: Method) -> Result<f64, AppError> {
-        Ok(correlation_of(
-            &AlignedReturns::new(a, b, self.calendar)?,
-            method,
-            EQUITY_PERIODS_PER_YEAR,
-        )?)
+    /// The cache key of every ticker's profile.
+    fn profile_keys(&self) -> Vec<ProfileKey> {
+        self.tickers
+            .iter()
+            .map(|ticker| ProfileKey {
+                ticker: ticker.clone(),
+                start: self.window.start,
+                end: self.window.end,
+                method: self.method,
+                weekends: false,
+            })
+            .collect()
     }
 
-    /// The (cached) return and volatility of a checked ticker.
-    pub async fn profile(
-        &self,
-        ticker: &str,
-        window: Window,
-        method: Method,
-    ) -> Result<RiskProfile, AppError> {
-        let mut memo = SeriesMemo::default();
-        self.profile_with(ticker, window, method, &mut memo).await
+    /// The cache key of each pair's correlation.
+    fn correlation_keys(&self, pairs: &[(usize, usize)]) -> Vec<CorrelationKey> {
+        pairs
+            .iter()
+            .map(|&(i, j)| CorrelationKey {
+                ticker_1: self.tickers[i].clone(),
+                ticker_2: self.tickers[j].clone(),
+                start: self.window.start,
+                end: self.window.end,
+                method: self.method,
+                weekends: false,
+            })
+            .collect()
     }
 
-    async fn profile_with(
-        &self,
-        ticker: &str,
-        window: Window,
-        method: Method,
-        memo: &mut SeriesMemo,
-    ) -> Result<RiskProfile, AppError> {
-        let tickers = [ticker.to_string()];
-        let keys = [profile_key(ticker, window, method)];
-        let hits = self.store.cached(&keys, &[]).await?.profiles;
-        let mut profiles = self
-            .fill_profiles(&tickers, &keys, hits, window, method, memo, true)
-            .await?;
-        Ok(profiles.remove(0))
-    }
-
-    /// Profiles of `tickers` given what the cache held for `keys`: hits as they are, the rest
+    /// Every ticker's profile given what the cache held for `keys`: hits as they are, the rest
     /// computed and (when `write`) cached.
-    #[allow(clippy::too_many_arguments)]
-    async fn fill_profiles(
-        &self,
-        tickers: &[String],
+    async fn profiles(
+        &mut self,
         keys: &[ProfileKey],
         hits: Vec<Option<ProfileRecord>>,
-        window: Window,
-        method: Method,
-        memo: &mut SeriesMemo,
         write: bool,
     ) -> Result<Vec<RiskProfile>, AppError> {
-        let n = tickers.len() as u64;
-        let mut out = Vec::with_capacity(tickers.len());
-        for (i, (ticker, hit)) in tickers.iter().zip(hits).enumerate() {
-            self.report("estimating returns and volatilities", i as u64, n);
+        let n = self.tickers.len() as u64;
+        let mut out = Vec::with_capacity(self.tickers.len());
+        for (i, hit) in hits.into_iter().enumerate() {
+            self.analytics
+                .report("estimating returns and volatilities", i as u64, n);
             let profile = match hit {
-                Some(record) => from_record(&record),
+                Some(record) => RiskProfile {
+                    annual_return: record.annual_return,
+                    annual_volatility: record.annual_volatility,
+                },
                 None => {
-                    let series = memo.get(self, ticker, window).await?;
-                    let profile = self.estimate_series(series, method)?;
+                    let (calendar, method) = (self.analytics.calendar, self.method);
+                    let series = self.series(i).await?;
+                    series.require(3)?;
+                    let profile = estimate(
+                        &series.log_returns(calendar),
+                        method,
+                        EQUITY_PERIODS_PER_YEAR,
+                    )?;
                     if write && self.caches() {
-                        self.store
+                        self.analytics
+                            .store
                             .put_profile(&keys[i], &basic_record(&profile))
                             .await?;
                     }
@@ -190,33 +174,34 @@ impl Analytics {
             };
             out.push(profile);
         }
-        self.report("estimating returns and volatilities", n, n);
+        self.analytics
+            .report("estimating returns and volatilities", n, n);
         Ok(out)
     }
 
-    /// Correlations of the `pairs` of `tickers` given what the cache held for `keys`.
-    #[allow(clippy::too_many_arguments)]
-    async fn fill_correlations(
-        &self,
-        tickers: &[String],
+    /// The correlation of each pair given what the cache held for `keys`; computed ones cached.
+    async fn correlations(
+        &mut self,
         pairs: &[(usize, usize)],
         keys: &[CorrelationKey],
         hits: Vec<Option<f64>>,
-        window: Window,
-        method: Method,
-        memo: &mut SeriesMemo,
     ) -> Result<Vec<f64>, AppError> {
         let mut out = Vec::with_capacity(pairs.len());
         for ((&(i, j), key), hit) in pairs.iter().zip(keys).zip(hits) {
             let rho = match hit {
-                _ if tickers[i] == tickers[j] => 1.0,
+                _ if self.tickers[i] == self.tickers[j] => 1.0,
                 Some(rho) => rho,
                 None => {
-                    let a = memo.get(self, &tickers[i], window).await?.clone();
-                    let b = memo.get(self, &tickers[j], window).await?;
-                    let rho = self.correlate(&a, b, method)?;
+                    let (calendar, method) = (self.analytics.calendar, self.method);
+                    let a = self.series(i).await?.clone();
+                    let b = self.series(j).await?;
+                    let rho = correlation_of(
+                        &AlignedReturns::new(&a, b, calendar)?,
+                        method,
+                        EQUITY_PERIODS_PER_YEAR,
+                    )?;
                     if self.caches() {
-                        self.store.put_correlation(key, rho).await?;
+                        self.analytics.store.put_correlation(key, rho).await?;
                     }
                     rho
                 }
@@ -224,6 +209,62 @@ impl Analytics {
             out.push(rho);
         }
         Ok(out)
+    }
+
+    /// Whether the matrix is computed in one pass (ten or more tickers, Pearson estimators).
+    fn one_pass(&self) -> bool {
+        self.tickers.len() >= BATCH_CORRELATION_MIN && self.method != Method::Percentiles
+    }
+
+    /// The one-pass matrix, when the tickers share every date.
+    async fn one_pass_matrix(&mut self) -> Result<Option<Vec<Vec<f64>>>, AppError> {
+        let mut series = Vec::with_capacity(self.tickers.len());
+        for i in 0..self.tickers.len() {
+            series.push(self.series(i).await?.clone());
+        }
+        if !series.iter().all(|s| s.dates() == series[0].dates()) {
+            return Ok(None);
+        }
+        Ok(Some(correlation_matrix_on_shared_dates(
+            &series,
+            self.analytics.calendar,
+            self.method,
+            EQUITY_PERIODS_PER_YEAR,
+        )?))
+    }
+
+    /// The correlation matrix: in one pass where it applies, else pair by pair with the cached
+    /// values `hits` (for every pair, or `None` to look them up now).
+    async fn matrix(&mut self, hits: Option<Vec<Option<f64>>>) -> Result<Vec<Vec<f64>>, AppError> {
+        if self.one_pass()
+            && let Some(matrix) = self.one_pass_matrix().await?
+        {
+            return Ok(matrix);
+        }
+        let pairs = all_pairs(self.tickers.len());
+        let keys = self.correlation_keys(&pairs);
+        let hits = match hits {
+            Some(hits) => hits,
+            None => self.analytics.store.cached(&[], &keys).await?.correlations,
+        };
+        let values = self.correlations(&pairs, &keys, hits).await?;
+        Ok(matrix_of(self.tickers.len(), &pairs, &values))
+    }
+}
+
+impl Analytics {
+    /// The (cached) return and volatility of a checked ticker.
+    pub async fn profile(
+        &self,
+        ticker: &str,
+        window: Window,
+        method: Method,
+    ) -> Result<RiskProfile, AppError> {
+        let tickers = [ticker.to_string()];
+        let mut batch = Batch::new(self, &tickers, window, method);
+        let keys = batch.profile_keys();
+        let hits = self.store.cached(&keys, &[]).await?.profiles;
+        Ok(batch.profiles(&keys, hits, true).await?.remove(0))
     }
 
     /// The (cached) correlation of two checked tickers.
@@ -250,49 +291,7 @@ impl Analytics {
         window: Window,
         method: Method,
     ) -> Result<Vec<Vec<f64>>, AppError> {
-        let mut memo = SeriesMemo::default();
-        if let Some(matrix) = self
-            .batch_matrix(tickers, window, method, &mut memo)
-            .await?
-        {
-            return Ok(matrix);
-        }
-        let pairs = pairs(tickers.len());
-        let keys: Vec<CorrelationKey> = pairs
-            .iter()
-            .map(|&(i, j)| correlation_key(&tickers[i], &tickers[j], window, method))
-            .collect();
-        let hits = self.store.cached(&[], &keys).await?.correlations;
-        let values = self
-            .fill_correlations(tickers, &pairs, &keys, hits, window, method, &mut memo)
-            .await?;
-        Ok(matrix_of(tickers.len(), &pairs, &values))
-    }
-
-    /// The one-pass matrix, when it applies.
-    async fn batch_matrix(
-        &self,
-        tickers: &[String],
-        window: Window,
-        method: Method,
-        memo: &mut SeriesMemo,
-    ) -> Result<Option<Vec<Vec<f64>>>, AppError> {
-        if tickers.len() < BATCH_CORRELATION_MIN || method == Method::Percentiles {
-            return Ok(None);
-        }
-        let mut series = Vec::with_capacity(tickers.len());
-        for t in tickers {
-            series.push(memo.get(self, t, window).await?.clone());
-        }
-        if !series.iter().all(|s| s.dates() == series[0].dates()) {
-            return Ok(None);
-        }
-        Ok(Some(correlation_matrix_on_shared_dates(
-            &series,
-            self.calendar,
-            method,
-            EQUITY_PERIODS_PER_YEAR,
-        )?))
+        Batch::new(self, tickers, window, method).matrix(None).await
     }
 
     /// Profiles and the correlation matrix of checked tickers, with one cache lookup for both
@@ -303,58 +302,19 @@ impl Analytics {
         window: Window,
         method: Method,
     ) -> Result<(Vec<RiskProfile>, Vec<Vec<f64>>), AppError> {
-        let mut memo = SeriesMemo::default();
-        let one_pass = tickers.len() >= BATCH_CORRELATION_MIN && method != Method::Percentiles;
-        let pairs = if one_pass {
+        let mut batch = Batch::new(self, tickers, window, method);
+        let pkeys = batch.profile_keys();
+        // The pairs' cached values come with the profiles, unless the matrix takes one pass.
+        let ckeys = if batch.one_pass() {
             Vec::new()
         } else {
-            pairs(tickers.len())
+            batch.correlation_keys(&all_pairs(tickers.len()))
         };
-        let pkeys: Vec<ProfileKey> = tickers
-            .iter()
-            .map(|t| profile_key(t, window, method))
-            .collect();
-        let ckeys: Vec<CorrelationKey> = pairs
-            .iter()
-            .map(|&(i, j)| correlation_key(&tickers[i], &tickers[j], window, method))
-            .collect();
         let cached = self.store.cached(&pkeys, &ckeys).await?;
-        let profiles = self
-            .fill_profiles(
-                tickers,
-                &pkeys,
-                cached.profiles,
-                window,
-                method,
-                &mut memo,
-                true,
-            )
-            .await?;
+        let profiles = batch.profiles(&pkeys, cached.profiles, true).await?;
         self.report("estimating correlations", 0, 1);
-        let matrix = match self
-            .batch_matrix(tickers, window, method, &mut memo)
-            .await?
-        {
-            Some(matrix) => matrix,
-            None if one_pass => {
-                // Not on shared dates after all: pair by pair.
-                self.correlation_matrix(tickers, window, method).await?
-            }
-            None => {
-                let values = self
-                    .fill_correlations(
-                        tickers,
-                        &pairs,
-                        &ckeys,
-                        cached.correlations,
-                        window,
-                        method,
-                        &mut memo,
-                    )
-                    .await?;
-                matrix_of(tickers.len(), &pairs, &values)
-            }
-        };
+        let hits = (!batch.one_pass()).then_some(cached.correlations);
+        let matrix = batch.matrix(hits).await?;
         self.report("estimating correlations", 1, 1);
         Ok((profiles, matrix))
     }
@@ -418,53 +378,28 @@ impl Analytics {
                 },
                 other => other,
             })?;
-        let mut names = tickers.to_vec();
-        names.push(market.clone());
-        let pkeys: Vec<ProfileKey> = names
-            .iter()
-            .map(|t| profile_key(t, window, method))
-            .collect();
-        let ckeys: Vec<CorrelationKey> = tickers
-            .iter()
-            .map(|t| correlation_key(t, &market, window, method))
-            .collect();
+        // The market last: pairs (i, market) for every requested ticker i.
+        let names: Vec<String> = tickers.iter().cloned().chain([market.clone()]).collect();
+        let market_index = tickers.len();
+        let mut batch = Batch::new(self, &names, window, method);
+        let pairs: Vec<(usize, usize)> = (0..market_index).map(|i| (i, market_index)).collect();
+        let (pkeys, ckeys) = (batch.profile_keys(), batch.correlation_keys(&pairs));
         let cached = self.store.cached(&pkeys, &ckeys).await?;
-        let stored: Vec<Option<ProfileRecord>> = cached.profiles.clone();
-        let mut memo = SeriesMemo::default();
+        let stored = cached.profiles.clone();
         // The requested tickers first, so a too-short window is reported against them; their
         // records are written once below, with the market-relative figures.
-        let mut profiles = self
-            .fill_profiles(
-                &names,
-                &pkeys,
-                cached.profiles,
-                window,
-                method,
-                &mut memo,
-                false,
-            )
-            .await?;
+        let mut profiles = batch.profiles(&pkeys, cached.profiles, false).await?;
         let market_profile = profiles.pop().ok_or_else(|| AppError::NoData {
             message: "no market profile".into(),
         })?;
-        let market_index = tickers.len();
-        if stored[market_index].is_none() && !tickers.contains(&market) && self.caches() {
+        if stored[market_index].is_none() && !tickers.contains(&market) && batch.caches() {
             self.store
                 .put_profile(&pkeys[market_index], &basic_record(&market_profile))
                 .await?;
         }
         let (published, risk_free) = self.risk_free(window.end).await?;
-        let pairs: Vec<(usize, usize)> = (0..tickers.len()).map(|i| (i, market_index)).collect();
-        let rhos = self
-            .fill_correlations(
-                &names,
-                &pairs,
-                &ckeys,
-                cached.correlations,
-                window,
-                method,
-                &mut memo,
-            )
+        let rhos = batch
+            .correlations(&pairs, &ckeys, cached.correlations)
             .await?;
         let mut out = Vec::with_capacity(tickers.len());
         for (i, (ticker, profile)) in tickers.iter().zip(profiles).enumerate() {
@@ -484,7 +419,7 @@ impl Analytics {
                 asset_beta: Some(full.asset_beta),
                 equity_cost: Some(full.equity_cost),
             };
-            if self.caches() && stored[i] != Some(record) {
+            if batch.caches() && stored[i] != Some(record) {
                 self.store.put_profile(&pkeys[i], &record).await?;
             }
             out.push((ticker.clone(), full));
@@ -502,10 +437,13 @@ impl Analytics {
         prob: f64,
         expiry: f64,
     ) -> Result<TailRisk, AppError> {
-        let mut memo = SeriesMemo::default();
-        let profile = self.profile_with(ticker, window, method, &mut memo).await?;
-        let (_, spot) = memo
-            .get(self, ticker, window)
+        let tickers = [ticker.to_string()];
+        let mut batch = Batch::new(self, &tickers, window, method);
+        let keys = batch.profile_keys();
+        let hits = self.store.cached(&keys, &[]).await?.profiles;
+        let profile = batch.profiles(&keys, hits, true).await?.remove(0);
+        let (_, spot) = batch
+            .series(0)
             .await?
             .last()
             .ok_or_else(|| AppError::NoData {
@@ -533,14 +471,4 @@ pub struct TailRisk {
     pub var: f64,
     /// Conditional value at risk: the expected price given it is below the VaR.
     pub cvar: f64,
-}
-
-/// The symmetric matrix with ones on the diagonal and `values` at `pairs`.
-fn matrix_of(n: usize, pairs: &[(usize, usize)], values: &[f64]) -> Vec<Vec<f64>> {
-    let mut matrix = vec![vec![1.0; n]; n];
-    for (&(i, j), &rho) in pairs.iter().zip(values) {
-        matrix[i][j] = rho;
-        matrix[j][i] = rho;
-    }
-    matrix
 }

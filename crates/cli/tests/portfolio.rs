@@ -198,3 +198,23 @@ fn infeasible_requests_name_the_constraint() {
     assert_eq!(code, ExitCode::from(2));
     assert!(err.contains("--steps"), "{err}");
 }
+
+/// The unconstrained minimum-variance portfolio of JPM and MTUM holds MTUM and 3e-17 of JPM: with
+/// `--max-assets 1` that is one asset, shown as exactly 0 of JPM (it was shown as 2.8e-17, two
+/// assets against a limit of one; found by the server's property test).
+#[test]
+fn a_limit_that_does_not_bind_shows_unheld_assets_as_zero() {
+    let result = json(&["opt", "JPM", "MTUM", "--max-assets", "1"]);
+    let weights: Vec<f64> = result["holdings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["allocation"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        weights.iter().filter(|w| **w != 0.0).count(),
+        1,
+        "{weights:?}"
+    );
+    assert!((weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+}

@@ -92,6 +92,26 @@ fn solve_subset(problem: &Problem, subset: &[usize], objective: Objective) -> Op
     Some(problem.portfolio(weights))
 }
 
+/// `portfolio` with the weights within rounding of 0 (and not held up by a positive lower bound)
+/// set to 0 and the rest rescaled to sum to 1.
+fn without_dust(problem: &Problem, portfolio: Portfolio) -> Portfolio {
+    let dust = |(w, lower): (&f64, &f64)| *w <= 1e-12 && *lower <= 0.0 && *w != 0.0;
+    if !portfolio.weights.iter().zip(&problem.lower).any(dust) {
+        return portfolio;
+    }
+    let mut weights: Vec<f64> = portfolio
+        .weights
+        .iter()
+        .zip(&problem.lower)
+        .map(|(w, lower)| if dust((w, lower)) { 0.0 } else { *w })
+        .collect();
+    let total: f64 = weights.iter().sum();
+    if total > 0.0 {
+        weights.iter_mut().for_each(|w| *w /= total);
+    }
+    problem.portfolio(weights)
+}
+
 /// Solves `objective` holding at most `max_assets` assets.
 pub fn solve_limited(
     problem: &Problem,
@@ -114,8 +134,15 @@ pub fn solve_limited(
         .filter(|(w, lower)| **w > 1e-12 || **lower > 0.0)
         .count();
     if max_assets >= n || held <= max_assets {
+        // Weights within rounding of 0 are not held: they are shown as 0, not as 3e-17 of an
+        // asset a limit of `max_assets` leaves out.
+        let portfolio = if max_assets < n {
+            without_dust(problem, relaxed)
+        } else {
+            relaxed
+        };
         return Ok(Limited {
-            portfolio: relaxed,
+            portfolio,
             method: "exact (limit not binding)",
             gap: 0.0,
             proven_optimal: true,
@@ -211,6 +238,7 @@ pub fn solve_limited(
 mod tests {
     use super::*;
     use crate::covariance::{Par, column_means, covariance_matrix};
+    use crate::optimize::matrix_from_rows;
 
     fn universe(n: usize) -> Problem {
         let u = crate::synthetic::universe(3, n, 500, 3);
@@ -275,5 +303,22 @@ mod tests {
                 <= 5
         );
         assert!(solve_limited(&big, Objective::MinVariance, 0).is_err());
+    }
+
+    #[test]
+    fn weights_within_rounding_of_zero_are_not_held() {
+        let problem = Problem::long_only(
+            vec![0.4, 0.13],
+            matrix_from_rows(&[vec![0.079, 0.02], vec![0.02, 0.034]]),
+        );
+        let dusty = problem.portfolio(vec![2.7755575615628914e-17, 1.0]);
+        let clean = without_dust(&problem, dusty);
+        assert_eq!(clean.weights, vec![0.0, 1.0]);
+        assert!((clean.volatility - 0.034f64.sqrt()).abs() < 1e-15);
+        // A positive lower bound holds an asset however small its weight.
+        let mut bounded = problem.clone();
+        bounded.lower = vec![1e-300, 0.0];
+        let kept = without_dust(&bounded, bounded.portfolio(vec![1e-300, 1.0]));
+        assert_eq!(kept.weights, vec![1e-300, 1.0]);
     }
 }
