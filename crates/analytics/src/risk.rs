@@ -260,11 +260,23 @@ impl Analytics {
         window: Window,
         method: Method,
     ) -> Result<RiskProfile, AppError> {
-        let tickers = [ticker.to_string()];
-        let mut batch = Batch::new(self, &tickers, window, method);
+        Ok(self
+            .profiles(&[ticker.to_string()], window, method)
+            .await?
+            .remove(0))
+    }
+
+    /// The (cached) returns and volatilities of checked tickers, from one cache lookup.
+    pub async fn profiles(
+        &self,
+        tickers: &[String],
+        window: Window,
+        method: Method,
+    ) -> Result<Vec<RiskProfile>, AppError> {
+        let mut batch = Batch::new(self, tickers, window, method);
         let keys = batch.profile_keys();
         let hits = self.store.cached(&keys, &[]).await?.profiles;
-        Ok(batch.profiles(&keys, hits, true).await?.remove(0))
+        batch.profiles(&keys, hits, true).await
     }
 
     /// The (cached) correlation of two checked tickers.

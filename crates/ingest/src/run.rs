@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use stratus_analytics::{Analytics, AppError};
 use stratus_app::LiveSettings;
-use stratus_app::providers as live;
+use stratus_app::providers;
 use stratus_core::Maturity;
 use stratus_providers::bundled::Bundled;
 use stratus_providers::{History, Provider, ProviderError, ProviderErrorKind};
@@ -211,10 +211,10 @@ fn provider_for(
 ) -> Result<Arc<dyn Provider>, ProviderError> {
     let url = source.url.as_deref();
     Ok(match source.provider {
-        ProviderName::Alphavantage => Arc::new(live::alphavantage(live_settings, url)?),
-        ProviderName::Csv => Arc::new(live::csv_url(live_settings, url.unwrap_or_default())?),
-        ProviderName::Treasury => Arc::new(live::treasury(live_settings, url)?),
-        ProviderName::Fred => Arc::new(live::fred(live_settings, url)?),
+        ProviderName::Alphavantage => Arc::new(providers::alphavantage(live_settings, url)?),
+        ProviderName::Csv => Arc::new(providers::csv_url(live_settings, url.unwrap_or_default())?),
+        ProviderName::Treasury => Arc::new(providers::treasury(live_settings, url)?),
+        ProviderName::Fred => Arc::new(providers::fred(live_settings, url)?),
         ProviderName::Bundled => Arc::new(Bundled),
     })
 }

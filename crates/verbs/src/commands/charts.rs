@@ -73,15 +73,18 @@ pub(super) async fn plot_risk_profile(
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
-    let mut assets = Vec::new();
-    for t in &tickers {
-        let p = analytics.profile(t, window, method).await?;
-        assets.push((
-            t.clone(),
-            p.annual_volatility * 100.0,
-            p.annual_return * 100.0,
-        ));
-    }
+    let profiles = analytics.profiles(&tickers, window, method).await?;
+    let assets: Vec<(String, f64, f64)> = tickers
+        .iter()
+        .zip(profiles)
+        .map(|(t, p)| {
+            (
+                t.clone(),
+                p.annual_volatility * 100.0,
+                p.annual_return * 100.0,
+            )
+        })
+        .collect();
     let title = format!(
         "Risk profile ({method}), {} to {}",
         window.start, window.end
