@@ -204,6 +204,16 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "Lambda function mode: default parameters as a JSON object, overlaid by each event's",
     },
     EnvVar {
+        names: &["STRATUS_SECRET_PARAMETERS"],
+        key: None,
+        help: "Lambda: secrets to read at cold start from SSM SecureString parameters, as NAME=/parameter,… (set by `stratus deploy`; the values never appear in the environment)",
+    },
+    EnvVar {
+        names: &["STRATUS_EXPORT_URL"],
+        key: None,
+        help: "Lambda ingest mode: where exports go (s3://bucket/prefix; set by `stratus deploy`), instead of the config's destination",
+    },
+    EnvVar {
         names: &["AWS_LAMBDA_RUNTIME_API"],
         key: None,
         help: "set by AWS Lambda: the Runtime API the Lambda binary polls",

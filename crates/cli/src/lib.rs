@@ -9,6 +9,7 @@
 //! empty, so a pipeline never sees a partial result.
 
 mod cache;
+mod deploy;
 mod files;
 mod jobs;
 mod package;
@@ -62,6 +63,8 @@ fn class_of(error: &anyhow::Error) -> ErrorClass {
         app.class()
     } else if let Some(ingest) = error.downcast_ref::<stratus_ingest::IngestError>() {
         ingest.class()
+    } else if let Some(deploy) = error.downcast_ref::<stratus_deploy::aws::DeployError>() {
+        deploy.class()
     } else if error.downcast_ref::<std::io::Error>().is_some() {
         ErrorClass::Internal
     } else {
@@ -102,6 +105,12 @@ fn execute(
     {
         let result = package::lambda(binary.as_deref(), zip)?;
         return emit(&cli, &result, out).map(|()| 0);
+    }
+    if let args::Command::Deploy { manifest, action } = &cli.command {
+        return match deploy::run(manifest, action, env, cli.global.quiet, out)? {
+            deploy::Printed::Output(result, code) => emit(&cli, &result, out).map(|()| code),
+            deploy::Printed::Done => Ok(0),
+        };
     }
     let home = cli.global.home.clone();
     let layered = |key: &str| -> Option<String> {

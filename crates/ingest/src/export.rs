@@ -175,6 +175,20 @@ impl Destination {
         }
     }
 
+    /// Checks that the destination can be listed (the bucket exists and may be read).
+    pub async fn check(&self) -> Result<(), ExportError> {
+        let prefix = ObjectPath::from(self.prefix.as_str());
+        self.store
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map(|_| ())
+            .map_err(|e| ExportError::Write {
+                destination: self.shown.clone(),
+                path: self.prefix.clone(),
+                detail: root_cause(&e),
+            })
+    }
+
     /// Reads an object back (tests, verification).
     pub async fn get(&self, relative: &str) -> Result<Vec<u8>, ExportError> {
         let full = self.path_of(relative);

@@ -8,10 +8,18 @@
 //!   `detail`; `STRATUS_FUNCTION_PARAMS` (a JSON object) supplies defaults under every event, so a
 //!   schedule needs no payload.
 //!
+//! - With `STRATUS_FUNCTION=ingest` each event's ingest config is run and exported to the
+//!   deployment's bucket (`STRATUS_EXPORT_URL`), as the schedules `stratus deploy` creates send.
+//!
+//! Secrets are read at cold start from the SSM parameters `STRATUS_SECRET_PARAMETERS` names.
 //! Settings, the store client and the analytics context are built once per cold start and reused
 //! by every invocation of the container. Failures are Lambda errors with a type a caller can
 //! branch on (`BadRequest`, `NotFound`, `Unavailable`, `Internal`), never panics.
 
+mod ingest;
+mod secrets;
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent};
@@ -71,13 +79,40 @@ fn event_params(defaults: &Map<String, Value>, event: Value) -> Result<Value, Fu
     Ok(Value::Object(merged))
 }
 
+/// What every invocation shares: built once per cold start.
+struct Context {
+    analytics: Analytics,
+    settings: Settings,
+    /// Decrypted secrets, overlaid on the process environment.
+    secrets: BTreeMap<String, String>,
+    function: Option<(String, Map<String, Value>)>,
+}
+
+impl Context {
+    /// The environment with the secrets overlaid.
+    fn env(&self, name: &str) -> Option<String> {
+        self.secrets
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    }
+}
+
 async fn run_function(
-    analytics: &Analytics,
+    context: &Context,
     verb: &str,
     defaults: &Map<String, Value>,
     event: Value,
 ) -> Result<Value, FunctionError> {
     let params = event_params(defaults, event)?;
+    let analytics = &context.analytics;
+    if verb == "ingest" {
+        let Value::Object(params) = params else {
+            return Ok(Value::Null);
+        };
+        let env = |name: &str| context.env(name);
+        return ingest::run(analytics, &context.settings.live, &env, &params).await;
+    }
     match call_verb(analytics, verb, Params::Json(&params)).await? {
         Reply::Json(value) => Ok(value),
         Reply::Chart {
@@ -97,12 +132,18 @@ async fn run_function(
 /// What a cold start builds once: the analytics context, the function-mode verb and its
 /// default parameters. An error here is an init error, reported to Lambda with the variable or
 /// setting to fix, never a silent exit.
-async fn context() -> Result<(Analytics, Option<(String, Map<String, Value>)>), Diagnostic> {
+async fn context() -> Result<Context, Diagnostic> {
     let init = |kind: &str, message: String| Diagnostic {
         error_type: kind.into(),
         error_message: message,
     };
-    let env = |k: &str| std::env::var(k).ok();
+    let secrets = match stratus_app::vars::from_process("STRATUS_SECRET_PARAMETERS") {
+        Some(spec) => secrets::resolve(&spec)
+            .await
+            .map_err(|e| init("InvalidConfiguration", e))?,
+        None => BTreeMap::new(),
+    };
+    let env = |k: &str| secrets.get(k).cloned().or_else(|| std::env::var(k).ok());
     let settings = Settings::load(&env).map_err(|e| init("InvalidConfiguration", e.to_string()))?;
     let function = match stratus_app::vars::from_process("STRATUS_FUNCTION") {
         Some(verb) => {
@@ -142,7 +183,12 @@ async fn context() -> Result<(Analytics, Option<(String, Map<String, Value>)>), 
         .ensure_seeded(&|_| {})
         .await
         .map_err(|e| init("StoreUnavailable", e.to_string()))?;
-    Ok((analytics, function))
+    Ok(Context {
+        analytics,
+        settings,
+        secrets,
+        function,
+    })
 }
 
 /// Tells the Runtime API why this container cannot start (`POST /runtime/init/error`), so the
@@ -192,30 +238,31 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         writeln!(std::io::stdout(), "{IDENTITY}")?;
         return Ok(());
     }
-    let (analytics, function) = match context().await {
+    let context = match context().await {
         Ok(built) => built,
         Err(diagnostic) => {
             report_init_error(&diagnostic).await;
             return Err(format!("{}: {}", diagnostic.error_type, diagnostic.error_message).into());
         }
     };
-    match function {
+    match context.function.clone() {
         Some((verb, defaults)) => {
-            let shared = Arc::new((analytics, verb, defaults));
+            let shared = Arc::new((context, verb, defaults));
             lambda_runtime::run(lambda_runtime::service_fn(
                 move |event: LambdaEvent<Value>| {
                     let shared = Arc::clone(&shared);
                     async move {
-                        let (analytics, verb, defaults) = &*shared;
-                        run_function(analytics, verb, defaults, event.payload).await
+                        let (context, verb, defaults) = &*shared;
+                        run_function(context, verb, defaults, event.payload).await
                     }
                 },
             ))
             .await
         }
         None => {
-            let env = |k: &str| std::env::var(k).ok();
-            let app = stratus_server::router(analytics, &ServerOptions::from_env(&env));
+            let env = |k: &str| context.env(k);
+            let options = ServerOptions::from_env(&env);
+            let app = stratus_server::router(context.analytics, &options);
             let app = lambda_http::tower::ServiceExt::map_request(app, without_stage);
             lambda_runtime::run(HttpEvents(lambda_http::Adapter::from(app))).await
         }

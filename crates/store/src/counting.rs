@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use stratus_core::Maturity;
 
+use crate::tables::TableKind;
 use crate::{
     AnalyticsCache, Cached, Capabilities, CorrelationKey, DateRange, PriceRow, PriceStore,
     ProfileKey, ProfileRecord, Publication, RateRow, RateStore, Store, StoreResult, StoreStatus,
@@ -25,6 +26,29 @@ pub const WRITES: &[&str] = &[
     "clear_analytics",
     "clear_all",
 ];
+
+/// The tables an operation reads or (`true`) writes, on a store with tables: what a deployment's
+/// least-privilege policy must allow for a piece of code whose operations were counted.
+pub fn tables_of(operation: &str) -> Vec<(TableKind, bool)> {
+    use TableKind::{Correlations, Interest, Prices, Profile};
+    let (kinds, write): (&[TableKind], bool) = match operation {
+        "put_prices" | "replace_prices" => (&[Prices], true),
+        "prices" | "tickers" | "latest_price_date" | "first_price_date" | "has_prices"
+        | "date_ranges" => (&[Prices], false),
+        "put_rates" => (&[Interest], true),
+        "rates" | "latest_rate_date" | "publication" => (&[Interest], false),
+        "profile" | "all_profiles" => (&[Profile], false),
+        "put_profile" => (&[Profile], true),
+        "correlation" | "all_correlations" => (&[Correlations], false),
+        "put_correlation" => (&[Correlations], true),
+        "cached" => (&[Profile, Correlations], false),
+        "invalidate_ticker" | "clear_analytics" => (&[Profile, Correlations], true),
+        "status" | "estimated_status" => (&TableKind::ALL, false),
+        "clear_all" => (&TableKind::ALL, true),
+        _ => (&TableKind::ALL, true),
+    };
+    kinds.iter().map(|k| (*k, write)).collect()
+}
 
 /// Counts every call to `inner`.
 pub struct Counting {

@@ -80,6 +80,29 @@ pub enum CorrelationLayout {
     Document,
 }
 
+/// Which of the cache's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TableKind {
+    /// Daily prices.
+    Prices,
+    /// Treasury yields.
+    Interest,
+    /// Cached risk profiles.
+    Profile,
+    /// Cached correlations.
+    Correlations,
+}
+
+impl TableKind {
+    /// Every kind, in creation order.
+    pub const ALL: [TableKind; 4] = [
+        TableKind::Prices,
+        TableKind::Interest,
+        TableKind::Profile,
+        TableKind::Correlations,
+    ];
+}
+
 /// The four tables of the market-data cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheTables {
@@ -221,6 +244,16 @@ impl CacheTables {
             &self.profile,
             &self.correlations,
         ]
+    }
+
+    /// The table of `kind`.
+    pub fn get(&self, kind: TableKind) -> &TableLayout {
+        match kind {
+            TableKind::Prices => &self.prices,
+            TableKind::Interest => &self.interest,
+            TableKind::Profile => &self.profile,
+            TableKind::Correlations => &self.correlations,
+        }
     }
 
     /// Which correlations layout the correlations table has.

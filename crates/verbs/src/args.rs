@@ -426,8 +426,106 @@ pub enum Command {
         #[command(subcommand)]
         target: PackageTarget,
     },
+    /// Deploy to AWS from stratus.deploy.toml: template, policies, cost, apply, verify, destroy.
+    Deploy {
+        /// The manifest (TOML; a missing file is the defaults, see stratus.deploy.example.toml).
+        #[arg(
+            long,
+            global = true,
+            value_name = "FILE",
+            default_value = "stratus.deploy.toml"
+        )]
+        manifest: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        action: DeployAction,
+    },
     /// Print the version.
     Version,
+}
+
+/// `stratus deploy …`.
+#[derive(Debug, Subcommand)]
+pub enum DeployAction {
+    /// Write a commented manifest (every key with its default) to --manifest.
+    Init {
+        /// Overwrite an existing manifest.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Render the CloudFormation template.
+    Template {
+        /// json or yaml.
+        #[arg(long, default_value = "json", value_parser = ["json", "yaml"])]
+        format: String,
+        /// Write it to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print the IAM policy a person or CI needs to run a mode of Stratus from outside AWS.
+    Policy {
+        /// analytics, cache-writer, ingest or deployer.
+        #[arg(long = "for", default_value = "analytics", value_parser = ["analytics", "cache-writer", "ingest", "deployer"])]
+        audience: String,
+        /// The AWS account id in the ARNs (default: any account, `*`).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+    },
+    /// Estimate the monthly cost per resource.
+    Cost {
+        /// API requests a month.
+        #[arg(long, value_name = "N", default_value_t = 100_000)]
+        requests: u64,
+        /// Runs a month of each scheduled function (default: from its cron).
+        #[arg(long, value_name = "M")]
+        runs_per_month: Option<f64>,
+        /// Memory of scheduled runs in MB (default: the function's).
+        #[arg(long, value_name = "MB")]
+        memory_mb: Option<u32>,
+        /// Seconds per scheduled run.
+        #[arg(long, value_name = "S", default_value_t = 60.0)]
+        duration_s: f64,
+        /// GB kept in the export bucket.
+        #[arg(long, value_name = "G", default_value_t = 1.0)]
+        storage_gb: f64,
+    },
+    /// Upload the code and create or update the stack (a change set), waiting with progress.
+    Apply {
+        /// Apply without asking.
+        #[arg(long)]
+        yes: bool,
+        /// Print the change set and stop.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The stack's status, outputs and latest events.
+    Status,
+    /// Check the deployed stack: tables against their definitions, the bucket, every function,
+    /// and the API where reachable.
+    Verify,
+    /// Delete the stack (retained tables and the export bucket stay).
+    Destroy {
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Secrets the functions read at cold start (SSM SecureString parameters).
+    Secret {
+        /// What to do.
+        #[command(subcommand)]
+        action: SecretAction,
+    },
+}
+
+/// `stratus deploy secret …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretAction {
+    /// Store a secret (read from standard input, never from the command line) as
+    /// /{stack}/{stage}/NAME.
+    Set {
+        /// The environment variable the functions will see (e.g. ALPHA_VANTAGE_KEY).
+        name: String,
+    },
 }
 
 /// The verbs served over HTTP and Lambda as well as the command line: every analytics command and

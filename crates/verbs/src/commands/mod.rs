@@ -41,7 +41,8 @@ pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) 
         | Command::Serve { .. }
         | Command::Ingest { .. }
         | Command::Schedule { .. }
-        | Command::Package { .. } => Err(AppError::Setup {
+        | Command::Package { .. }
+        | Command::Deploy { .. } => Err(AppError::Setup {
             message: "this command does not run on the analytics services".into(),
         }),
     }

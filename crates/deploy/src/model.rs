@@ -1,0 +1,413 @@
+//! The deployment as a resource model: which functions exist, what each runs, when, and exactly
+//! what each touches. The template, the per-function IAM roles, `deploy policy`, `deploy verify`
+//! and `deploy cost` all read this one model, so a policy cannot drift from what a function does.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{Value, json};
+use stratus_ingest::IngestConfig as IngestFile;
+use stratus_ingest::config::ProviderName;
+use stratus_store::tables::{AnalyticsLayout, CacheTables, CorrelationLayout, TableKind};
+
+use crate::cron;
+use crate::manifest::{CacheMode, Compute, Layout, Manifest};
+
+/// What a function does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Role {
+    /// Serves the HTTP API (every verb).
+    Api,
+    /// Runs one verb per event.
+    Verb(String),
+    /// Runs ingest configs and exports to the bucket.
+    Ingest,
+}
+
+/// One EventBridge schedule of a function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// The job's name (from the manifest or schedule.toml).
+    pub name: String,
+    /// The cron expression as written (Unix, UTC).
+    pub cron: String,
+    /// EventBridge expressions (two when Unix cron restricts both day fields).
+    pub expressions: Vec<String>,
+    /// The event the rule sends (`None`: EventBridge's own scheduled event).
+    pub input: Option<Value>,
+}
+
+/// What a function may touch: the IAM role is derived from this and nothing else.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Access {
+    /// Cache tables, each with whether it is written.
+    pub tables: BTreeMap<TableKind, bool>,
+    /// Writes (and reads back) objects under the export prefix.
+    pub exports: bool,
+    /// SSM parameters (secrets) it reads at cold start.
+    pub secrets: Vec<String>,
+    /// Sends failed asynchronous events to the dead-letter queue.
+    pub dead_letters: bool,
+}
+
+/// One Lambda function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    /// Short name: `api`, `ingest` or a `[[function]]`'s name.
+    pub short: String,
+    /// CloudFormation logical id prefix (`Api`, `Ingest`, `FnNightlyProfiles`).
+    pub logical: String,
+    /// Full function name.
+    pub name: String,
+    /// What it does.
+    pub role: Role,
+    /// Memory (MB).
+    pub memory_mb: u32,
+    /// Timeout (s).
+    pub timeout_s: u32,
+    /// Environment (names of secrets only, never values).
+    pub env: BTreeMap<String, String>,
+    /// Schedules.
+    pub schedules: Vec<Schedule>,
+    /// What it touches.
+    pub access: Access,
+}
+
+/// A deployment that cannot be modelled (a schedule or ingest file).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct ModelError {
+    /// The file at fault.
+    pub file: String,
+    /// What is wrong and how to fix it.
+    pub reason: String,
+}
+
+/// The whole deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Cache tables (DynamoDB mode).
+    pub tables: Option<CacheTables>,
+    /// Functions, API first.
+    pub functions: Vec<Function>,
+    /// Ingest jobs run by an EC2 schedule instead of a function.
+    pub ec2_jobs: Vec<Schedule>,
+}
+
+/// The tables a verb reads and writes, found by counting every served verb's store operations
+/// (`tests/verb_tables.rs` holds this map to what the verbs actually do). Every verb may
+/// compute and cache risk profiles and correlations, and reads the risk-free rate.
+pub fn verb_tables(verb: &str) -> BTreeMap<TableKind, bool> {
+    use TableKind::{Correlations, Interest, Prices, Profile};
+    let rates_only = matches!(
+        verb,
+        "yield-curve" | "plot-yield-curve" | "interest" | "rates"
+    );
+    if rates_only {
+        return BTreeMap::from([(Interest, false)]);
+    }
+    let series_only = matches!(verb, "macro" | "series");
+    if series_only {
+        return BTreeMap::new();
+    }
+    BTreeMap::from([
+        (Prices, false),
+        (Interest, false),
+        (Profile, true),
+        (Correlations, true),
+    ])
+}
+
+/// The settings every function's store needs, as environment variables.
+pub fn cache_env(manifest: &Manifest) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    match manifest.cache.mode {
+        CacheMode::Dynamodb => {
+            env.insert("STRATUS_CACHE_MODE".into(), "dynamodb".into());
+            env.insert(
+                "STRATUS_TABLE_PREFIX".into(),
+                manifest.cache.table_prefix.clone(),
+            );
+            let layout = match manifest.cache.layout {
+                Layout::Scrilla => "scrilla",
+                Layout::CollisionFree => "collision-free",
+            };
+            env.insert("STRATUS_DYNAMO_LAYOUT".into(), layout.into());
+        }
+        CacheMode::Sqlite => {
+            env.insert("STRATUS_CACHE_MODE".into(), "sqlite".into());
+            env.insert("STRATUS_HOME".into(), "/tmp/stratus".into());
+        }
+    }
+    env.retain(|_, v| !v.is_empty());
+    env
+}
+
+/// Environment variables naming which provider keys a provider needs.
+fn provider_secret(provider: ProviderName) -> Option<&'static str> {
+    match provider {
+        ProviderName::Alphavantage => Some("ALPHA_VANTAGE_KEY"),
+        ProviderName::Fred => Some("FRED_KEY"),
+        _ => None,
+    }
+}
+
+fn camel(name: &str) -> String {
+    name.split(['-', '_'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The largest event an EventBridge target takes as constant input.
+const MAX_INPUT: usize = 8192;
+
+impl Deployment {
+    /// The deployment of `manifest`, whose relative paths are relative to `base`.
+    pub fn new(manifest: &Manifest, base: &Path) -> Result<Deployment, ModelError> {
+        let tables = (manifest.cache.mode == CacheMode::Dynamodb).then(|| {
+            CacheTables::new(
+                &manifest.cache.table_prefix,
+                match manifest.cache.layout {
+                    Layout::Scrilla => AnalyticsLayout::Scrilla,
+                    Layout::CollisionFree => AnalyticsLayout::CollisionFree,
+                },
+                CorrelationLayout::IdKeyed,
+            )
+        });
+        let secret_env = |names: &[String]| -> Vec<String> {
+            names.iter().map(|n| manifest.secret_parameter(n)).collect()
+        };
+        let mut functions = Vec::new();
+        let base_env = |role: &str| -> BTreeMap<String, String> {
+            let mut env = cache_env(manifest);
+            if role == "ingest" {
+                // Rendered with the bucket's name by the template (`Fn::Sub`).
+                env.insert(
+                    "STRATUS_EXPORT_URL".into(),
+                    format!("s3://${{ExportBucket}}/{}", manifest.export_prefix()),
+                );
+            }
+            env
+        };
+        let with_secrets = |mut env: BTreeMap<String, String>, names: &[String]| {
+            if !names.is_empty() {
+                let pairs: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("{n}={}", manifest.secret_parameter(n)))
+                    .collect();
+                env.insert("STRATUS_SECRET_PARAMETERS".into(), pairs.join(","));
+            }
+            env
+        };
+        let table_access = |wanted: BTreeMap<TableKind, bool>| match manifest.cache.mode {
+            CacheMode::Dynamodb => wanted,
+            CacheMode::Sqlite => BTreeMap::new(),
+        };
+        if manifest.api.enabled {
+            let all = TableKind::ALL.iter().map(|k| (*k, true)).collect();
+            functions.push(Function {
+                short: "api".into(),
+                logical: "Api".into(),
+                name: manifest.function_name("api"),
+                role: Role::Api,
+                memory_mb: manifest.api_memory(),
+                timeout_s: manifest.api_timeout(),
+                env: with_secrets(base_env("api"), &manifest.secrets),
+                schedules: Vec::new(),
+                access: Access {
+                    tables: table_access(all),
+                    exports: false,
+                    secrets: secret_env(&manifest.secrets),
+                    dead_letters: false,
+                },
+            });
+        }
+        for f in &manifest.functions {
+            let mut env = with_secrets(base_env("function"), &manifest.secrets);
+            env.insert("STRATUS_FUNCTION".into(), f.verb.clone());
+            if !f.params.is_empty() {
+                env.insert(
+                    "STRATUS_FUNCTION_PARAMS".into(),
+                    serde_json::to_string(&f.params).unwrap_or_default(),
+                );
+            }
+            let schedules = match &f.schedule {
+                Some(expression) => vec![Schedule {
+                    name: f.name.clone(),
+                    cron: expression.clone(),
+                    expressions: cron::to_eventbridge(expression).map_err(|e| ModelError {
+                        file: "manifest".into(),
+                        reason: e.to_string(),
+                    })?,
+                    input: None,
+                }],
+                None => Vec::new(),
+            };
+            let dead_letters = !schedules.is_empty();
+            functions.push(Function {
+                short: f.name.clone(),
+                logical: format!("Fn{}", camel(&f.name)),
+                name: manifest.function_name(&f.name),
+                role: Role::Verb(f.verb.clone()),
+                memory_mb: f.memory_mb.unwrap_or(manifest.memory_mb),
+                timeout_s: f.timeout_s.unwrap_or(manifest.timeout_s),
+                env,
+                schedules,
+                access: Access {
+                    tables: table_access(verb_tables(&f.verb)),
+                    exports: false,
+                    secrets: secret_env(&manifest.secrets),
+                    dead_letters,
+                },
+            });
+        }
+        let (ingest_jobs, ingest_secrets) = ingest_schedules(manifest, base)?;
+        let mut ec2_jobs = Vec::new();
+        if !ingest_jobs.is_empty() {
+            match manifest.ingest.compute {
+                Compute::Lambda => {
+                    let mut env = with_secrets(base_env("ingest"), &ingest_secrets);
+                    env.insert("STRATUS_FUNCTION".into(), "ingest".into());
+                    functions.push(Function {
+                        short: "ingest".into(),
+                        logical: "Ingest".into(),
+                        name: manifest.function_name("ingest"),
+                        role: Role::Ingest,
+                        memory_mb: manifest.ingest.memory_mb.unwrap_or(manifest.memory_mb),
+                        timeout_s: manifest.ingest.timeout_s.unwrap_or(manifest.timeout_s),
+                        env,
+                        schedules: ingest_jobs,
+                        access: Access {
+                            tables: table_access(BTreeMap::from([
+                                (TableKind::Prices, true),
+                                (TableKind::Interest, true),
+                                (TableKind::Profile, true),
+                                (TableKind::Correlations, true),
+                            ])),
+                            exports: true,
+                            secrets: secret_env(&ingest_secrets),
+                            dead_letters: true,
+                        },
+                    });
+                }
+                Compute::Ec2Schedule => ec2_jobs = ingest_jobs,
+            }
+        }
+        Ok(Deployment {
+            manifest: manifest.clone(),
+            tables,
+            functions,
+            ec2_jobs,
+        })
+    }
+
+    /// Every SSM parameter any part of the deployment reads.
+    pub fn secret_parameters(&self) -> BTreeSet<String> {
+        self.functions
+            .iter()
+            .flat_map(|f| f.access.secrets.iter().cloned())
+            .collect()
+    }
+
+    /// Whether anything is scheduled (a dead-letter queue is then needed).
+    pub fn has_schedules(&self) -> bool {
+        self.functions.iter().any(|f| !f.schedules.is_empty()) || !self.ec2_jobs.is_empty()
+    }
+}
+
+/// The ingest jobs of the manifest's schedule file as schedules whose event carries the job's
+/// ingest config, with the provider keys their sources need. No schedule file: no ingest.
+fn ingest_schedules(
+    manifest: &Manifest,
+    base: &Path,
+) -> Result<(Vec<Schedule>, Vec<String>), ModelError> {
+    let path = base.join(&manifest.ingest.schedule);
+    if !path.exists() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let shown = path.display().to_string();
+    let fail = |file: &str, reason: String| ModelError {
+        file: file.to_string(),
+        reason,
+    };
+    let jobs = stratus_ingest::schedule::load(&path).map_err(|e| fail(&shown, e.reason))?;
+    let mut schedules = Vec::new();
+    let mut secrets = BTreeSet::new();
+    for job in jobs {
+        let at = format!("job {:?}", job.name);
+        if job.command.first().map(String::as_str) != Some("ingest") {
+            return Err(fail(
+                &shown,
+                format!(
+                    "{at}: only `ingest` jobs are deployed from a schedule file; run an analytics verb on a schedule with a [[function]] in the manifest (verb, params, schedule)"
+                ),
+            ));
+        }
+        let mut config = None;
+        let mut full = false;
+        let mut force = false;
+        let mut args = job.command[1..].iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--config" => config = args.next().cloned(),
+                "--full" => full = true,
+                "--force" => force = true,
+                other => {
+                    return Err(fail(
+                        &shown,
+                        format!(
+                            "{at}: `{other}` cannot be deployed (the export destination is the stack's bucket); use --config FILE, --full, --force"
+                        ),
+                    ));
+                }
+            }
+        }
+        let config = config.ok_or_else(|| {
+            fail(
+                &shown,
+                format!("{at}: name its ingest config with --config FILE"),
+            )
+        })?;
+        let config_path = path.parent().unwrap_or(base).join(&config);
+        let config_shown = config_path.display().to_string();
+        let text = std::fs::read_to_string(&config_path).map_err(|e| {
+            fail(
+                &config_shown,
+                format!("cannot read it ({e}); {at} names it"),
+            )
+        })?;
+        let parsed =
+            IngestFile::parse(&config_shown, &text).map_err(|e| fail(&config_shown, e.reason))?;
+        for source in &parsed.sources {
+            if let Some(secret) = provider_secret(source.provider) {
+                secrets.insert(secret.to_string());
+            }
+        }
+        let input = json!({"config": text, "full": full, "force": force});
+        let size = input.to_string().len();
+        if size > MAX_INPUT {
+            return Err(fail(
+                &config_shown,
+                format!(
+                    "{size} bytes as an EventBridge event; a scheduled event holds {MAX_INPUT}: split the sources over several configs and jobs"
+                ),
+            ));
+        }
+        schedules.push(Schedule {
+            name: job.name.clone(),
+            cron: job.expression.clone(),
+            expressions: cron::to_eventbridge(&job.expression)
+                .map_err(|e| fail(&shown, e.to_string()))?,
+            input: Some(input),
+        });
+    }
+    Ok((schedules, secrets.into_iter().collect()))
+}
