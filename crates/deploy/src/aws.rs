@@ -511,10 +511,22 @@ pub async fn apply(
                 .build(),
         );
     }
-    request
-        .send()
-        .await
-        .map_err(|e| sdk_error("cloudformation:CreateChangeSet", e))?;
+    if let Err(e) = request.send().await {
+        let error = sdk_error("cloudformation:CreateChangeSet", e);
+        // CloudFormation reports "nothing to change" as a failed change set; some emulators as
+        // this call's error.
+        if error.to_string().contains("No updates are to be performed") {
+            return Ok(Applied {
+                stack: name.clone(),
+                status: "NO_CHANGES".into(),
+                changes: vec![],
+                outputs: aws.outputs(&name).await.unwrap_or_default(),
+                seconds: started.elapsed().as_secs_f64(),
+                code,
+            });
+        }
+        return Err(error);
+    }
     let described = loop {
         let d = aws
             .cfn

@@ -65,7 +65,7 @@ pub(crate) async fn run(
         return Err(FunctionError {
             kind: "SourcesFailed",
             message: format!(
-                "ingest to {url}: {} failed; the report is in the bucket: {value}",
+                "ingest to {url}: {} failed (the other sources' exports and the run report are written there)",
                 failed.join(", ")
             ),
         });
