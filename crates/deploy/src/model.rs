@@ -96,28 +96,58 @@ pub struct Deployment {
     pub ec2_jobs: Vec<Schedule>,
 }
 
-/// The tables a verb reads and writes, found by counting every served verb's store operations
-/// (`tests/verb_tables.rs` holds this map to what the verbs actually do). Every verb may
-/// compute and cache risk profiles and correlations, and reads the risk-free rate.
-pub fn verb_tables(verb: &str) -> BTreeMap<TableKind, bool> {
+/// The tables a verb reads and (`true`) writes, as found by counting every served verb's store
+/// operations (`tests/verb_tables.rs` holds this map to what the verbs do: nothing they touch
+/// is missing, nothing they never touch is named). Verbs that compute risk profiles or
+/// correlations cache them; `live` (a provider key is deployed) adds writes to the market data a
+/// verb reads, which a live provider refreshes.
+pub fn verb_tables(verb: &str, live: bool) -> BTreeMap<TableKind, bool> {
     use TableKind::{Correlations, Interest, Prices, Profile};
-    let rates_only = matches!(
-        verb,
-        "yield-curve" | "plot-yield-curve" | "interest" | "rates"
-    );
-    if rates_only {
-        return BTreeMap::from([(Interest, false)]);
-    }
-    let series_only = matches!(verb, "macro" | "series");
-    if series_only {
-        return BTreeMap::new();
-    }
-    BTreeMap::from([
-        (Prices, false),
-        (Interest, false),
-        (Profile, true),
-        (Correlations, true),
-    ])
+    let grants: &[(TableKind, bool)] = match verb {
+        "risk-profile"
+        | "sharpe-ratio"
+        | "capm-beta"
+        | "capm-equity"
+        | "optimize-portfolio"
+        | "max-return"
+        | "optimize-cvar"
+        | "efficient-frontier"
+        | "plot-efficient-frontier"
+        | "screen"
+        | "discount-dividend-model" => &[
+            (Prices, false),
+            (Interest, false),
+            (Profile, true),
+            (Correlations, true),
+        ],
+        "correlation" | "plot-correlation" => {
+            &[(Prices, false), (Profile, false), (Correlations, true)]
+        }
+        "covariance" => &[(Prices, false), (Profile, true), (Correlations, true)],
+        "var" | "cvar" | "plot-risk-profile" => {
+            &[(Prices, false), (Profile, true), (Correlations, false)]
+        }
+        "correlations"
+        | "mov-averages"
+        | "prices"
+        | "tickers"
+        | "close"
+        | "asset"
+        | "plot-correlations"
+        | "plot-moving-averages"
+        | "plot-return-qq"
+        | "plot-return-distribution" => &[(Prices, false)],
+        "yield-curve" | "risk-free" | "plot-yield-curve" | "interest" => &[(Interest, false)],
+        // Live-provider data (dividends, FRED series) and the watchlist file: no tables.
+        _ => &[],
+    };
+    grants
+        .iter()
+        .map(|(kind, write)| {
+            let refreshed = live && matches!(kind, Prices | Interest);
+            (*kind, *write || refreshed)
+        })
+        .collect()
 }
 
 /// The settings every function's store needs, as environment variables.
@@ -262,7 +292,7 @@ impl Deployment {
                 env,
                 schedules,
                 access: Access {
-                    tables: table_access(verb_tables(&f.verb)),
+                    tables: table_access(verb_tables(&f.verb, !manifest.secrets.is_empty())),
                     exports: false,
                     secrets: secret_env(&manifest.secrets),
                     dead_letters,
