@@ -24,6 +24,15 @@ pub(crate) enum Printed {
 }
 
 fn load(manifest: &Path) -> Result<Deployment, DeployError> {
+    // Only the default name may be absent (an empty manifest); a path given by hand that does not
+    // exist is a typo, never "deploy the defaults".
+    if !manifest.exists() && manifest != Path::new("stratus.deploy.toml") {
+        return Err(DeployError::Input(format!(
+            "no manifest at {}; write one with `stratus deploy init --manifest {}`",
+            manifest.display(),
+            manifest.display()
+        )));
+    }
     let parsed = Manifest::load(manifest)?;
     let base = manifest
         .parent()
