@@ -124,7 +124,7 @@ pub(crate) fn run(
         } => {
             let deployment = load(manifest)?;
             let finite = |name: &str, v: f64| {
-                if v.is_finite() && v >= 0.0 && v < 1e12 {
+                if (0.0..1e12).contains(&v) {
                     Ok(v)
                 } else {
                     Err(DeployError::Input(format!(

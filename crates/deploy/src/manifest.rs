@@ -592,7 +592,7 @@ impl Manifest {
                     ),
                 ));
             }
-            if !verbs.iter().any(|v| *v == function.verb) {
+            if !verbs.contains(&function.verb) {
                 return Err(fail(
                     &at("verb"),
                     format!(

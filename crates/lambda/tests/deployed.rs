@@ -222,7 +222,7 @@ async fn a_stack_is_applied_verified_updated_broken_and_destroyed_and_its_zip_ru
     let deployment = stratus_deploy::Deployment::new(&manifest_now, d).unwrap();
     let template = stratus_deploy::template::render(&deployment);
     let bootstrap = unzip_bootstrap(&zip, d);
-    let aws_env = vec![
+    let aws_env = [
         ("AWS_ENDPOINT_URL".to_string(), endpoint.clone()),
         ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
         ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
