@@ -516,14 +516,7 @@ pub async fn apply(
         // CloudFormation reports "nothing to change" as a failed change set; some emulators as
         // this call's error.
         if error.to_string().contains("No updates are to be performed") {
-            return Ok(Applied {
-                stack: name.clone(),
-                status: "NO_CHANGES".into(),
-                changes: vec![],
-                outputs: aws.outputs(&name).await.unwrap_or_default(),
-                seconds: started.elapsed().as_secs_f64(),
-                code,
-            });
+            return Ok(unchanged(aws, &name, started, code).await);
         }
         return Err(error);
     }
@@ -556,14 +549,7 @@ pub async fn apply(
         let reason = described.status_reason.unwrap_or_default();
         delete_change_set().await;
         if reason.contains("didn't contain changes") || reason.contains("No updates") {
-            return Ok(Applied {
-                stack: name.clone(),
-                status: "NO_CHANGES".into(),
-                changes: vec![],
-                outputs: aws.outputs(&name).await.unwrap_or_default(),
-                seconds: started.elapsed().as_secs_f64(),
-                code,
-            });
+            return Ok(unchanged(aws, &name, started, code).await);
         }
         return Err(DeployError::Aws {
             action: "cloudformation:CreateChangeSet".into(),
@@ -685,6 +671,18 @@ async fn put(
             message: e.to_string(),
         })?;
     Ok(format!("{stack}/{key}"))
+}
+
+/// What `apply` reports when the stack already is what the manifest says.
+async fn unchanged(aws: &Aws, name: &str, started: Instant, code: Option<String>) -> Applied {
+    Applied {
+        stack: name.to_string(),
+        status: "NO_CHANGES".into(),
+        changes: vec![],
+        outputs: aws.outputs(name).await.unwrap_or_default(),
+        seconds: started.elapsed().as_secs_f64(),
+        code,
+    }
 }
 
 fn param(key: &str, value: &str) -> Parameter {

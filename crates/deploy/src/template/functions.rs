@@ -267,24 +267,12 @@ pub(crate) fn render(
     if !manifest.alarms.enabled {
         return;
     }
-    let mut alarm = json!({
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmName": format!("{}-errors", function.name),
-            "AlarmDescription": format!("{} reported errors", function.name),
-            "Namespace": "AWS/Lambda",
-            "MetricName": "Errors",
-            "Dimensions": [{"Name": "FunctionName", "Value": function_ref}],
-            "Statistic": "Sum",
-            "Period": 300,
-            "EvaluationPeriods": 1,
-            "Threshold": 1,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "TreatMissingData": "notBreaching",
-        }
-    });
-    if manifest.alarms.email.is_some() {
-        alarm["Properties"]["AlarmActions"] = json!([{"Ref": "AlarmTopic"}]);
-    }
+    let alarm = super::alarm(
+        manifest,
+        format!("{}-errors", function.name),
+        &format!("{} reported errors", function.name),
+        ("AWS/Lambda", "Errors", "Sum"),
+        json!({"Name": "FunctionName", "Value": function_ref}),
+    );
     resources.insert(id("ErrorsAlarm"), alarm);
 }

@@ -370,15 +370,34 @@ fn render_dead_letters(
     if !manifest.alarms.enabled {
         return;
     }
+    let alarm = alarm(
+        manifest,
+        format!("{}-dead-letters", manifest.stack_name()),
+        "A scheduled run failed after its retries (its event is in the dead-letter queue)",
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
+        json!({"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}),
+    );
+    resources.insert("DeadLetterAlarm".into(), alarm);
+}
+
+/// An alarm when `metric` (namespace, name, statistic) of `dimension` reaches 1 in five minutes,
+/// notifying the e-mail topic when there is one.
+pub(crate) fn alarm(
+    manifest: &Manifest,
+    name: String,
+    description: &str,
+    metric: (&str, &str, &str),
+    dimension: Value,
+) -> Value {
     let mut alarm = json!({
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
-            "AlarmName": format!("{}-dead-letters", manifest.stack_name()),
-            "AlarmDescription": "A scheduled run failed after its retries (its event is in the dead-letter queue)",
-            "Namespace": "AWS/SQS",
-            "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}],
-            "Statistic": "Maximum",
+            "AlarmName": name,
+            "AlarmDescription": description,
+            "Namespace": metric.0,
+            "MetricName": metric.1,
+            "Dimensions": [dimension],
+            "Statistic": metric.2,
             "Period": 300,
             "EvaluationPeriods": 1,
             "Threshold": 1,
@@ -389,7 +408,7 @@ fn render_dead_letters(
     if manifest.alarms.email.is_some() {
         alarm["Properties"]["AlarmActions"] = json!([{"Ref": "AlarmTopic"}]);
     }
-    resources.insert("DeadLetterAlarm".into(), alarm);
+    alarm
 }
 
 /// `template` as YAML.
