@@ -18,5 +18,6 @@ rustup target add "$target" >/dev/null 2>&1 || true
 cargo lambda build --profile "$profile" --target "$target" -p stratus-lambda
 dir=target/lambda/stratus-lambda-$arch
 mkdir -p "$dir"
-cp "target/$target/$profile/stratus-lambda" "$dir/bootstrap"
+# cargo-lambda leaves the binary as target/lambda/stratus-lambda/bootstrap.
+cp target/lambda/stratus-lambda/bootstrap "$dir/bootstrap"
 cargo run --quiet -p stratus-cli -- package lambda --binary "$dir/bootstrap" --out "target/lambda/stratus-lambda-$arch.zip"

@@ -20,14 +20,13 @@ buildah --storage-driver vfs bud --isolation chroot --platform "$platform" \
   --build-arg "BINARY=$binary" -t "stratus-lambda:$arch" "$context"
 out=target/lambda/stratus-lambda-$arch.oci.tar
 rm -f "$out"
-buildah --storage-driver vfs push "stratus-lambda:$arch" "oci-archive:$out"
+buildah --storage-driver vfs push "stratus-lambda:$arch" "oci-archive:$out:$arch"
 echo "image: $out ($(du -h "$out" | cut -f1))"
 # Run the entrypoint from the image's own filesystem.
 unpacked=$(mktemp -d)
 mkdir -p "$unpacked/oci"
 tar -xf "$out" -C "$unpacked/oci"
-umoci unpack --rootless --image "$unpacked/oci:latest" "$unpacked/bundle" >/dev/null 2>&1 ||
-  umoci unpack --rootless --image "$unpacked/oci" "$unpacked/bundle" >/dev/null
+umoci unpack --rootless --image "$unpacked/oci:$arch" "$unpacked/bundle" >/dev/null
 entry="$unpacked/bundle/rootfs/bootstrap"
 if [ "$arch" = arm64 ] && [ "$(uname -m)" != aarch64 ]; then
   identity=$(qemu-aarch64-static "$entry" --identity)
