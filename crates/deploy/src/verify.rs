@@ -251,7 +251,7 @@ pub async fn verify(
 }
 
 /// `GET /health` and one small analytics request, where the URL answers from here.
-async fn check_api(url: &str) -> Vec<Check> {
+pub async fn check_api(url: &str) -> Vec<Check> {
     let base = url.trim_end_matches('/');
     let client = match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
