@@ -94,6 +94,8 @@ pub struct Deployment {
     pub functions: Vec<Function>,
     /// Ingest jobs run by an EC2 schedule instead of a function.
     pub ec2_jobs: Vec<Schedule>,
+    /// The provider keys (variable names) those jobs' sources need.
+    pub ec2_secrets: Vec<String>,
 }
 
 /// The tables a verb reads and (`true`) writes, as found by counting every served verb's store
@@ -301,6 +303,7 @@ impl Deployment {
         }
         let (ingest_jobs, ingest_secrets) = ingest_schedules(manifest, base)?;
         let mut ec2_jobs = Vec::new();
+        let mut ec2_secrets = Vec::new();
         if !ingest_jobs.is_empty() {
             match manifest.ingest.compute {
                 Compute::Lambda => {
@@ -328,7 +331,10 @@ impl Deployment {
                         },
                     });
                 }
-                Compute::Ec2Schedule => ec2_jobs = ingest_jobs,
+                Compute::Ec2Schedule => {
+                    ec2_jobs = ingest_jobs;
+                    ec2_secrets = ingest_secrets;
+                }
             }
         }
         Ok(Deployment {
@@ -336,6 +342,7 @@ impl Deployment {
             tables,
             functions,
             ec2_jobs,
+            ec2_secrets,
         })
     }
 

@@ -37,7 +37,16 @@ pub(crate) async fn resolve(spec: &str) -> Result<BTreeMap<String, String>, Stri
     if wanted.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // A cold start that cannot reach SSM fails in seconds with the parameter named, not at
+    // the function's timeout.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_timeout(std::time::Duration::from_secs(10))
+        .build();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await;
     let client = aws_sdk_ssm::Client::new(&config);
     let mut values = BTreeMap::new();
     for (name, parameter) in wanted {

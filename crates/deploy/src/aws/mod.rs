@@ -161,8 +161,14 @@ impl Aws {
     /// Clients for `region` from the standard AWS configuration; `env` may supply
     /// `AWS_ENDPOINT_URL` and static credentials (else the usual chain reads the process's).
     pub async fn connect(region: &str, env: &dyn Fn(&str) -> Option<String>) -> Aws {
+        // Every AWS call gives up rather than hang: 5 s to connect, 60 s per operation.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_timeout(Duration::from_secs(60))
+            .build();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_string()));
+            .region(aws_config::Region::new(region.to_string()))
+            .timeout_config(timeouts);
         if let Some(endpoint) = env("AWS_ENDPOINT_URL").filter(|e| !e.is_empty()) {
             loader = loader.endpoint_url(endpoint);
         }

@@ -15,23 +15,7 @@ pub(crate) fn render(deployment: &Deployment, resources: &mut Map<String, Value>
     let manifest = &deployment.manifest;
     let stack = manifest.stack_name();
     let group_name = |i: usize| format!("{stack}-ingest-{}", i + 1);
-    let secrets: Vec<String> = ["ALPHA_VANTAGE_KEY", "FRED_KEY"]
-        .iter()
-        .filter(|name| {
-            deployment.ec2_jobs.iter().any(|job| {
-                job.input
-                    .as_ref()
-                    .and_then(|i| i["config"].as_str())
-                    .is_some_and(|c| {
-                        c.contains(match **name {
-                            "ALPHA_VANTAGE_KEY" => "alphavantage",
-                            _ => "fred",
-                        })
-                    })
-            })
-        })
-        .map(|s| s.to_string())
-        .collect();
+    let secrets = &deployment.ec2_secrets;
     let access = Access {
         tables: if deployment.tables.is_some() {
             TableKind::ALL.iter().map(|k| (*k, true)).collect()
