@@ -236,6 +236,55 @@ async fn a_bad_function_params_variable_is_an_init_error_naming_it() {
     }
 }
 
+/// Ingest mode's bad events: each a `BadRequest` naming what to fix, and nothing exported (the
+/// config is checked before any source runs). A bad secrets variable stops the cold start.
+#[tokio::test]
+async fn ingest_mode_names_what_is_wrong_with_an_event() {
+    let exports = tempfile::tempdir().unwrap();
+    let mut runtime = FakeRuntime::start().await;
+    let url = exports.path().display().to_string();
+    let _lambda = start_lambda(
+        &runtime,
+        &[("STRATUS_FUNCTION", "ingest"), ("STRATUS_EXPORT_URL", &url)],
+    );
+    let source = "destination = \"x\"\n[[source]]\nname = \"p\"\nprovider = \"bundled\"\nsymbols = [\"AAPL\"]\n";
+    let cases = [
+        (json!({}), "\"config\""),
+        (json!({"config": 42}), "\"config\""),
+        (json!({"config": "not [toml"}), "event config"),
+        (json!({"config": "destination = \"x\"\n"}), "[[source]]"),
+        (json!({"config": source, "full": "yes"}), "\"full\""),
+    ];
+    for (event, named) in cases {
+        let id = runtime.invoke(event.clone());
+        let (kind, message) = error_of(runtime.next_outcome().await, &id);
+        assert_eq!(kind, "BadRequest", "{event}: {message}");
+        assert!(message.contains(named), "{event}: {message}");
+    }
+    assert_eq!(std::fs::read_dir(exports.path()).unwrap().count(), 0);
+
+    let mut runtime = FakeRuntime::start().await;
+    let _lambda = start_lambda(
+        &runtime,
+        &[
+            ("STRATUS_FUNCTION", "ingest"),
+            ("STRATUS_SECRET_PARAMETERS", "lower=/x"),
+        ],
+    );
+    match runtime.next_outcome().await {
+        Outcome::InitError { body } => {
+            assert!(
+                body["errorMessage"]
+                    .as_str()
+                    .unwrap()
+                    .contains("STRATUS_SECRET_PARAMETERS"),
+                "{body}"
+            );
+        }
+        other => panic!("expected an init error, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn http_mode_serves_the_api_behind_a_function_url() {
     let mut runtime = FakeRuntime::start().await;
