@@ -60,7 +60,7 @@ pub fn table_differences(
         match described
             .global_secondary_indexes()
             .iter()
-            .find(|g| g.index_name() == Some(index.name))
+            .find(|g| g.index_name() == Some(index.name.as_str()))
         {
             None => out.push(format!("index {} is missing", index.name)),
             Some(g) => {

@@ -175,7 +175,7 @@ fn the_template_s_tables_are_the_store_s_layouts() {
                 .as_array()
                 .map(|a| a.iter().map(|i| i["IndexName"].as_str().unwrap()).collect())
                 .unwrap_or_default();
-            let expected: Vec<&str> = table.indexes.iter().map(|i| i.name).collect();
+            let expected: Vec<&str> = table.indexes.iter().map(|i| i.name.as_str()).collect();
             assert_eq!(indexes, expected);
             assert_eq!(
                 props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],

@@ -31,8 +31,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, ProvisionedThroughput, PutRequest,
-    ScalarAttributeType, Select, TableDescription, WriteRequest,
+    KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
+    ProvisionedThroughput, PutRequest, ScalarAttributeType, Select, TableDescription, WriteRequest,
 };
 use chrono::NaiveDate;
 use stratus_core::{Maturity, Method};

@@ -23,8 +23,18 @@ impl DynamoStore {
     /// Creates the four tables that do not exist yet (idempotent) and checks the layout of those
     /// that do. Returns the tables created.
     pub async fn provision(&self, billing: Billing) -> StoreResult<Vec<String>> {
+        let tables = self.tables.clone();
+        self.provision_layouts(&tables.all(), billing).await
+    }
+
+    /// Creates the tables of `layouts` that do not exist yet and checks the others.
+    pub(crate) async fn provision_layouts(
+        &self,
+        layouts: &[&TableLayout],
+        billing: Billing,
+    ) -> StoreResult<Vec<String>> {
         let mut created = Vec::new();
-        for spec in self.tables.all() {
+        for spec in layouts.iter().copied() {
             match self.describe(&spec.name).await? {
                 Some(existing) => check(spec, &existing)?,
                 None => {
@@ -34,7 +44,7 @@ impl DynamoStore {
             }
         }
         // Wait until every table is ACTIVE (DynamoDB creates asynchronously).
-        for spec in self.tables.all() {
+        for spec in layouts.iter().copied() {
             for attempt in 0..120 {
                 let status = self
                     .describe(&spec.name)
@@ -88,14 +98,29 @@ impl DynamoStore {
             request = request.key_schema(key(range, KeyType::Range)?);
         }
         for index in &spec.indexes {
+            let projected = match index.projection {
+                stratus_store::tables::Projection::Include(attributes) => attributes
+                    .iter()
+                    .fold(Projection::builder(), |b, a| b.non_key_attributes(*a)),
+                _ => Projection::builder(),
+            }
+            .projection_type(projection(index.projection))
+            .build();
+            if index.local {
+                let mut lsi = LocalSecondaryIndex::builder()
+                    .index_name(&index.name)
+                    .key_schema(key(index.hash, KeyType::Hash)?)
+                    .projection(projected);
+                if let Some(range) = index.range {
+                    lsi = lsi.key_schema(key(range, KeyType::Range)?);
+                }
+                request = request.local_secondary_indexes(lsi.build().map_err(invalid)?);
+                continue;
+            }
             let mut gsi = GlobalSecondaryIndex::builder()
-                .index_name(index.name)
+                .index_name(&index.name)
                 .key_schema(key(index.hash, KeyType::Hash)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(projection(index.projection))
-                        .build(),
-                );
+                .projection(projected);
             if let Some(range) = index.range {
                 gsi = gsi.key_schema(key(range, KeyType::Range)?);
             }
@@ -151,6 +176,7 @@ fn projection(kind: stratus_store::tables::Projection) -> ProjectionType {
     match kind {
         stratus_store::tables::Projection::KeysOnly => ProjectionType::KeysOnly,
         stratus_store::tables::Projection::All => ProjectionType::All,
+        stratus_store::tables::Projection::Include(_) => ProjectionType::Include,
     }
 }
 
@@ -182,14 +208,24 @@ fn check(layout: &TableLayout, existing: &TableDescription) -> StoreResult<()> {
         )));
     }
     for index in &layout.indexes {
-        let found = existing
-            .global_secondary_indexes()
-            .iter()
-            .find(|g| g.index_name() == Some(index.name));
+        let name = Some(index.name.as_str());
+        let found = if index.local {
+            existing
+                .local_secondary_indexes()
+                .iter()
+                .find(|l| l.index_name() == name)
+                .map(|l| l.key_schema())
+        } else {
+            existing
+                .global_secondary_indexes()
+                .iter()
+                .find(|g| g.index_name() == name)
+                .map(|g| g.key_schema())
+        };
         let Some(found) = found else {
             return Err(mismatch(format!("index {} is missing", index.name)));
         };
-        let (hash, range) = key_of(found.key_schema());
+        let (hash, range) = key_of(found);
         if hash.as_deref() != Some(index.hash) || range.as_deref() != index.range {
             return Err(mismatch(format!(
                 "index {} has key ({hash:?}, {range:?})",

@@ -29,6 +29,9 @@ use stratus_store::{
 
 mod cache;
 mod market;
+mod tasks;
+
+pub use tasks::SqliteTaskStore;
 
 const SCHEMA_VERSION: i64 = 2;
 

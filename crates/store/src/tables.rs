@@ -22,13 +22,17 @@ pub enum Projection {
     KeysOnly,
     /// Every attribute.
     All,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
 }
 
-/// A global secondary index.
+/// A secondary index: global, or local (same partition key as the table).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexLayout {
     /// Index name.
-    pub name: &'static str,
+    pub name: String,
+    /// A local secondary index (created with the table, shares its partition key).
+    pub local: bool,
     /// Partition key attribute.
     pub hash: &'static str,
     /// Sort key attribute, if any.
@@ -48,7 +52,7 @@ pub struct TableLayout {
     pub hash: &'static str,
     /// Sort key attribute, if any.
     pub range: Option<&'static str>,
-    /// Global secondary indexes.
+    /// Secondary indexes.
     pub indexes: Vec<IndexLayout>,
 }
 
@@ -117,13 +121,14 @@ pub struct CacheTables {
 }
 
 fn index(
-    name: &'static str,
+    name: &str,
     hash: &'static str,
     range: Option<&'static str>,
     projection: Projection,
 ) -> IndexLayout {
     IndexLayout {
-        name,
+        name: name.to_string(),
+        local: false,
         hash,
         range,
         projection,
@@ -266,6 +271,109 @@ impl CacheTables {
     }
 }
 
+/// sosw 0.7's five task tables (`cloud-tables.md` §6), names prefixed (`autotest_` gives sosw's
+/// test twins), the config table named on its own (sosw's template and code disagreed on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTables {
+    /// The live queue: `task_id`; GSI `<prefix>sosw_tasks_greenfield` (`labourer_id`, `greenfield`).
+    pub tasks: TableLayout,
+    /// The archive, dead tasks included: `task_id`; GSI `labourer_task_status_with_time`.
+    pub closed: TableLayout,
+    /// Delayed retries: (`labourer_id`, `task_id`); LSI `labourer_id_greenfield` on
+    /// `desired_launch_time`.
+    pub retry: TableLayout,
+    /// The audit trail: (`task_id`, `created_at`).
+    pub meta: TableLayout,
+    /// Config rows: (`env`, `config_name`).
+    pub config: TableLayout,
+}
+
+impl TaskTables {
+    /// sosw's names with `prefix`, and the config table `config_table`.
+    pub fn new(prefix: &str, config_table: &str) -> Self {
+        use AttributeType::{Number, String};
+        let name = |base: &str| format!("{prefix}{base}");
+        TaskTables {
+            tasks: TableLayout {
+                name: name("sosw_tasks"),
+                attributes: vec![
+                    ("task_id", String),
+                    ("labourer_id", String),
+                    ("greenfield", Number),
+                ],
+                hash: "task_id",
+                range: None,
+                indexes: vec![index(
+                    &name("sosw_tasks_greenfield"),
+                    "labourer_id",
+                    Some("greenfield"),
+                    Projection::All,
+                )],
+            },
+            closed: TableLayout {
+                name: name("sosw_closed_tasks"),
+                attributes: vec![
+                    ("task_id", String),
+                    ("labourer_id_task_status", String),
+                    ("closed_at", Number),
+                ],
+                hash: "task_id",
+                range: None,
+                indexes: vec![index(
+                    "labourer_task_status_with_time",
+                    "labourer_id_task_status",
+                    Some("closed_at"),
+                    Projection::Include(&["completed_at", "greenfield", "attempts"]),
+                )],
+            },
+            retry: TableLayout {
+                name: name("sosw_retry_tasks"),
+                attributes: vec![
+                    ("labourer_id", String),
+                    ("task_id", String),
+                    ("desired_launch_time", Number),
+                ],
+                hash: "labourer_id",
+                range: Some("task_id"),
+                indexes: vec![IndexLayout {
+                    local: true,
+                    ..index(
+                        "labourer_id_greenfield",
+                        "labourer_id",
+                        Some("desired_launch_time"),
+                        Projection::All,
+                    )
+                }],
+            },
+            meta: TableLayout {
+                name: name("sosw_tasks_meta"),
+                attributes: vec![("task_id", String), ("created_at", Number)],
+                hash: "task_id",
+                range: Some("created_at"),
+                indexes: vec![],
+            },
+            config: TableLayout {
+                name: config_table.to_string(),
+                attributes: vec![("env", String), ("config_name", String)],
+                hash: "env",
+                range: Some("config_name"),
+                indexes: vec![],
+            },
+        }
+    }
+
+    /// Every table.
+    pub fn all(&self) -> [&TableLayout; 5] {
+        [
+            &self.tasks,
+            &self.closed,
+            &self.retry,
+            &self.meta,
+            &self.config,
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +404,45 @@ mod tests {
         assert_eq!(own.profile.name, "stratus_profile");
         assert_eq!(own.correlations.name, "stratus_correlations");
         assert_eq!(own.correlation_layout(), CorrelationLayout::IdKeyed);
+    }
+
+    #[test]
+    fn sosw_task_tables_have_sosw_names_keys_and_indexes() {
+        let t = TaskTables::new("", "config");
+        let names: Vec<&str> = t.all().iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "sosw_tasks",
+                "sosw_closed_tasks",
+                "sosw_retry_tasks",
+                "sosw_tasks_meta",
+                "config"
+            ]
+        );
+        assert_eq!(t.tasks.indexes[0].name, "sosw_tasks_greenfield");
+        assert_eq!(t.retry.key_names(), ["labourer_id", "task_id"]);
+        assert!(t.retry.indexes[0].local);
+        assert_eq!(t.meta.key_names(), ["task_id", "created_at"]);
+        let twins = TaskTables::new("autotest_", "autotest_config");
+        assert_eq!(twins.tasks.name, "autotest_sosw_tasks");
+        assert_eq!(
+            twins.tasks.indexes[0].name,
+            "autotest_sosw_tasks_greenfield"
+        );
+        for table in t.all() {
+            let declared = |name: &str| table.attributes.iter().any(|(n, _)| *n == name);
+            for key in table.key_names() {
+                assert!(declared(key), "{}: {key}", table.name);
+            }
+            for index in &table.indexes {
+                assert!(
+                    declared(index.hash) && index.range.is_none_or(declared),
+                    "{}",
+                    index.name
+                );
+            }
+        }
     }
 
     #[test]

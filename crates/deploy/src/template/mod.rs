@@ -185,25 +185,30 @@ pub fn table_resource(table: &TableLayout, manifest: &Manifest) -> Value {
     if provisioned {
         properties["ProvisionedThroughput"] = throughput.clone();
     }
-    if !table.indexes.is_empty() {
-        properties["GlobalSecondaryIndexes"] = table
-            .indexes
-            .iter()
-            .map(|index| {
-                let mut gsi = json!({
-                    "IndexName": index.name,
-                    "KeySchema": key_schema(index.hash, index.range),
-                    "Projection": {"ProjectionType": match index.projection {
-                        Projection::KeysOnly => "KEYS_ONLY",
-                        Projection::All => "ALL",
-                    }},
-                });
-                if provisioned {
-                    gsi["ProvisionedThroughput"] = throughput.clone();
-                }
-                gsi
-            })
-            .collect();
+    let index_json = |index: &stratus_store::tables::IndexLayout| {
+        let projection = match index.projection {
+            Projection::KeysOnly => json!({"ProjectionType": "KEYS_ONLY"}),
+            Projection::All => json!({"ProjectionType": "ALL"}),
+            Projection::Include(attributes) => {
+                json!({"ProjectionType": "INCLUDE", "NonKeyAttributes": attributes})
+            }
+        };
+        let mut json = json!({
+            "IndexName": index.name,
+            "KeySchema": key_schema(index.hash, index.range),
+            "Projection": projection,
+        });
+        if provisioned && !index.local {
+            json["ProvisionedThroughput"] = throughput.clone();
+        }
+        json
+    };
+    let (local, global): (Vec<_>, Vec<_>) = table.indexes.iter().partition(|i| i.local);
+    if !global.is_empty() {
+        properties["GlobalSecondaryIndexes"] = global.into_iter().map(index_json).collect();
+    }
+    if !local.is_empty() {
+        properties["LocalSecondaryIndexes"] = local.into_iter().map(index_json).collect();
     }
     let policy = if manifest.cache.retain {
         "Retain"
