@@ -44,6 +44,26 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "prefix of the DynamoDB table names (default none: scrilla's names)",
     },
     EnvVar {
+        names: &["STRATUS_JOBS_TABLE_PREFIX"],
+        key: Some("jobs_table_prefix"),
+        help: "prefix of the job system's task tables (default none: sosw's names, sosw_tasks…; autotest_ gives sosw's test twins)",
+    },
+    EnvVar {
+        names: &["STRATUS_JOBS_CONFIG_TABLE"],
+        key: Some("jobs_config_table"),
+        help: "the job system's config table (default config, as sosw's code reads)",
+    },
+    EnvVar {
+        names: &["STRATUS_JOBS_ENV"],
+        key: Some("jobs_env"),
+        help: "the env of the job system's config rows (default production, as sosw)",
+    },
+    EnvVar {
+        names: &["STRATUS_JOBS_CONFIG_TTL"],
+        key: Some("jobs_config_ttl"),
+        help: "seconds a job config row is cached before it is read again (default 60)",
+    },
+    EnvVar {
         names: &["STRATUS_DYNAMO_BILLING"],
         key: Some("dynamo_billing"),
         help: "PAY_PER_REQUEST (default) or PROVISIONED, for tables Stratus creates",

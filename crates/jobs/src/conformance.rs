@@ -241,6 +241,20 @@ pub async fn moves_are_conditional_on_the_row_as_read(store: &dyn TaskStore) {
         .await
         .unwrap();
     let a = invoke(store, "a", NOW).await;
+    // Not completed: cannot be archived as completed.
+    assert!(
+        !store
+            .archive(&a, ClosedStatus::Completed, NOW)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.complete("a", 1, NOW, &[], &[]).await.unwrap(),
+        Applied::Applied
+    );
+    // Completed after the caller read it: neither retried nor buried.
+    assert!(!store.to_retry(&a, NOW).await.unwrap());
+    assert!(!store.archive(&a, ClosedStatus::Dead, NOW).await.unwrap());
     let mut stale = a.clone();
     stale.attempts = 0;
     assert!(
@@ -314,6 +328,7 @@ pub async fn dead_tasks_are_listed_and_redriven(store: &dyn TaskStore) {
         );
     }
     let c = invoke(store, "c", NOW).await;
+    store.complete("c", 1, NOW, &[], &[]).await.unwrap();
     assert!(
         store
             .archive(&c, ClosedStatus::Completed, NOW + 30.0)
@@ -400,6 +415,7 @@ pub async fn a_job_is_read_from_all_three_tables(store: &dyn TaskStore) {
     let b = invoke(store, "b", NOW).await;
     store.to_retry(&b, NOW).await.unwrap();
     let c = invoke(store, "c", NOW).await;
+    store.complete("c", 1, NOW, &[], &[]).await.unwrap();
     store
         .archive(&c, ClosedStatus::Completed, NOW)
         .await

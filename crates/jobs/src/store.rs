@@ -159,10 +159,12 @@ pub trait TaskStore: Send + Sync {
     ) -> TaskResult<Applied>;
 
     /// Moves a live task to the closed table, if it is still as `task` shows it (same greenfield
-    /// and attempts). False if it changed or went.
+    /// and attempts) and, as `status` says, completed (`Completed`) or not (`Dead`). False if it
+    /// changed or went.
     async fn archive(&self, task: &Task, status: ClosedStatus, closed_at: f64) -> TaskResult<bool>;
 
-    /// Moves a live task to the retry table, due at `due`, under the same condition.
+    /// Moves a live, not completed task to the retry table, due at `due`, under the same
+    /// condition (a completion that arrived after the caller's read keeps the task where it is).
     async fn to_retry(&self, task: &Task, due: f64) -> TaskResult<bool>;
 
     /// Retry rows of a worker due at or before `now`, earliest first.

@@ -40,6 +40,9 @@ mod cache;
 mod market;
 mod requests;
 mod tables;
+mod tasks;
+
+pub use tasks::DynamoTaskStore;
 
 pub use stratus_store::tables::{AnalyticsLayout, CacheTables, CorrelationLayout};
 mod batch_get;
@@ -102,6 +105,7 @@ type BatchFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send + 'a>>;
 
 /// A store in four DynamoDB tables.
+#[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
     endpoint: String,

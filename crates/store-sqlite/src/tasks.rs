@@ -418,10 +418,15 @@ impl TaskStore for SqliteTaskStore {
     async fn archive(&self, task: &Task, status: ClosedStatus, closed_at: f64) -> TaskResult<bool> {
         let task = task.clone();
         self.write(move |tx, t| {
+            let condition = if status == ClosedStatus::Completed {
+                "task_id = ?1 AND greenfield = ?2 AND attempts = ?3 AND completed_at IS NOT NULL"
+            } else {
+                "task_id = ?1 AND greenfield = ?2 AND attempts = ?3 AND completed_at IS NULL"
+            };
             let Some(mut row) = read_one(
                 tx,
                 &t.tasks.name,
-                "task_id = ?1 AND greenfield = ?2 AND attempts = ?3",
+                condition,
                 params![task.task_id, task.greenfield, task.attempts],
             )?
             else {
@@ -445,7 +450,7 @@ impl TaskStore for SqliteTaskStore {
             let Some(mut row) = read_one(
                 tx,
                 &t.tasks.name,
-                "task_id = ?1 AND greenfield = ?2 AND attempts = ?3",
+                "task_id = ?1 AND greenfield = ?2 AND attempts = ?3 AND completed_at IS NULL",
                 params![task.task_id, task.greenfield, task.attempts],
             )?
             else {

@@ -188,9 +188,35 @@ impl std::str::FromStr for DynamoLayout {
     }
 }
 
+/// Where the job system keeps its tasks and config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobsSettings {
+    /// Task-table name prefix (empty: sosw's names).
+    pub table_prefix: String,
+    /// The config table.
+    pub config_table: String,
+    /// The env of the config rows.
+    pub env: String,
+    /// Seconds a config row is cached.
+    pub config_ttl: f64,
+}
+
+impl Default for JobsSettings {
+    fn default() -> Self {
+        JobsSettings {
+            table_prefix: String::new(),
+            config_table: "config".into(),
+            env: "production".into(),
+            config_ttl: 60.0,
+        }
+    }
+}
+
 /// Resolved settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
+    /// The job system's tables.
+    pub jobs: JobsSettings,
     /// DynamoDB table-name prefix.
     pub table_prefix: String,
     /// DynamoDB billing.
@@ -240,6 +266,7 @@ impl Settings {
                 .to_path_buf(),
         };
         let mut settings = Settings {
+            jobs: JobsSettings::default(),
             table_prefix: String::new(),
             dynamo_billing: DynamoBilling::PayPerRequest,
             dynamo_layout: DynamoLayout::Scrilla,
@@ -274,6 +301,46 @@ impl Settings {
         if let Some((name, v)) = lookup("STRATUS_TABLE_PREFIX") {
             settings.table_prefix = v;
             settings.check_table_prefix(&name)?;
+        }
+        let table_name = |name: &str, v: &str| -> Result<String, SettingsError> {
+            if v.len() <= 200
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            {
+                Ok(v.to_string())
+            } else {
+                Err(invalid(
+                    name,
+                    v,
+                    "use letters, digits, '_', '-' and '.' only",
+                ))
+            }
+        };
+        if let Some((name, v)) = lookup("STRATUS_JOBS_TABLE_PREFIX") {
+            settings.jobs.table_prefix = table_name(&name, &v)?;
+        }
+        if let Some((name, v)) = lookup("STRATUS_JOBS_CONFIG_TABLE") {
+            if v.len() < 3 {
+                return Err(invalid(
+                    &name,
+                    &v,
+                    "a DynamoDB table name has at least 3 characters",
+                ));
+            }
+            settings.jobs.config_table = table_name(&name, &v)?;
+        }
+        if let Some((name, v)) = lookup("STRATUS_JOBS_ENV") {
+            if v.is_empty() || v.len() > 100 {
+                return Err(invalid(
+                    &name,
+                    &v,
+                    "expected a name such as production or dev",
+                ));
+            }
+            settings.jobs.env = v;
+        }
+        if let Some((name, v)) = lookup("STRATUS_JOBS_CONFIG_TTL") {
+            settings.jobs.config_ttl = parse_seconds(&name, &v)?.as_secs_f64();
         }
         if let Some((name, v)) = lookup("STRATUS_DYNAMO_LAYOUT") {
             settings.dynamo_layout = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
