@@ -12,11 +12,12 @@ use std::sync::Arc;
 pub mod migrate;
 pub mod providers;
 pub mod settings;
+pub mod tasks;
 pub mod vars;
 
 pub use settings::{
-    CacheMode, DynamoBilling, DynamoLayout, LiveSettings, ProviderChoice, Secret, Settings,
-    SettingsError,
+    CacheMode, DynamoBilling, DynamoLayout, JobsSettings, LiveSettings, ProviderChoice, Secret,
+    Settings, SettingsError,
 };
 pub use vars::{ENV_VARS, EnvVar};
 

@@ -1,91 +1,367 @@
-//! `stratus ingest` and `stratus schedule`: the batch side of the CLI.
+//! `stratus jobs`: batch jobs on the job system (sosw's task model) with local workers.
+//!
+//! The task store is the configured store (the SQLite file, or DynamoDB with
+//! `CACHE_MODE=dynamodb`); `run` and `work` are the four roles in one process, so a laptop runs
+//! the same lifecycle — claims, retries, expiry, the dead archive — as the deployed functions.
 
-use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use serde_json::json;
+use anyhow::Context;
+use serde_json::{Map, Value, json};
 use stratus_analytics::AppError;
 use stratus_app::Settings;
-use stratus_ingest::schedule::{self, Job};
-use stratus_ingest::{Destination, Event, IngestConfig, IngestOptions, RunReport, ingest};
+use stratus_app::tasks::{app_error, open_task_store};
+use stratus_jobs::pool::{self, PoolOptions, Until};
+use stratus_jobs::scavenger::RedriveFilter;
+use stratus_jobs::status::JobStatus;
+use stratus_jobs::{Jobs, JobsError, SystemClock};
 
+use crate::args::{JobsAction, JobsConfigAction};
 use crate::output::Output;
-use crate::{EXIT_BAD_INPUT, args::Cli};
 
-/// Exit code of an ingest run in which some source failed (the exports and report are written).
-pub const EXIT_SOURCES_FAILED: u8 = 3;
-
-/// Options of `stratus ingest`.
-pub(crate) struct IngestRequest<'a> {
-    pub(crate) config: &'a Path,
-    pub(crate) force: bool,
-    pub(crate) full: bool,
-    pub(crate) destination: Option<&'a str>,
+fn jobs_error(error: JobsError) -> AppError {
+    match error {
+        JobsError::Job(e) => AppError::InvalidInput {
+            field: "job",
+            message: e.0,
+        },
+        JobsError::Store(e) => app_error(e),
+        JobsError::NotFound(message) => AppError::InvalidInput {
+            field: "job",
+            message,
+        },
+    }
 }
 
-/// Runs one ingest; returns the report as output and the exit code.
-pub(crate) fn run_ingest(
-    request: &IngestRequest<'_>,
+/// Runs one `stratus jobs` action.
+pub(crate) fn run(
+    action: &JobsAction,
     settings: Settings,
     env: &dyn Fn(&str) -> Option<String>,
     quiet: bool,
-) -> anyhow::Result<(Output, u8)> {
-    let config = IngestConfig::load(request.config).map_err(|e| AppError::NoData {
-        message: e.to_string(),
-    })?;
-    let url = request
-        .destination
-        .unwrap_or(&config.destination)
-        .to_string();
-    let destination = Destination::open(&url, env).map_err(|e| AppError::NoData {
-        message: e.to_string(),
-    })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+) -> anyhow::Result<Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(async {
-        // An empty shared store is what an ingest job fills, so it is not an error here; a
-        // store seeded from the bundled data gets it first, as for every other command.
-        let store = stratus_app::open_store(&settings).await?;
-        let analytics = stratus_app::analytics(store, &settings);
-        crate::seed_with_progress(&analytics, quiet).await?;
-        let options = IngestOptions {
-            run_date: analytics.today(),
-            force: request.force,
-            full: request.full,
-        };
-        let bar = progress(quiet);
-        let observer = |event: Event<'_>| match event {
-            Event::Planned(total) => bar.set_length(total),
-            Event::Step(what) => {
-                bar.set_message(what.to_string());
-                bar.inc(1);
+    runtime.block_on(async {
+        let store = open_task_store(&settings, true).await?;
+        let jobs = Arc::new(Jobs::new(
+            store,
+            Arc::new(SystemClock),
+            &settings.jobs.env,
+            settings.jobs.config_ttl,
+            "stratus-cli",
+        ));
+        match action {
+            JobsAction::Submit {
+                file,
+                verb,
+                tickers_file,
+                params,
+                labourer,
+                options,
+            } => {
+                let job = match (file, verb, tickers_file) {
+                    (Some(file), _, _) => job_file(file)?,
+                    (None, Some(verb), Some(tickers)) => {
+                        verb_job(verb, tickers, params, options, labourer.as_deref())?
+                    }
+                    _ => anyhow::bail!("give a job file, or --verb with --tickers-file"),
+                };
+                submit(&jobs, job, &settings).await
             }
-        };
-        let report = ingest(
-            &analytics,
-            &settings.live,
-            &config,
-            &destination,
-            &options,
-            &observer,
-        )
-        .await;
-        bar.finish_and_clear();
-        anyhow::Ok(report?)
+            JobsAction::Run {
+                job,
+                concurrency,
+                labourer,
+            } => {
+                let until = match job {
+                    Some(job) => {
+                        jobs.status(job).await.map_err(jobs_error)?;
+                        Until::JobDone(job.clone())
+                    }
+                    None => Until::Idle,
+                };
+                work(&jobs, &settings, env, labourer, *concurrency, until, quiet).await
+            }
+            JobsAction::Work {
+                concurrency,
+                labourer,
+                until_idle,
+            } => {
+                let until = if *until_idle {
+                    Until::Idle
+                } else {
+                    Until::Forever
+                };
+                work(&jobs, &settings, env, labourer, *concurrency, until, quiet).await
+            }
+            JobsAction::Status { job } => {
+                let status = jobs.status(job).await.map_err(jobs_error)?;
+                Ok(status_output(&status))
+            }
+            JobsAction::Results { job } => results(&jobs, job).await,
+            JobsAction::Redrive {
+                tasks,
+                labourer,
+                since,
+                until,
+            } => {
+                redrive(
+                    &jobs,
+                    tasks,
+                    labourer.as_deref(),
+                    since.as_deref(),
+                    until.as_deref(),
+                )
+                .await
+            }
+            JobsAction::Config { action } => config(&jobs, action).await,
+        }
+    })
+}
+
+/// Reads a job file (TOML) into the job's JSON; an ingest job's config file is read now and
+/// travels as text in every task.
+fn job_file(path: &Path) -> anyhow::Result<Map<String, Value>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the job file {}", path.display()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| AppError::InvalidInput {
+        field: "job",
+        message: format!("{}: {e}", path.display()),
     })?;
-    let code = if report.any_failed() {
-        EXIT_SOURCES_FAILED
-    } else {
-        0
+    let mut job = match serde_json::to_value(table)? {
+        Value::Object(map) => map,
+        _ => Map::new(),
     };
-    Ok((report_output(&report), code))
+    if let Some(Value::String(file)) = job.get("ingest_config").cloned()
+        && !file.contains('\n')
+        && file.ends_with(".toml")
+    {
+        let relative = path.parent().unwrap_or(Path::new(".")).join(&file);
+        let config = std::fs::read_to_string(&relative).with_context(|| {
+            format!(
+                "cannot read the ingest config {} the job names",
+                relative.display()
+            )
+        })?;
+        // Chunk by source and symbol: sources = {name = {symbols = {SYM = null, …}}}.
+        let parsed = stratus_ingest::IngestConfig::parse(&relative.display().to_string(), &config)?;
+        let sources: Map<String, Value> = parsed
+            .sources
+            .iter()
+            .map(|s| {
+                let symbols: Map<String, Value> =
+                    s.symbols.iter().map(|t| (t.clone(), Value::Null)).collect();
+                let sub = if symbols.is_empty() {
+                    Value::Null
+                } else {
+                    json!({ "symbols": symbols })
+                };
+                (s.name.clone(), sub)
+            })
+            .collect();
+        job.insert("ingest_config".into(), Value::String(config));
+        job.entry("work").or_insert(json!("ingest"));
+        job.entry("job_schema_name").or_insert(json!("ingest"));
+        job.entry("sources").or_insert(Value::Object(sources));
+    }
+    Ok(job)
+}
+
+/// A job of one verb call per line of a tickers file.
+fn verb_job(
+    verb: &str,
+    tickers_file: &Path,
+    params: &[String],
+    options: &[String],
+    labourer: Option<&str>,
+) -> anyhow::Result<Map<String, Value>> {
+    let text = std::fs::read_to_string(tickers_file)
+        .with_context(|| format!("cannot read the tickers file {}", tickers_file.display()))?;
+    let tasks: Vec<Value> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let tickers: Vec<Value> = line
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|t| !t.is_empty())
+                .map(|t| Value::String(t.to_string()))
+                .collect();
+            json!({ "tickers": tickers })
+        })
+        .collect();
+    if tasks.is_empty() {
+        return Err(AppError::InvalidInput {
+            field: "tickers-file",
+            message: format!(
+                "{} has no lines of tickers; write one call per line, e.g. AAPL MSFT",
+                tickers_file.display()
+            ),
+        }
+        .into());
+    }
+    let mut map = Map::new();
+    for pair in params {
+        let (name, value) = pair.split_once('=').ok_or_else(|| AppError::InvalidInput {
+            field: "param",
+            message: format!("--param {pair:?}: expected NAME=VALUE, e.g. start=2023-01-03"),
+        })?;
+        map.insert(
+            name.trim().trim_start_matches("--").to_string(),
+            Value::String(value.to_string()),
+        );
+    }
+    let mut rest = options.iter().peekable();
+    while let Some(option) = rest.next() {
+        let Some(name) = option.strip_prefix("--") else {
+            return Err(AppError::InvalidInput {
+                field: "options",
+                message: format!("{option:?}: the verb's options go after `--` as --name value; the tickers come from --tickers-file"),
+            }
+            .into());
+        };
+        match name.split_once('=') {
+            Some((name, value)) => {
+                map.insert(name.to_string(), Value::String(value.to_string()));
+            }
+            None => {
+                let value = match rest.peek() {
+                    Some(next) if !next.starts_with("--") => {
+                        Value::String(rest.next().cloned().unwrap_or_default())
+                    }
+                    _ => Value::Bool(true),
+                };
+                map.insert(name.to_string(), value);
+            }
+        }
+    }
+    let mut job = Map::new();
+    job.insert("verb".into(), Value::String(verb.to_string()));
+    job.insert("params".into(), Value::Object(map));
+    job.insert("tasks".into(), Value::Array(tasks));
+    if let Some(labourer) = labourer {
+        job.insert("labourer".into(), Value::String(labourer.to_string()));
+    }
+    Ok(job)
+}
+
+async fn submit(
+    jobs: &Jobs,
+    mut job: Map<String, Value>,
+    settings: &Settings,
+) -> anyhow::Result<Output> {
+    let today = settings.live.today.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        chrono::DateTime::from_timestamp(now, 0).map_or_else(Default::default, |t| t.date_naive())
+    });
+    // The whole job is checked before a task is written.
+    let config = jobs.config.get().await.map_err(app_error)?;
+    let payloads =
+        stratus_jobs::scheduler::plan(&job, &config, today).map_err(|e| jobs_error(e.into()))?;
+    if payloads.is_empty() {
+        return Err(AppError::InvalidInput {
+            field: "job",
+            message: "the job makes no tasks; give tickers, tasks or sources".into(),
+        }
+        .into());
+    }
+    stratus_work::check_job(&payloads).map_err(|e| jobs_error(e.into()))?;
+    job.remove("name");
+    let submission = jobs.submit(&job, today, None).await.map_err(jobs_error)?;
+    Ok(Output::text_table(
+        json!({ "job": submission.job_id, "tasks": submission.tasks }),
+        vec!["job".into(), "tasks".into(), "new".into()],
+        vec![vec![
+            submission.job_id.clone(),
+            submission.tasks.to_string(),
+            submission.created.to_string(),
+        ]],
+    )
+    .note(format!(
+        "run it with: stratus jobs run {} --concurrency 2",
+        submission.job_id
+    )))
+}
+
+async fn work(
+    jobs: &Arc<Jobs>,
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    labourer: &str,
+    concurrency: u16,
+    until: Until,
+    quiet: bool,
+) -> anyhow::Result<Output> {
+    let store = stratus_app::open_store(settings).await?;
+    let analytics = stratus_app::analytics(store, settings);
+    crate::seed_with_progress(&analytics, quiet).await?;
+    let owned: std::collections::HashMap<String, String> = stratus_app::ENV_VARS
+        .iter()
+        .flat_map(|v| v.names.iter())
+        .chain(
+            [
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_REGION",
+                "AWS_ENDPOINT_URL",
+            ]
+            .iter(),
+        )
+        .filter_map(|name| env(name).map(|v| (name.to_string(), v)))
+        .collect();
+    let worker = stratus_work::Worker::new(
+        analytics,
+        settings.live.clone(),
+        Arc::new(move |name: &str| owned.get(name).cloned()),
+    );
+    let bar = progress(quiet);
+    let draw = |status: &JobStatus| {
+        bar.set_length(status.tasks);
+        bar.set_position(status.completed + status.dead);
+        bar.set_message(format!(
+            "{} running, {} pending, {} waiting to retry, {} dead",
+            status.running, status.pending, status.failed, status.dead
+        ));
+    };
+    let options = PoolOptions {
+        labourer_id: labourer.to_string(),
+        concurrency: usize::from(concurrency),
+        scavenge: true,
+        scavenge_every: Duration::from_secs(1),
+        poll: Duration::from_millis(200),
+        until,
+    };
+    let report = pool::run(jobs.clone(), Arc::new(worker), options, &draw)
+        .await
+        .map_err(jobs_error)?;
+    bar.finish_and_clear();
+    Ok(match report.status {
+        Some(status) => status_output(&status).note(format!(
+            "this process completed {} task(s) of the queue (any job), reported {} failure(s)",
+            report.completed, report.failed
+        )),
+        None => Output::text_table(
+            json!({ "completed": report.completed, "failed": report.failed }),
+            vec!["completed".into(), "failed".into()],
+            vec![vec![
+                report.completed.to_string(),
+                report.failed.to_string(),
+            ]],
+        ),
+    })
 }
 
 fn progress(quiet: bool) -> indicatif::ProgressBar {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     let bar = ProgressBar::with_draw_target(
-        Some(0),
+        None,
         if quiet {
             ProgressDrawTarget::hidden()
         } else {
@@ -93,162 +369,165 @@ fn progress(quiet: bool) -> indicatif::ProgressBar {
         },
     );
     bar.set_style(
-        ProgressStyle::with_template("ingest {msg:24} {bar:30} {pos}/{len}")
+        ProgressStyle::with_template("{bar:30} {pos}/{len} tasks  {per_sec}  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
 }
 
-fn report_output(report: &RunReport) -> Output {
-    let rows = report
-        .sources
-        .iter()
-        .map(|s| {
-            vec![
-                s.name.clone(),
-                s.dataset.clone(),
-                s.status.label().to_string(),
-                s.records.to_string(),
-                s.stored.to_string(),
-                s.rejected.to_string(),
-                format!("{:.2}", s.duration_seconds),
-            ]
-        })
-        .collect();
-    let mut out = Output::text_table(
-        serde_json::to_value(report).unwrap_or_default(),
+fn status_output(status: &JobStatus) -> Output {
+    let json = serde_json::to_value(status).unwrap_or(Value::Null);
+    let done = status.completed + status.dead;
+    let width = 30usize;
+    let filled = if status.tasks == 0 {
+        0
+    } else {
+        (done as usize * width) / status.tasks as usize
+    };
+    let bar = format!(
+        "[{}{}] {done}/{}",
+        "#".repeat(filled),
+        "-".repeat(width - filled),
+        status.tasks
+    );
+    Output::text_table(
+        json,
         [
-            "source", "dataset", "status", "records", "stored", "rejected", "seconds",
+            "job",
+            "tasks",
+            "pending",
+            "running",
+            "completed",
+            "failed",
+            "dead",
         ]
         .map(String::from)
         .to_vec(),
-        rows,
-    );
-    for s in &report.sources {
-        for e in &s.errors {
-            out = out.note(format!("{}: {e}", s.name));
-        }
-        if let Some(first) = s.rejected_examples.first() {
-            out = out.note(format!(
-                "{}: {} records rejected, e.g. {} {}: {}",
-                s.name, s.rejected, first.key, first.date, first.reason
-            ));
-        }
-    }
-    for e in &report.exports {
-        out = out.note(
-            format!(
-                "{:?} {} ({} rows, {} bytes)",
-                e.outcome, e.path, e.rows, e.bytes
-            )
-            .to_lowercase(),
-        );
-    }
-    out.note(format!(
-        "report: {}/reports/ingest-report-{}.json and .csv; {:.2} s",
-        report.destination.trim_end_matches('/'),
-        report.run_date,
-        report.duration_seconds
-    ))
+        vec![vec![
+            status.job.clone(),
+            status.tasks.to_string(),
+            status.pending.to_string(),
+            status.running.to_string(),
+            status.completed.to_string(),
+            status.failed.to_string(),
+            status.dead.to_string(),
+        ]],
+    )
+    .note(if status.is_done() {
+        format!("{bar}  done")
+    } else {
+        bar
+    })
 }
 
-/// `stratus schedule`: runs jobs on their cron expressions; with `list`, prints the next runs.
-pub(crate) fn run_schedule(
-    config: &Path,
-    list: bool,
-    max_runs: Option<u64>,
-    env: &dyn Fn(&str) -> Option<String>,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> anyhow::Result<Option<Output>> {
-    let jobs = schedule::load(config).map_err(|e| AppError::NoData {
-        message: e.to_string(),
-    })?;
-    for job in &jobs {
-        let mut argv = vec!["stratus".to_string()];
-        argv.extend(job.command.iter().cloned());
-        <Cli as clap::Parser>::try_parse_from(&argv).map_err(|e| AppError::NoData {
-            message: format!(
-                "{}: job {:?}: command {:?} does not parse: {}",
-                config.display(),
-                job.name,
-                job.command.join(" "),
-                e.render().to_string().lines().next().unwrap_or_default()
-            ),
-        })?;
-    }
-    if list {
-        return Ok(Some(list_output(&jobs)));
-    }
-    let mut runs = 0u64;
-    // The instant whose jobs ran last: the next batch is the first instant after it (or after
-    // now, when running took longer — runs missed meanwhile are skipped, as cron does).
-    let mut done_until = stratus_analytics::live::now();
-    loop {
-        let now = stratus_analytics::live::now().max(done_until);
-        let Some((when, due)) = schedule::next_due(&jobs, now) else {
-            writeln!(err, "schedule: no job has a future run time; stopping")?;
-            return Ok(None);
-        };
-        let wait = (when - stratus_analytics::live::now())
-            .to_std()
-            .unwrap_or_default();
-        std::thread::sleep(wait);
-        for index in due {
-            let job = &jobs[index];
-            writeln!(
-                err,
-                "schedule: {} starting job {:?}: stratus {}",
-                stratus_analytics::live::now().format("%Y-%m-%dT%H:%M:%SZ"),
-                job.name,
-                job.command.join(" ")
-            )?;
-            let mut argv = vec!["stratus".to_string()];
-            argv.extend(job.command.iter().cloned());
-            let code = match <Cli as clap::Parser>::try_parse_from(&argv) {
-                Ok(cli) => crate::run(cli, env, out, err),
-                Err(_) => std::process::ExitCode::from(EXIT_BAD_INPUT),
-            };
-            writeln!(err, "schedule: job {:?} finished: {code:?}", job.name)?;
-            out.flush()?;
-            runs += 1;
-            if max_runs.is_some_and(|m| runs >= m) {
-                return Ok(None);
-            }
+async fn results(jobs: &Jobs, job: &str) -> anyhow::Result<Output> {
+    let results = jobs.results(job).await.map_err(jobs_error)?;
+    let short = |v: &Value| {
+        let text = v.to_string();
+        if text.chars().count() > 60 {
+            format!("{}…", text.chars().take(59).collect::<String>())
+        } else {
+            text
         }
-        done_until = when;
-    }
-}
-
-fn list_output(jobs: &[Job]) -> Output {
-    let now = stratus_analytics::live::now();
-    let mut json = Vec::new();
-    let mut rows = Vec::new();
-    for job in jobs {
-        let mut next = Vec::new();
-        let mut at = now;
-        for _ in 0..3 {
-            match job.next_after(at) {
-                Some(t) => {
-                    next.push(t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
-                    at = t;
-                }
-                None => break,
-            }
-        }
-        rows.push(vec![
-            job.name.clone(),
-            job.expression.clone(),
-            next.first().cloned().unwrap_or_else(|| "never".into()),
-            job.command.join(" "),
-        ]);
-        json.push(json!({"name": job.name, "cron": job.expression, "command": job.command, "next_runs": next}));
-    }
-    Output::text_table(
-        json!(json),
-        ["job", "cron (UTC)", "next run", "command"]
+    };
+    let mut rows: Vec<Vec<String>> = results
+        .results
+        .iter()
+        .map(|r| {
+            vec![
+                r.task.clone(),
+                "completed".into(),
+                short(&r.params),
+                short(&r.result),
+            ]
+        })
+        .collect();
+    rows.extend(results.dead.iter().map(|d| {
+        vec![
+            d.task.clone(),
+            format!("dead after {}", d.attempts),
+            short(&d.params),
+            d.error.clone().unwrap_or_default(),
+        ]
+    }));
+    let json = serde_json::to_value(&results).unwrap_or(Value::Null);
+    Ok(Output::text_table(
+        json,
+        ["task", "state", "params", "result"]
             .map(String::from)
             .to_vec(),
         rows,
+    ))
+}
+
+fn parse_time(field: &'static str, text: &str) -> Result<f64, AppError> {
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .map_or(0.0, |d| d.and_utc().timestamp() as f64));
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp() as f64 + f64::from(t.timestamp_subsec_micros()) / 1e6)
+        .map_err(|_| AppError::InvalidInput {
+            field,
+            message: format!(
+                "{text:?} is not a time; use YYYY-MM-DD or RFC 3339 (2026-11-30T12:00:00Z)"
+            ),
+        })
+}
+
+async fn redrive(
+    jobs: &Jobs,
+    tasks: &[String],
+    labourer: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> anyhow::Result<Output> {
+    let filter = match labourer {
+        Some(labourer) => RedriveFilter::Labourer {
+            labourer_id: labourer.to_string(),
+            from: since
+                .map(|t| parse_time("since", t))
+                .transpose()?
+                .unwrap_or(0.0),
+            to: until
+                .map(|t| parse_time("until", t))
+                .transpose()?
+                .unwrap_or(f64::INFINITY),
+        },
+        None => RedriveFilter::Ids(tasks.to_vec()),
+    };
+    let redriven = jobs.redrive(&filter).await.map_err(jobs_error)?;
+    let ids: Vec<String> = redriven.iter().map(|t| t.task_id.clone()).collect();
+    Ok(Output::text_table(
+        json!({ "redriven": ids }),
+        vec!["redriven".into()],
+        ids.iter().map(|id| vec![id.clone()]).collect(),
     )
+    .note(format!("{} dead task(s) queued again", ids.len())))
+}
+
+async fn config(jobs: &Jobs, action: &JobsConfigAction) -> anyhow::Result<Output> {
+    let config = match action {
+        JobsConfigAction::Get { .. } => jobs.config.get().await,
+        JobsConfigAction::Set { key, value } => {
+            let value =
+                serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.clone()));
+            jobs.config.set(key, value).await
+        }
+    }
+    .map_err(app_error)?;
+    let shown = match action {
+        JobsConfigAction::Get { key: Some(key) } | JobsConfigAction::Set { key, .. } => key
+            .split('.')
+            .try_fold(&config.raw, |v, k| v.get(k))
+            .cloned()
+            .ok_or_else(|| AppError::InvalidInput {
+                field: "key",
+                message: format!("no config key {key}; `stratus jobs config get` shows them all"),
+            })?,
+        JobsConfigAction::Get { key: None } => config.raw.clone(),
+    };
+    let text = serde_json::to_string_pretty(&shown)?;
+    Ok(Output::text_table(shown, vec![], vec![]).note(text))
 }

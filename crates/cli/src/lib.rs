@@ -11,10 +11,11 @@
 mod cache;
 mod deploy;
 mod files;
+mod ingest;
 mod jobs;
 mod package;
 
-pub use jobs::EXIT_SOURCES_FAILED;
+pub use ingest::EXIT_SOURCES_FAILED;
 
 pub use stratus_verbs::{args, commands, output};
 
@@ -132,13 +133,13 @@ fn execute(
         destination,
     } = &cli.command
     {
-        let request = jobs::IngestRequest {
+        let request = ingest::IngestRequest {
             config,
             force: *force,
             full: *full,
             destination: destination.as_deref(),
         };
-        let (result, code) = jobs::run_ingest(&request, settings, &layered, cli.global.quiet)?;
+        let (result, code) = ingest::run_ingest(&request, settings, &layered, cli.global.quiet)?;
         emit(&cli, &result, out)?;
         return Ok(code);
     }
@@ -148,10 +149,14 @@ fn execute(
         max_runs,
     } = &cli.command
     {
-        if let Some(result) = jobs::run_schedule(config, *list, *max_runs, &layered, out, err)? {
+        if let Some(result) = ingest::run_schedule(config, *list, *max_runs, &layered, out, err)? {
             emit(&cli, &result, out)?;
         }
         return Ok(0);
+    }
+    if let args::Command::Jobs { action } = &cli.command {
+        let result = jobs::run(action, settings, &layered, cli.global.quiet)?;
+        return emit(&cli, &result, out).map(|()| 0);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

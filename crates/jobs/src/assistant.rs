@@ -21,20 +21,23 @@ impl Jobs {
         result: &[(String, String)],
     ) -> Result<Applied, JobsError> {
         let now = self.clock.now();
+        let detail = Some(format!("attempt {}", invocation.attempt));
+        let meta = self.meta(&stub(invocation), "marked_as_completed", detail.clone());
         let applied = self
             .store
-            .complete(&invocation.task_id, invocation.attempt, now, stats, result)
+            .complete(
+                &invocation.task_id,
+                invocation.attempt,
+                now,
+                stats,
+                result,
+                &meta,
+            )
             .await?;
-        let action = match applied {
-            Applied::Applied => "marked_as_completed",
-            Applied::Stale => "stale_completion",
-        };
-        let meta = self.meta(
-            &stub(invocation),
-            action,
-            Some(format!("attempt {}", invocation.attempt)),
-        );
-        self.store.write_meta(&[meta]).await?;
+        if applied == Applied::Stale {
+            let meta = self.meta(&stub(invocation), "stale_completion", detail);
+            self.store.write_meta(&[meta]).await?;
+        }
         Ok(applied)
     }
 
@@ -49,26 +52,25 @@ impl Jobs {
     ) -> Result<Applied, JobsError> {
         let now = self.clock.now();
         let result = [("error".to_string(), error.to_string())];
+        let stub = stub(invocation);
+        let detail = Some(format!("attempt {}: {error}", invocation.attempt));
+        let meta = self.meta(&stub, "marked_as_failed", detail.clone());
         let applied = self
             .store
-            .fail(&invocation.task_id, invocation.attempt, now, stats, &result)
+            .fail(
+                &invocation.task_id,
+                invocation.attempt,
+                now,
+                stats,
+                &result,
+                &meta,
+            )
             .await?;
-        let stub = stub(invocation);
         if applied == Applied::Stale {
-            let meta = self.meta(
-                &stub,
-                "stale_failure",
-                Some(format!("attempt {}: {error}", invocation.attempt)),
-            );
+            let meta = self.meta(&stub, "stale_failure", detail);
             self.store.write_meta(&[meta]).await?;
             return Ok(applied);
         }
-        let meta = self.meta(
-            &stub,
-            "marked_as_failed",
-            Some(format!("attempt {}: {error}", invocation.attempt)),
-        );
-        self.store.write_meta(&[meta]).await?;
         // If the task moves on before this (a scavenger), the conditional move below is a no-op.
         let Some(task) = self.store.get(&invocation.task_id).await? else {
             return Ok(applied);
@@ -99,27 +101,23 @@ impl Jobs {
     ) -> Result<bool, JobsError> {
         let delay = backoff.delay(task.attempts, registration.max_duration, (self.jitter)());
         let due = self.clock.now() + delay;
-        let moved = self.store.to_retry(task, due).await?;
-        if moved {
-            let meta = self.meta(
-                task,
-                "scheduled_for_retry",
-                Some(format!("in {delay:.1} s")),
-            );
-            self.store.write_meta(&[meta]).await?;
-        }
+        let meta = self.meta(
+            task,
+            "scheduled_for_retry",
+            Some(format!("in {delay:.1} s")),
+        );
+        let moved = self.store.to_retry(task, due, &meta).await?;
         Ok(moved)
     }
 
     /// Archives a live task as dead and raises the alert.
     pub(crate) async fn bury(&self, task: &Task, reason: &str) -> Result<bool, JobsError> {
+        let meta = self.meta(task, "archived_dead", Some(reason.to_string()));
         let moved = self
             .store
-            .archive(task, ClosedStatus::Dead, self.clock.now())
+            .archive(task, ClosedStatus::Dead, self.clock.now(), &meta)
             .await?;
         if moved {
-            let meta = self.meta(task, "archived_dead", Some(reason.to_string()));
-            self.store.write_meta(&[meta]).await?;
             self.alerts.dead(task, reason).await;
         }
         Ok(moved)

@@ -9,8 +9,151 @@
 
 use serde_json::json;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::model::{ClosedStatus, MetaRow, Task};
-use crate::store::{Applied, ClosedQuery, TaskStore};
+use crate::store::{Applied, ClosedQuery, JobTasks, TaskResult, TaskStore};
+
+/// The store with an audit row made up for each change, so the behaviour tests read as the
+/// operations themselves; [`audit_rows_are_written_with_the_change_and_only_then`] checks the rows.
+struct Audited<'a>(&'a dyn TaskStore);
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(1);
+
+fn audit_row(task_id: &str, action: &str) -> MetaRow {
+    MetaRow {
+        task_id: task_id.into(),
+        created_at: NOW + SEQUENCE.fetch_add(1, Ordering::SeqCst) as f64 / 1000.0,
+        action: action.into(),
+        author: "conformance".into(),
+        labourer_id: "w".into(),
+        detail: None,
+    }
+}
+
+#[allow(dead_code)]
+impl Audited<'_> {
+    async fn create(&self, tasks: &[Task]) -> TaskResult<usize> {
+        let meta: Vec<MetaRow> = tasks
+            .iter()
+            .map(|t| audit_row(&t.task_id, "created"))
+            .collect();
+        self.0.create(tasks, &meta).await
+    }
+    async fn get(&self, id: &str) -> TaskResult<Option<Task>> {
+        self.0.get(id).await
+    }
+    async fn queued(&self, l: &str, before: f64, limit: usize) -> TaskResult<Vec<Task>> {
+        self.0.queued(l, before, limit).await
+    }
+    async fn queued_edge(&self, l: &str, before: f64, newest: bool) -> TaskResult<Option<f64>> {
+        self.0.queued_edge(l, before, newest).await
+    }
+    async fn invoked(
+        &self,
+        l: &str,
+        from: f64,
+        to: f64,
+        completed: bool,
+        limit: usize,
+    ) -> TaskResult<Vec<Task>> {
+        self.0.invoked(l, from, to, completed, limit).await
+    }
+    async fn count_invoked(&self, l: &str, from: f64, to: f64, completed: bool) -> TaskResult<u64> {
+        self.0.count_invoked(l, from, to, completed).await
+    }
+    async fn claim(&self, id: &str, before: f64, greenfield: f64) -> TaskResult<bool> {
+        self.0
+            .claim(id, before, greenfield, &audit_row(id, "invoked"))
+            .await
+    }
+    async fn complete(
+        &self,
+        id: &str,
+        attempt: u32,
+        now: f64,
+        stats: &[(String, f64)],
+        result: &[(String, String)],
+    ) -> TaskResult<Applied> {
+        self.0
+            .complete(
+                id,
+                attempt,
+                now,
+                stats,
+                result,
+                &audit_row(id, "marked_as_completed"),
+            )
+            .await
+    }
+    async fn fail(
+        &self,
+        id: &str,
+        attempt: u32,
+        now: f64,
+        stats: &[(String, f64)],
+        result: &[(String, String)],
+    ) -> TaskResult<Applied> {
+        self.0
+            .fail(
+                id,
+                attempt,
+                now,
+                stats,
+                result,
+                &audit_row(id, "marked_as_failed"),
+            )
+            .await
+    }
+    async fn archive(&self, task: &Task, status: ClosedStatus, at: f64) -> TaskResult<bool> {
+        self.0
+            .archive(task, status, at, &audit_row(&task.task_id, "archived"))
+            .await
+    }
+    async fn to_retry(&self, task: &Task, due: f64) -> TaskResult<bool> {
+        self.0
+            .to_retry(task, due, &audit_row(&task.task_id, "scheduled_for_retry"))
+            .await
+    }
+    async fn due_retries(&self, l: &str, now: f64, limit: usize) -> TaskResult<Vec<Task>> {
+        self.0.due_retries(l, now, limit).await
+    }
+    async fn requeue(&self, task: &Task, greenfield: f64) -> TaskResult<bool> {
+        self.0
+            .requeue(
+                task,
+                greenfield,
+                &audit_row(&task.task_id, "ready_for_retry"),
+            )
+            .await
+    }
+    async fn closed(&self, query: &ClosedQuery) -> TaskResult<Vec<Task>> {
+        self.0.closed(query).await
+    }
+    async fn get_closed(&self, id: &str) -> TaskResult<Option<Task>> {
+        self.0.get_closed(id).await
+    }
+    async fn redrive(&self, task: &Task, greenfield: f64) -> TaskResult<bool> {
+        self.0
+            .redrive(task, greenfield, &audit_row(&task.task_id, "redriven"))
+            .await
+    }
+    async fn job(&self, id: &str) -> TaskResult<JobTasks> {
+        self.0.job(id).await
+    }
+    async fn write_meta(&self, rows: &[MetaRow]) -> TaskResult<()> {
+        self.0.write_meta(rows).await
+    }
+    async fn meta(&self, id: &str) -> TaskResult<Vec<MetaRow>> {
+        self.0.meta(id).await
+    }
+    async fn config_get(&self, env: &str, name: &str) -> TaskResult<Option<String>> {
+        self.0.config_get(env, name).await
+    }
+    async fn config_put(&self, env: &str, name: &str, value: &str) -> TaskResult<()> {
+        self.0.config_put(env, name, value).await
+    }
+}
 
 const NOW: f64 = 1_750_000_000.0;
 const DELTA: f64 = crate::model::INVOCATION_DELTA;
@@ -27,7 +170,7 @@ fn task(id: &str, labourer: &str, greenfield: f64) -> Task {
     t
 }
 
-async fn invoke(store: &dyn TaskStore, id: &str, at: f64) -> Task {
+async fn invoke(store: &Audited<'_>, id: &str, at: f64) -> Task {
     assert!(
         store.claim(id, NOW, at + DELTA).await.unwrap(),
         "claim {id}"
@@ -36,6 +179,7 @@ async fn invoke(store: &dyn TaskStore, id: &str, at: f64) -> Task {
 }
 
 pub async fn create_is_idempotent_and_round_trips(store: &dyn TaskStore) {
+    let store = &Audited(store);
     let mut a = task("a", "w", 1000.0);
     a.arn = Some("arn:aws:lambda:us-east-1:123456789012:function:w".into());
     assert_eq!(
@@ -60,6 +204,7 @@ pub async fn create_is_idempotent_and_round_trips(store: &dyn TaskStore) {
 }
 
 pub async fn queued_tasks_come_in_greenfield_order_per_worker(store: &dyn TaskStore) {
+    let store = &Audited(store);
     store
         .create(&[
             task("t3", "a", 3000.0),
@@ -89,6 +234,7 @@ pub async fn queued_tasks_come_in_greenfield_order_per_worker(store: &dyn TaskSt
 }
 
 pub async fn a_claim_succeeds_once(store: &dyn TaskStore) {
+    let store = &Audited(store);
     store.create(&[task("a", "w", 1000.0)]).await.unwrap();
     let g = NOW + DELTA;
     let (x, y, z) = tokio::join!(
@@ -113,6 +259,7 @@ pub async fn a_claim_succeeds_once(store: &dyn TaskStore) {
 }
 
 pub async fn invoked_windows_and_counts(store: &dyn TaskStore) {
+    let store = &Audited(store);
     store
         .create(&[
             task("old", "w", 1.0),
@@ -176,6 +323,7 @@ pub async fn invoked_windows_and_counts(store: &dyn TaskStore) {
 }
 
 pub async fn reports_apply_only_to_the_current_attempt(store: &dyn TaskStore) {
+    let store = &Audited(store);
     store
         .create(&[task("a", "w", 1.0), task("b", "w", 2.0)])
         .await
@@ -232,6 +380,7 @@ pub async fn reports_apply_only_to_the_current_attempt(store: &dyn TaskStore) {
 }
 
 pub async fn moves_are_conditional_on_the_row_as_read(store: &dyn TaskStore) {
+    let store = &Audited(store);
     store
         .create(&[
             task("a", "w", 1.0),
@@ -310,6 +459,7 @@ pub async fn moves_are_conditional_on_the_row_as_read(store: &dyn TaskStore) {
 }
 
 pub async fn dead_tasks_are_listed_and_redriven(store: &dyn TaskStore) {
+    let store = &Audited(store);
     store
         .create(&[
             task("a", "w", 1.0),
@@ -401,6 +551,7 @@ pub async fn dead_tasks_are_listed_and_redriven(store: &dyn TaskStore) {
 }
 
 pub async fn a_job_is_read_from_all_three_tables(store: &dyn TaskStore) {
+    let store = &Audited(store);
     let mut other = task("o", "w", 9.0);
     other.job_id = Some("job2".into());
     store
@@ -430,6 +581,7 @@ pub async fn a_job_is_read_from_all_three_tables(store: &dyn TaskStore) {
 }
 
 pub async fn audit_rows_and_config_round_trip(store: &dyn TaskStore) {
+    let store = &Audited(store);
     let row = |at: f64, action: &str| MetaRow {
         task_id: "a".into(),
         created_at: at,
@@ -479,6 +631,71 @@ pub async fn audit_rows_and_config_round_trip(store: &dyn TaskStore) {
     );
 }
 
+pub async fn audit_rows_are_written_with_the_change_and_only_then(store: &dyn TaskStore) {
+    let actions = |rows: Vec<MetaRow>| rows.into_iter().map(|m| m.action).collect::<Vec<_>>();
+    let row = |id: &str, action: &str| audit_row(id, action);
+    let a = task("a", "w", 1.0);
+    assert_eq!(
+        store
+            .create(&[a.clone()], &[row("a", "created")])
+            .await
+            .unwrap(),
+        1
+    );
+    // A task that exists already: no second "created".
+    assert_eq!(
+        store
+            .create(&[a.clone()], &[row("a", "created")])
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        !store
+            .claim("a", 0.5, NOW + DELTA, &row("a", "lost"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim("a", NOW, NOW + DELTA, &row("a", "invoked"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .complete("a", 9, NOW, &[], &[], &row("a", "stale"))
+            .await
+            .unwrap(),
+        Applied::Stale
+    );
+    assert_eq!(
+        store
+            .complete("a", 1, NOW, &[], &[], &row("a", "marked_as_completed"))
+            .await
+            .unwrap(),
+        Applied::Applied
+    );
+    let live = store.get("a").await.unwrap().unwrap();
+    assert!(!store.to_retry(&live, NOW, &row("a", "lost")).await.unwrap());
+    assert!(
+        store
+            .archive(&live, ClosedStatus::Completed, NOW, &row("a", "archived"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .archive(&live, ClosedStatus::Completed, NOW, &row("a", "lost"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        actions(store.meta("a").await.unwrap()),
+        ["created", "invoked", "marked_as_completed", "archived"]
+    );
+}
+
 /// Runs every conformance test against a backend.
 #[macro_export]
 macro_rules! task_store_conformance_tests {
@@ -492,7 +709,8 @@ macro_rules! task_store_conformance_tests {
             moves_are_conditional_on_the_row_as_read,
             dead_tasks_are_listed_and_redriven,
             a_job_is_read_from_all_three_tables,
-            audit_rows_and_config_round_trip
+            audit_rows_and_config_round_trip,
+            audit_rows_are_written_with_the_change_and_only_then
         );
     };
     ($make:expr) => {
@@ -505,7 +723,8 @@ macro_rules! task_store_conformance_tests {
             moves_are_conditional_on_the_row_as_read,
             dead_tasks_are_listed_and_redriven,
             a_job_is_read_from_all_three_tables,
-            audit_rows_and_config_round_trip
+            audit_rows_and_config_round_trip,
+            audit_rows_are_written_with_the_change_and_only_then
         );
     };
     (@each present $make:expr; $($name:ident),+) => {

@@ -164,9 +164,14 @@ impl Jobs {
         for mut task in queued {
             let now = self.clock.now();
             let greenfield = now + config.invocation_delta;
+            let meta = self.meta(
+                &task,
+                "invoked",
+                Some(format!("attempt {}", task.attempts + 1)),
+            );
             if !self
                 .store
-                .claim(&task.task_id, registration.start, greenfield)
+                .claim(&task.task_id, registration.start, greenfield, &meta)
                 .await?
             {
                 report.skipped += 1;
@@ -176,12 +181,7 @@ impl Jobs {
             task.attempts += 1;
             let invocation = task.invocation();
             match invoker.invoke(&labourer, &invocation).await {
-                Ok(()) => {
-                    report.invoked += 1;
-                    let meta =
-                        self.meta(&task, "invoked", Some(format!("attempt {}", task.attempts)));
-                    self.store.write_meta(&[meta]).await?;
-                }
+                Ok(()) => report.invoked += 1,
                 Err(e) => {
                     report.invoke_failed += 1;
                     self.fail(

@@ -53,6 +53,8 @@ pub enum Until {
     JobDone(String),
     /// When the queue has been empty with nothing running for a while.
     Idle,
+    /// Never (a worker process, stopped by a signal).
+    Forever,
 }
 
 /// How the pool runs.
@@ -237,6 +239,7 @@ pub async fn run(
                     }
                     Err(e) => break Err(e),
                 },
+                Until::Forever => {}
                 Until::Idle => {
                     if busy.load(Ordering::SeqCst) == 0 && started == 0 {
                         let since = *idle_since.get_or_insert_with(tokio::time::Instant::now);
@@ -276,7 +279,7 @@ pub async fn run(
             progress(&status);
             Some(status)
         }
-        Until::Idle => None,
+        Until::Idle | Until::Forever => None,
     };
     Ok(PoolReport {
         completed: completed.load(Ordering::Relaxed),

@@ -59,14 +59,13 @@ impl Jobs {
                 .await?;
             let mut moved = 0;
             for task in &done {
+                let meta = self.meta(task, "archived", None);
                 if self
                     .store
-                    .archive(task, ClosedStatus::Completed, self.clock.now())
+                    .archive(task, ClosedStatus::Completed, self.clock.now(), &meta)
                     .await?
                 {
                     moved += 1;
-                    let meta = self.meta(task, "archived", None);
-                    self.store.write_meta(&[meta]).await?;
                 }
             }
             report.archived += moved;
@@ -117,10 +116,13 @@ impl Jobs {
                 .await?
                 .unwrap_or(config.task_step);
             for (k, task) in due.iter().enumerate() {
-                if self.store.requeue(task, head - (k + 1) as f64).await? {
+                let meta = self.meta(task, "ready_for_retry", None);
+                if self
+                    .store
+                    .requeue(task, head - (k + 1) as f64, &meta)
+                    .await?
+                {
                     report.requeued += 1;
-                    let meta = self.meta(task, "ready_for_retry", None);
-                    self.store.write_meta(&[meta]).await?;
                 }
             }
         }
@@ -176,9 +178,12 @@ impl Jobs {
                 .queued_edge(&task.labourer_id, now, true)
                 .await?
                 .unwrap_or(0.0);
-            if self.store.redrive(&task, newest + config.task_step).await? {
-                let meta = self.meta(&task, "redriven", None);
-                self.store.write_meta(&[meta]).await?;
+            let meta = self.meta(&task, "redriven", None);
+            if self
+                .store
+                .redrive(&task, newest + config.task_step, &meta)
+                .await?
+            {
                 redriven.push(task);
             }
         }

@@ -86,6 +86,10 @@ pub struct JobTasks {
 }
 
 /// sosw's tables as operations. Times are epoch seconds; "queued" means `greenfield < before`.
+///
+/// Every operation that changes a task takes its audit row and writes it in the same transaction
+/// when (and only when) the change is applied, so the audit trail cannot miss or invent a state
+/// change, whatever moment a process is killed at.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
     /// Where it is, for messages (never a secret).
@@ -96,7 +100,7 @@ pub trait TaskStore: Send + Sync {
 
     /// Adds tasks; a task whose id exists already is left as it is (so a scheduler re-run after a
     /// crash creates nothing twice). Returns how many were new.
-    async fn create(&self, tasks: &[Task]) -> TaskResult<usize>;
+    async fn create(&self, tasks: &[Task], meta: &[MetaRow]) -> TaskResult<usize>;
 
     /// A live task.
     async fn get(&self, task_id: &str) -> TaskResult<Option<Task>>;
@@ -134,7 +138,13 @@ pub trait TaskStore: Send + Sync {
 
     /// The invocation guard: if the task is still queued (`greenfield < before`), sets its
     /// greenfield to `greenfield` and adds one attempt. False if someone else took it.
-    async fn claim(&self, task_id: &str, before: f64, greenfield: f64) -> TaskResult<bool>;
+    async fn claim(
+        &self,
+        task_id: &str,
+        before: f64,
+        greenfield: f64,
+        meta: &MetaRow,
+    ) -> TaskResult<bool>;
 
     /// A completion report for `attempt`: applied only if the task is live, invoked (`greenfield
     /// >= now`), on that attempt and not completed yet.
@@ -145,6 +155,7 @@ pub trait TaskStore: Send + Sync {
         now: f64,
         stats: &[(String, f64)],
         result: &[(String, String)],
+        meta: &MetaRow,
     ) -> TaskResult<Applied>;
 
     /// A failure report for `attempt`, under the same condition: counts the failure and stores
@@ -156,23 +167,30 @@ pub trait TaskStore: Send + Sync {
         now: f64,
         stats: &[(String, f64)],
         result: &[(String, String)],
+        meta: &MetaRow,
     ) -> TaskResult<Applied>;
 
     /// Moves a live task to the closed table, if it is still as `task` shows it (same greenfield
     /// and attempts) and, as `status` says, completed (`Completed`) or not (`Dead`). False if it
     /// changed or went.
-    async fn archive(&self, task: &Task, status: ClosedStatus, closed_at: f64) -> TaskResult<bool>;
+    async fn archive(
+        &self,
+        task: &Task,
+        status: ClosedStatus,
+        closed_at: f64,
+        meta: &MetaRow,
+    ) -> TaskResult<bool>;
 
     /// Moves a live, not completed task to the retry table, due at `due`, under the same
     /// condition (a completion that arrived after the caller's read keeps the task where it is).
-    async fn to_retry(&self, task: &Task, due: f64) -> TaskResult<bool>;
+    async fn to_retry(&self, task: &Task, due: f64, meta: &MetaRow) -> TaskResult<bool>;
 
     /// Retry rows of a worker due at or before `now`, earliest first.
     async fn due_retries(&self, labourer_id: &str, now: f64, limit: usize)
     -> TaskResult<Vec<Task>>;
 
     /// Moves a retry row back into the live table at `greenfield`. False if it went already.
-    async fn requeue(&self, task: &Task, greenfield: f64) -> TaskResult<bool>;
+    async fn requeue(&self, task: &Task, greenfield: f64, meta: &MetaRow) -> TaskResult<bool>;
 
     /// Closed tasks, by the `labourer_task_status_with_time` index.
     async fn closed(&self, query: &ClosedQuery) -> TaskResult<Vec<Task>>;
@@ -182,7 +200,7 @@ pub trait TaskStore: Send + Sync {
 
     /// Moves a closed (dead) task back into the live table at `greenfield`, attempts reset.
     /// False if it is not in the closed table any more.
-    async fn redrive(&self, task: &Task, greenfield: f64) -> TaskResult<bool>;
+    async fn redrive(&self, task: &Task, greenfield: f64, meta: &MetaRow) -> TaskResult<bool>;
 
     /// Every task of a job, in all three tables.
     async fn job(&self, job_id: &str) -> TaskResult<JobTasks>;

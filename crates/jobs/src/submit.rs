@@ -166,6 +166,12 @@ impl Jobs {
                 .enumerate()
                 .map(|(i, payload)| {
                     let mut payload = payload.clone();
+                    // The chunking instructions have done their work.
+                    payload.retain(|k, _| {
+                        !(k.starts_with("isolate_")
+                            || (k.starts_with("max_") && k.ends_with("_per_batch"))
+                            || k == "job_schema_name")
+                    });
                     payload.remove("labourer");
                     payload.remove("lambda_name");
                     payload.remove("job_id");
@@ -181,12 +187,11 @@ impl Jobs {
                     task
                 })
                 .collect();
-            created += self.store.create(&batch).await?;
             let meta: Vec<_> = batch
                 .iter()
                 .map(|t| self.meta(t, "created", None))
                 .collect();
-            self.store.write_meta(&meta).await?;
+            created += self.store.create(&batch, &meta).await?;
             next = end;
         }
         Ok(Submission {

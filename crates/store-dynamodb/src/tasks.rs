@@ -61,19 +61,6 @@ fn bound(value: f64) -> AttributeValue {
     n(value.clamp(-1e100, 1e100))
 }
 
-/// True for a failed condition (or a transaction cancelled by one, or by a concurrent
-/// transaction on the same item): a lost race, not an error.
-fn lost_race<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    matches!(
-        error.code(),
-        Some(
-            "ConditionalCheckFailedException"
-                | "TransactionCanceledException"
-                | "TransactionConflictException"
-        )
-    )
-}
-
 /// A transaction cancelled only because a condition failed or another transaction held an item.
 fn cancelled_by_a_race<R>(
     error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
@@ -185,7 +172,80 @@ fn from_item(table: &str, item: &Item) -> StoreResult<Task> {
     })
 }
 
+fn meta_item(row: &MetaRow) -> Item {
+    let mut item = Item::from([
+        ("task_id".to_string(), s(&row.task_id)),
+        ("created_at".to_string(), n(row.created_at)),
+        ("action".to_string(), s(&row.action)),
+        ("author".to_string(), s(&row.author)),
+        ("labourer_id".to_string(), s(&row.labourer_id)),
+    ]);
+    if let Some(detail) = &row.detail {
+        item.insert("detail".into(), s(detail));
+    }
+    item
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> TaskError {
+    TaskError::new(TaskErrorKind::Internal, e.to_string())
+}
+
 impl DynamoTaskStore {
+    /// The audit row as one item of a transaction.
+    fn meta_put(&self, row: &MetaRow) -> TaskResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.tables.meta.name)
+            .set_item(Some(meta_item(row)))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs `items` as one transaction; false when it was cancelled by a failed condition.
+    async fn transact(&self, table: &str, items: Vec<TransactWriteItem>) -> TaskResult<bool> {
+        match self
+            .base
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_by_a_race(&e) => Ok(false),
+            Err(e) => Err(self.fail(table, "TransactWriteItems", e)),
+        }
+    }
+
+    /// A conditional update of a live task and its audit row, in one transaction.
+    async fn update_with_meta(
+        &self,
+        task_id: &str,
+        expression: &str,
+        condition: &str,
+        names: Vec<(String, String)>,
+        values: Vec<(String, AttributeValue)>,
+        meta: &MetaRow,
+    ) -> TaskResult<bool> {
+        let table = &self.tables.tasks.name;
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(table)
+            .set_key(Some(Self::key(task_id)))
+            .update_expression(expression)
+            .condition_expression(condition);
+        for (k, v) in names {
+            update = update.expression_attribute_names(k, v);
+        }
+        for (k, v) in values {
+            update = update.expression_attribute_values(k, v);
+        }
+        let update = TransactWriteItem::builder()
+            .update(update.build().map_err(build_error)?)
+            .build();
+        self.transact(table, vec![update, self.meta_put(meta)?])
+            .await
+    }
+
     fn fail<E, R>(&self, table: &str, operation: &str, error: SdkError<E, R>) -> TaskError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -272,8 +332,9 @@ impl DynamoTaskStore {
             .expression_attribute_values(":t", bound(to))
     }
 
-    /// One transaction: put `item` into `to` (where absent) and delete `key` from `from` under
-    /// `condition` (with `values`). False when a condition failed.
+    /// One transaction: put `item` into `to` (where absent), delete `key` from `from` under
+    /// `condition` (with `values`), and write the audit row. False when a condition failed.
+    #[allow(clippy::too_many_arguments)]
     async fn transact_move(
         &self,
         to: &str,
@@ -282,16 +343,14 @@ impl DynamoTaskStore {
         key: Item,
         condition: &str,
         values: Vec<(&str, AttributeValue)>,
+        meta: &MetaRow,
     ) -> TaskResult<bool> {
-        let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
-            TaskError::new(TaskErrorKind::Internal, e.to_string())
-        };
         let put = Put::builder()
             .table_name(to)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(task_id)")
             .build()
-            .map_err(invalid)?;
+            .map_err(build_error)?;
         let mut delete = Delete::builder()
             .table_name(from)
             .set_key(Some(key))
@@ -299,20 +358,16 @@ impl DynamoTaskStore {
         for (name, value) in values {
             delete = delete.expression_attribute_values(name, value);
         }
-        let delete = delete.build().map_err(invalid)?;
-        match self
-            .base
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled_by_a_race(&e) => Ok(false),
-            Err(e) => Err(self.fail(from, "TransactWriteItems", e)),
-        }
+        let delete = delete.build().map_err(build_error)?;
+        self.transact(
+            from,
+            vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().delete(delete).build(),
+                self.meta_put(meta)?,
+            ],
+        )
+        .await
     }
 
     /// Moves a live task (re-read consistently, still as `task` shows it and in the expected
@@ -322,6 +377,7 @@ impl DynamoTaskStore {
         task: &Task,
         to: &str,
         completed: bool,
+        meta: &MetaRow,
         change: impl FnOnce(&mut Task),
     ) -> TaskResult<bool> {
         let Some(mut row) = self.get(&task.task_id).await? else {
@@ -349,11 +405,13 @@ impl DynamoTaskStore {
                 (":g", n(task.greenfield)),
                 (":a", n(f64::from(task.attempts))),
             ],
+            meta,
         )
         .await
     }
 
-    /// A worker report: a conditional update of the current attempt.
+    /// A worker report: a conditional update of the current attempt, with its audit row.
+    #[allow(clippy::too_many_arguments)]
     async fn report(
         &self,
         task_id: &str,
@@ -362,20 +420,14 @@ impl DynamoTaskStore {
         stats: &[(String, f64)],
         result: &[(String, String)],
         completed: bool,
+        meta: &MetaRow,
     ) -> TaskResult<Applied> {
-        let table = &self.tables.tasks.name;
         let mut sets = Vec::new();
-        let mut request = self
-            .base
-            .client
-            .update_item()
-            .table_name(table)
-            .set_key(Some(Self::key(task_id)))
-            .condition_expression(
-                "attribute_exists(task_id) AND attempts = :a AND attribute_not_exists(completed_at) AND greenfield >= :now",
-            )
-            .expression_attribute_values(":a", n(f64::from(attempt)))
-            .expression_attribute_values(":now", n(now));
+        let mut names = Vec::new();
+        let mut values = vec![
+            (":a".to_string(), n(f64::from(attempt))),
+            (":now".to_string(), n(now)),
+        ];
         if completed {
             sets.push("completed_at = :now".to_string());
         }
@@ -385,9 +437,8 @@ impl DynamoTaskStore {
             .filter(|(_, (k, v))| attribute_name_ok(k) && v.is_finite())
         {
             sets.push(format!("#s{i} = :s{i}"));
-            request = request
-                .expression_attribute_names(format!("#s{i}"), format!("stat_{k}"))
-                .expression_attribute_values(format!(":s{i}"), n(*v));
+            names.push((format!("#s{i}"), format!("stat_{k}")));
+            values.push((format!(":s{i}"), n(*v)));
         }
         for (i, (k, v)) in result
             .iter()
@@ -395,9 +446,8 @@ impl DynamoTaskStore {
             .filter(|(_, (k, _))| attribute_name_ok(k))
         {
             sets.push(format!("#r{i} = :r{i}"));
-            request = request
-                .expression_attribute_names(format!("#r{i}"), format!("result_{k}"))
-                .expression_attribute_values(format!(":r{i}"), s(v));
+            names.push((format!("#r{i}"), format!("result_{k}")));
+            values.push((format!(":r{i}"), s(v)));
         }
         let mut expression = String::new();
         if !sets.is_empty() {
@@ -405,50 +455,47 @@ impl DynamoTaskStore {
         }
         if !completed {
             expression.push_str(" ADD failed_attempts :one");
-            request = request.expression_attribute_values(":one", n(1.0));
+            values.push((":one".to_string(), n(1.0)));
         }
-        match request.update_expression(expression.trim()).send().await {
-            Ok(_) => Ok(Applied::Applied),
-            Err(e) if lost_race(&e) => Ok(Applied::Stale),
-            Err(e) => Err(self.fail(table, "UpdateItem", e)),
-        }
+        let applied = self
+            .update_with_meta(
+                task_id,
+                expression.trim(),
+                "attribute_exists(task_id) AND attempts = :a AND attribute_not_exists(completed_at) AND greenfield >= :now",
+                names,
+                values,
+                meta,
+            )
+            .await?;
+        Ok(if applied {
+            Applied::Applied
+        } else {
+            Applied::Stale
+        })
     }
 
-    async fn put_new(&self, task: &Task) -> TaskResult<bool> {
+    async fn put_new(&self, task: &Task, meta: Option<&MetaRow>) -> TaskResult<bool> {
         let table = &self.tables.tasks.name;
-        match self
-            .base
-            .client
-            .put_item()
+        let put = Put::builder()
             .table_name(table)
             .set_item(Some(to_item(task)))
             .condition_expression("attribute_not_exists(task_id)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if lost_race(&e) => Ok(false),
-            Err(e) => Err(self.fail(table, "PutItem", e)),
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(meta) = meta {
+            items.push(self.meta_put(meta)?);
         }
+        self.transact(table, items).await
     }
 
     async fn put_meta(&self, row: &MetaRow) -> TaskResult<()> {
         let table = &self.tables.meta.name;
-        let mut item = Item::from([
-            ("task_id".to_string(), s(&row.task_id)),
-            ("created_at".to_string(), n(row.created_at)),
-            ("action".to_string(), s(&row.action)),
-            ("author".to_string(), s(&row.author)),
-            ("labourer_id".to_string(), s(&row.labourer_id)),
-        ]);
-        if let Some(detail) = &row.detail {
-            item.insert("detail".into(), s(detail));
-        }
         self.base
             .client
             .put_item()
             .table_name(table)
-            .set_item(Some(item))
+            .set_item(Some(meta_item(row)))
             .send()
             .await
             .map(|_| ())
@@ -500,10 +547,13 @@ impl TaskStore for DynamoTaskStore {
             .map_err(task_error)
     }
 
-    async fn create(&self, tasks: &[Task]) -> TaskResult<usize> {
+    async fn create(&self, tasks: &[Task], meta: &[MetaRow]) -> TaskResult<usize> {
         let writes: Vec<Pending<'_, bool>> = tasks
             .iter()
-            .map(|task| Box::pin(self.put_new(task)) as Pending<'_, bool>)
+            .map(|task| {
+                let row = meta.iter().find(|m| m.task_id == task.task_id);
+                Box::pin(self.put_new(task, row)) as Pending<'_, bool>
+            })
             .collect();
         let created: Vec<bool> = stream::iter(writes)
             .buffer_unordered(IN_FLIGHT)
@@ -599,26 +649,26 @@ impl TaskStore for DynamoTaskStore {
         }
     }
 
-    async fn claim(&self, task_id: &str, before: f64, greenfield: f64) -> TaskResult<bool> {
-        let table = &self.tables.tasks.name;
-        match self
-            .base
-            .client
-            .update_item()
-            .table_name(table)
-            .set_key(Some(Self::key(task_id)))
-            .update_expression("SET greenfield = :g ADD attempts :one")
-            .condition_expression("attribute_exists(task_id) AND greenfield < :b")
-            .expression_attribute_values(":g", n(greenfield))
-            .expression_attribute_values(":one", n(1.0))
-            .expression_attribute_values(":b", bound(before))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if lost_race(&e) => Ok(false),
-            Err(e) => Err(self.fail(table, "UpdateItem", e)),
-        }
+    async fn claim(
+        &self,
+        task_id: &str,
+        before: f64,
+        greenfield: f64,
+        meta: &MetaRow,
+    ) -> TaskResult<bool> {
+        self.update_with_meta(
+            task_id,
+            "SET greenfield = :g ADD attempts :one",
+            "attribute_exists(task_id) AND greenfield < :b",
+            vec![],
+            vec![
+                (":g".to_string(), n(greenfield)),
+                (":one".to_string(), n(1.0)),
+                (":b".to_string(), bound(before)),
+            ],
+            meta,
+        )
+        .await
     }
 
     async fn complete(
@@ -628,8 +678,9 @@ impl TaskStore for DynamoTaskStore {
         now: f64,
         stats: &[(String, f64)],
         result: &[(String, String)],
+        meta: &MetaRow,
     ) -> TaskResult<Applied> {
-        self.report(task_id, attempt, now, stats, result, true)
+        self.report(task_id, attempt, now, stats, result, true, meta)
             .await
     }
 
@@ -640,23 +691,36 @@ impl TaskStore for DynamoTaskStore {
         now: f64,
         stats: &[(String, f64)],
         result: &[(String, String)],
+        meta: &MetaRow,
     ) -> TaskResult<Applied> {
-        self.report(task_id, attempt, now, stats, result, false)
+        self.report(task_id, attempt, now, stats, result, false, meta)
             .await
     }
 
-    async fn archive(&self, task: &Task, status: ClosedStatus, closed_at: f64) -> TaskResult<bool> {
+    async fn archive(
+        &self,
+        task: &Task,
+        status: ClosedStatus,
+        closed_at: f64,
+        meta: &MetaRow,
+    ) -> TaskResult<bool> {
         let closed = self.tables.closed.name.clone();
-        self.move_live(task, &closed, status == ClosedStatus::Completed, |row| {
-            row.closed_at = Some(closed_at);
-            row.status = Some(status);
-        })
+        self.move_live(
+            task,
+            &closed,
+            status == ClosedStatus::Completed,
+            meta,
+            |row| {
+                row.closed_at = Some(closed_at);
+                row.status = Some(status);
+            },
+        )
         .await
     }
 
-    async fn to_retry(&self, task: &Task, due: f64) -> TaskResult<bool> {
+    async fn to_retry(&self, task: &Task, due: f64, meta: &MetaRow) -> TaskResult<bool> {
         let retry = self.tables.retry.name.clone();
-        self.move_live(task, &retry, false, |row| {
+        self.move_live(task, &retry, false, meta, |row| {
             row.desired_launch_time = Some(due)
         })
         .await
@@ -684,7 +748,7 @@ impl TaskStore for DynamoTaskStore {
             .await
     }
 
-    async fn requeue(&self, task: &Task, greenfield: f64) -> TaskResult<bool> {
+    async fn requeue(&self, task: &Task, greenfield: f64, meta: &MetaRow) -> TaskResult<bool> {
         let retry = &self.tables.retry.name;
         let key = Item::from([
             ("labourer_id".to_string(), s(&task.labourer_id)),
@@ -702,6 +766,7 @@ impl TaskStore for DynamoTaskStore {
             key,
             "attribute_exists(task_id)",
             vec![],
+            meta,
         )
         .await
     }
@@ -763,7 +828,7 @@ impl TaskStore for DynamoTaskStore {
             .await
     }
 
-    async fn redrive(&self, task: &Task, greenfield: f64) -> TaskResult<bool> {
+    async fn redrive(&self, task: &Task, greenfield: f64, meta: &MetaRow) -> TaskResult<bool> {
         let Some(mut row) = self.get_closed(&task.task_id).await? else {
             return Ok(false);
         };
@@ -781,6 +846,7 @@ impl TaskStore for DynamoTaskStore {
             Self::key(&task.task_id),
             "attribute_exists(task_id)",
             vec![],
+            meta,
         )
         .await
     }

@@ -153,6 +153,24 @@ impl SqliteTaskStore {
         .await
     }
 
+    /// A write whose audit rows are written in the same transaction when it changed the task.
+    async fn audited<T: Changed + Send + 'static>(
+        &self,
+        meta: Vec<MetaRow>,
+        f: impl FnOnce(&Transaction<'_>, &TaskTables) -> rusqlite::Result<T> + Send + 'static,
+    ) -> TaskResult<T> {
+        self.write(move |tx, t| {
+            let value = f(tx, t)?;
+            if value.changed() {
+                for row in &meta {
+                    put_meta(tx, &t.meta.name, row)?;
+                }
+            }
+            Ok(value)
+        })
+        .await
+    }
+
     async fn select(
         &self,
         sql: String,
@@ -164,6 +182,32 @@ impl SqliteTaskStore {
             rows.collect()
         })
         .await
+    }
+}
+
+/// Writes one audit row.
+fn put_meta(tx: &Transaction<'_>, table: &str, row: &MetaRow) -> rusqlite::Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {table}(task_id, created_at, action, author, labourer_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    ))?
+    .execute(params![row.task_id, row.created_at, row.action, row.author, row.labourer_id, row.detail])?;
+    Ok(())
+}
+
+/// Whether an operation changed the task (and so writes its audit row).
+trait Changed {
+    fn changed(&self) -> bool;
+}
+
+impl Changed for bool {
+    fn changed(&self) -> bool {
+        *self
+    }
+}
+
+impl Changed for Applied {
+    fn changed(&self) -> bool {
+        *self == Applied::Applied
     }
 }
 
@@ -253,12 +297,17 @@ impl TaskStore for SqliteTaskStore {
         .await
     }
 
-    async fn create(&self, tasks: &[Task]) -> TaskResult<usize> {
-        let tasks = tasks.to_vec();
+    async fn create(&self, tasks: &[Task], meta: &[MetaRow]) -> TaskResult<usize> {
+        let (tasks, meta) = (tasks.to_vec(), meta.to_vec());
         self.write(move |tx, t| {
             let mut created = 0;
             for task in &tasks {
-                created += insert(tx, &t.tasks.name, task, "OR IGNORE")?;
+                if insert(tx, &t.tasks.name, task, "OR IGNORE")? == 1 {
+                    created += 1;
+                    for row in meta.iter().filter(|m| m.task_id == task.task_id) {
+                        put_meta(tx, &t.meta.name, row)?;
+                    }
+                }
             }
             Ok(created)
         })
@@ -355,9 +404,15 @@ impl TaskStore for SqliteTaskStore {
         .map(|n| n.max(0) as u64)
     }
 
-    async fn claim(&self, task_id: &str, before: f64, greenfield: f64) -> TaskResult<bool> {
+    async fn claim(
+        &self,
+        task_id: &str,
+        before: f64,
+        greenfield: f64,
+        meta: &MetaRow,
+    ) -> TaskResult<bool> {
         let task_id = task_id.to_string();
-        self.write(move |tx, t| {
+        self.audited(vec![meta.clone()], move |tx, t| {
             let changed = tx.execute(
                 &format!("UPDATE {} SET greenfield = ?2, attempts = attempts + 1 WHERE task_id = ?1 AND greenfield < ?3", t.tasks.name),
                 params![task_id, greenfield, bound(before)],
@@ -374,9 +429,10 @@ impl TaskStore for SqliteTaskStore {
         now: f64,
         stats: &[(String, f64)],
         result: &[(String, String)],
+        meta: &MetaRow,
     ) -> TaskResult<Applied> {
         let (task_id, stats, result) = (task_id.to_string(), stats.to_vec(), result.to_vec());
-        self.write(move |tx, t| {
+        self.audited(vec![meta.clone()], move |tx, t| {
             report(
                 tx,
                 &t.tasks.name,
@@ -398,9 +454,10 @@ impl TaskStore for SqliteTaskStore {
         now: f64,
         stats: &[(String, f64)],
         result: &[(String, String)],
+        meta: &MetaRow,
     ) -> TaskResult<Applied> {
         let (task_id, stats, result) = (task_id.to_string(), stats.to_vec(), result.to_vec());
-        self.write(move |tx, t| {
+        self.audited(vec![meta.clone()], move |tx, t| {
             report(
                 tx,
                 &t.tasks.name,
@@ -415,9 +472,15 @@ impl TaskStore for SqliteTaskStore {
         .await
     }
 
-    async fn archive(&self, task: &Task, status: ClosedStatus, closed_at: f64) -> TaskResult<bool> {
+    async fn archive(
+        &self,
+        task: &Task,
+        status: ClosedStatus,
+        closed_at: f64,
+        meta: &MetaRow,
+    ) -> TaskResult<bool> {
         let task = task.clone();
-        self.write(move |tx, t| {
+        self.audited(vec![meta.clone()], move |tx, t| {
             let condition = if status == ClosedStatus::Completed {
                 "task_id = ?1 AND greenfield = ?2 AND attempts = ?3 AND completed_at IS NOT NULL"
             } else {
@@ -444,9 +507,9 @@ impl TaskStore for SqliteTaskStore {
         .await
     }
 
-    async fn to_retry(&self, task: &Task, due: f64) -> TaskResult<bool> {
+    async fn to_retry(&self, task: &Task, due: f64, meta: &MetaRow) -> TaskResult<bool> {
         let task = task.clone();
-        self.write(move |tx, t| {
+        self.audited(vec![meta.clone()], move |tx, t| {
             let Some(mut row) = read_one(
                 tx,
                 &t.tasks.name,
@@ -488,9 +551,9 @@ impl TaskStore for SqliteTaskStore {
         .await
     }
 
-    async fn requeue(&self, task: &Task, greenfield: f64) -> TaskResult<bool> {
+    async fn requeue(&self, task: &Task, greenfield: f64, meta: &MetaRow) -> TaskResult<bool> {
         let task = task.clone();
-        self.write(move |tx, t| {
+        self.audited(vec![meta.clone()], move |tx, t| {
             let Some(mut row) = read_one(
                 tx,
                 &t.retry.name,
@@ -546,9 +609,9 @@ impl TaskStore for SqliteTaskStore {
             .pop())
     }
 
-    async fn redrive(&self, task: &Task, greenfield: f64) -> TaskResult<bool> {
+    async fn redrive(&self, task: &Task, greenfield: f64, meta: &MetaRow) -> TaskResult<bool> {
         let task = task.clone();
-        self.write(move |tx, t| {
+        self.audited(vec![meta.clone()], move |tx, t| {
             let Some(mut row) =
                 read_one(tx, &t.closed.name, "task_id = ?1", params![task.task_id])?
             else {
@@ -597,12 +660,8 @@ impl TaskStore for SqliteTaskStore {
         }
         let rows = rows.to_vec();
         self.write(move |tx, t| {
-            let mut statement = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO {}(task_id, created_at, action, author, labourer_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                t.meta.name
-            ))?;
             for row in &rows {
-                statement.execute(params![row.task_id, row.created_at, row.action, row.author, row.labourer_id, row.detail])?;
+                put_meta(tx, &t.meta.name, row)?;
             }
             Ok(())
         })

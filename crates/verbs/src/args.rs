@@ -414,6 +414,13 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         max_runs: Option<u64>,
     },
+    /// Batch jobs: a job file becomes tasks in sosw-compatible task tables, run by local workers
+    /// (or Lambda workers when deployed); crash-safe and resumable.
+    Jobs {
+        /// What to do.
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// Serve the analytics over HTTP (JSON API, OpenAPI document, web page) on the configured store.
     Serve {
         /// Address to listen on.
@@ -442,6 +449,116 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+}
+
+/// `stratus jobs …`.
+#[derive(Debug, Subcommand)]
+pub enum JobsAction {
+    /// Plan a job into tasks and queue them; prints the job id (see jobs.example.toml).
+    Submit {
+        /// The job file (TOML).
+        #[arg(value_name = "FILE", required_unless_present = "verb")]
+        file: Option<PathBuf>,
+        /// Instead of a file: the verb every task calls.
+        #[arg(
+            long,
+            value_name = "VERB",
+            conflicts_with = "file",
+            requires = "tickers_file"
+        )]
+        verb: Option<String>,
+        /// With --verb: one task per line, each line the tickers of one call (spaces or commas;
+        /// blank lines and lines starting with # are skipped).
+        #[arg(long, value_name = "FILE", requires = "verb")]
+        tickers_file: Option<PathBuf>,
+        /// With --verb: a verb option for every task, NAME=VALUE (repeatable), e.g.
+        /// --param start=2023-01-03; or give them after `--` as on the verb's command line.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// The worker that runs the tasks (default local; a Lambda function's name when deployed).
+        #[arg(long, value_name = "NAME")]
+        labourer: Option<String>,
+        /// With --verb: the verb's options, after `--` (e.g. -- --start 2023-01-03 --method percentiles).
+        #[arg(last = true, value_name = "OPTIONS")]
+        options: Vec<String>,
+    },
+    /// Run a job to completion in this process — scheduler, orchestrator, scavenger and N local
+    /// workers — with a progress bar. Safe to kill and run again: it resumes.
+    Run {
+        /// The job (default: every queued task, until none is left).
+        job: Option<String>,
+        /// Workers.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        /// Run the tasks of this worker (default local).
+        #[arg(long, value_name = "NAME", default_value = "local")]
+        labourer: String,
+    },
+    /// Workers only: run queued tasks (of any job) until stopped, beside `jobs run` or on
+    /// another machine sharing the store.
+    Work {
+        /// Workers.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        /// Run the tasks of this worker (default local).
+        #[arg(long, value_name = "NAME", default_value = "local")]
+        labourer: String,
+        /// Stop when nothing has been queued or running for a few seconds.
+        #[arg(long)]
+        until_idle: bool,
+    },
+    /// A job's progress: tasks pending, running, completed, failed (waiting for a retry), dead.
+    Status {
+        /// The job.
+        job: String,
+    },
+    /// A job's results: each completed task's parameters and the verb's JSON; dead tasks with
+    /// their last error.
+    Results {
+        /// The job.
+        job: String,
+    },
+    /// Put dead tasks back in the queue (attempts reset): by id, or a worker's dead tasks in a
+    /// time range.
+    Redrive {
+        /// A dead task's id (repeatable).
+        #[arg(long = "task", value_name = "ID", required_unless_present = "labourer")]
+        tasks: Vec<String>,
+        /// Every dead task of this worker (with --since / --until).
+        #[arg(long, value_name = "NAME", conflicts_with = "tasks")]
+        labourer: Option<String>,
+        /// Dead since (YYYY-MM-DD or RFC 3339; default: ever).
+        #[arg(long, value_name = "TIME", requires = "labourer")]
+        since: Option<String>,
+        /// Dead until (YYYY-MM-DD or RFC 3339; default: now).
+        #[arg(long, value_name = "TIME", requires = "labourer")]
+        until: Option<String>,
+    },
+    /// The job system's config row (merged over the defaults; re-read by running roles within
+    /// STRATUS_JOBS_CONFIG_TTL seconds).
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: JobsConfigAction,
+    },
+}
+
+/// `stratus jobs config …`.
+#[derive(Debug, Subcommand)]
+pub enum JobsConfigAction {
+    /// Print the merged config, or one dotted key of it.
+    Get {
+        /// e.g. task_config.max_attempts.
+        key: Option<String>,
+    },
+    /// Set one dotted key of the stored row (VALUE as JSON, else as text); checked before it is
+    /// written.
+    Set {
+        /// e.g. task_config.labourers.local.timeout.
+        key: String,
+        /// e.g. 60, or '{"kind": "linear"}'.
+        value: String,
+    },
 }
 
 /// `stratus deploy …`.

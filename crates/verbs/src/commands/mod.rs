@@ -41,6 +41,7 @@ pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) 
         | Command::Serve { .. }
         | Command::Ingest { .. }
         | Command::Schedule { .. }
+        | Command::Jobs { .. }
         | Command::Package { .. }
         | Command::Deploy { .. } => Err(AppError::Setup {
             message: "this command does not run on the analytics services".into(),
