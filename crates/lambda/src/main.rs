@@ -17,6 +17,7 @@
 //! branch on (`BadRequest`, `NotFound`, `Unavailable`, `Internal`), never panics.
 
 mod ingest;
+mod jobs;
 mod secrets;
 
 use std::collections::BTreeMap;
@@ -86,6 +87,8 @@ struct Context {
     /// Decrypted secrets, overlaid on the process environment.
     secrets: BTreeMap<String, String>,
     function: Option<(String, Map<String, Value>)>,
+    /// The job system, in a `jobs-…` mode.
+    jobs: Option<jobs::JobsContext>,
 }
 
 impl Context {
@@ -103,7 +106,11 @@ async fn run_function(
     verb: &str,
     defaults: &Map<String, Value>,
     event: Value,
+    deadline: std::time::SystemTime,
 ) -> Result<Value, FunctionError> {
+    if let Some(jobs) = &context.jobs {
+        return jobs::run(jobs, verb, event, deadline).await;
+    }
     let params = event_params(defaults, event)?;
     let analytics = &context.analytics;
     if verb == "ingest" {
@@ -183,11 +190,34 @@ async fn context() -> Result<Context, Diagnostic> {
         .ensure_seeded(&|_| {})
         .await
         .map_err(|e| init("StoreUnavailable", e.to_string()))?;
+    let jobs = match &function {
+        Some((mode, _)) if jobs::MODES.contains(&mode.as_str()) => {
+            let owned = secrets.clone();
+            let env: stratus_work::Env =
+                Arc::new(move |k: &str| owned.get(k).cloned().or_else(|| std::env::var(k).ok()));
+            Some(
+                jobs::context(&settings, mode, &analytics, env)
+                    .await
+                    .map_err(|e| init("StoreUnavailable", e))?,
+            )
+        }
+        Some((mode, _)) if mode.starts_with("jobs-") => {
+            return Err(init(
+                "InvalidConfiguration",
+                format!(
+                    "STRATUS_FUNCTION={mode} is not a job mode; use one of {}",
+                    jobs::MODES.join(", ")
+                ),
+            ));
+        }
+        _ => None,
+    };
     Ok(Context {
         analytics,
         settings,
         secrets,
         function,
+        jobs,
     })
 }
 
@@ -253,7 +283,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     let shared = Arc::clone(&shared);
                     async move {
                         let (context, verb, defaults) = &*shared;
-                        run_function(context, verb, defaults, event.payload).await
+                        let deadline = std::time::UNIX_EPOCH
+                            + std::time::Duration::from_millis(event.context.deadline);
+                        run_function(context, verb, defaults, event.payload, deadline).await
                     }
                 },
             ))
