@@ -64,6 +64,16 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "seconds a job config row is cached before it is read again (default 60)",
     },
     EnvVar {
+        names: &["STRATUS_JOBS_WORKERS"],
+        key: None,
+        help: "Lambda job roles: the deployment's worker functions as JSON ({\"name\": {\"arn\": …, \"max_simultaneous_invocations\": N, \"timeout\": S}}), under the config row",
+    },
+    EnvVar {
+        names: &["STRATUS_JOBS_ASSISTANT"],
+        key: None,
+        help: "Lambda worker: the worker-assistant function it reports to (asynchronously); unset, it writes to the task table itself",
+    },
+    EnvVar {
         names: &["STRATUS_DYNAMO_BILLING"],
         key: Some("dynamo_billing"),
         help: "PAY_PER_REQUEST (default) or PROVISIONED, for tables Stratus creates",

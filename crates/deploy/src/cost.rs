@@ -10,7 +10,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
 use crate::manifest::{Architecture, Billing, Compute};
-use crate::model::{Deployment, Role};
+use crate::model::{Deployment, JobRole, Role};
 
 /// A list price.
 #[derive(Debug, Clone, Copy)]
@@ -204,6 +204,12 @@ fn lines(deployment: &Deployment, usage: &Usage, architecture: Architecture) -> 
     for f in &deployment.functions {
         let (runs, memory, seconds) = match f.role {
             Role::Api => (usage.requests as f64, f.memory_mb, usage.api_duration_s),
+            // The every-minute roles take a fraction of a second when there is nothing to do.
+            Role::Job(JobRole::Orchestrator | JobRole::Scavenger) => (
+                f.schedules.iter().map(|s| runs_per_month(&s.cron)).sum(),
+                f.memory_mb,
+                0.2,
+            ),
             _ => (
                 usage.runs_per_month.unwrap_or_else(|| {
                     f.schedules
@@ -240,6 +246,8 @@ fn lines(deployment: &Deployment, usage: &Usage, architecture: Architecture) -> 
                 reads += runs * 25.0;
                 writes += runs;
             }
+            // Two index queries a run per worker; tasks themselves are billed by the job.
+            Role::Job(_) => reads += runs * 2.0,
         }
     }
     if manifest.api.enabled && manifest.api.http_api {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use stratus_store::tables::{CacheTables, TableKind, TableLayout};
 
 use crate::manifest::Manifest;
-use crate::model::{Access, Deployment, Function};
+use crate::model::{Access, Deployment, Function, JobRole};
 
 /// How ARNs are written.
 #[derive(Debug, Clone)]
@@ -194,6 +194,7 @@ pub fn function_statements(
         &deployment.manifest,
         arns,
     ));
+    statements.extend(job_statements(function, deployment, arns));
     if function.access.dead_letters {
         let queue = match arns {
             Arns::Template => json!({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}),
@@ -231,6 +232,135 @@ pub fn function_statements(
             "VpcDescribe",
             &["ec2:DescribeNetworkInterfaces"],
             vec![json!("*")],
+        ));
+    }
+    statements
+}
+
+/// What a job role does to the task tables: (table, actions, through its index too).
+fn job_table_actions(role: JobRole) -> Vec<(TaskTable, &'static [&'static str])> {
+    use TaskTable::{Closed, Config, Live, Meta, Retry};
+    let config: (TaskTable, &'static [&'static str]) = (Config, &["dynamodb:GetItem"]);
+    let audit: (TaskTable, &'static [&'static str]) = (Meta, &["dynamodb:PutItem"]);
+    match role {
+        JobRole::Scheduler => vec![
+            (Live, &["dynamodb:PutItem", "dynamodb:Query"]),
+            audit,
+            config,
+        ],
+        JobRole::Orchestrator => vec![
+            (
+                Live,
+                &[
+                    "dynamodb:Query",
+                    "dynamodb:GetItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                ],
+            ),
+            (Retry, &["dynamodb:PutItem"]),
+            (Closed, &["dynamodb:PutItem"]),
+            audit,
+            config,
+        ],
+        JobRole::Scavenger => vec![
+            (
+                Live,
+                &[
+                    "dynamodb:Query",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                ],
+            ),
+            (
+                Retry,
+                &[
+                    "dynamodb:Query",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                ],
+            ),
+            (Closed, &["dynamodb:PutItem"]),
+            audit,
+            config,
+        ],
+        JobRole::Assistant => vec![
+            (
+                Live,
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                ],
+            ),
+            (Retry, &["dynamodb:PutItem"]),
+            (Closed, &["dynamodb:PutItem"]),
+            audit,
+            config,
+        ],
+        // The worker reports through the assistant and touches no task table.
+        JobRole::Worker => Vec::new(),
+    }
+}
+
+/// The task tables, by what they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskTable {
+    Live,
+    Closed,
+    Retry,
+    Meta,
+    Config,
+}
+
+/// A job role's statements: exactly the task-table actions it performs (never `dynamodb:*`),
+/// the functions it invokes, and reading the cache's key schema when it connects.
+fn job_statements(function: &Function, deployment: &Deployment, arns: &Arns) -> Vec<Value> {
+    let mut statements = Vec::new();
+    if let (Some(role), Some(tables)) = (function.access.jobs, &deployment.task_tables) {
+        for (which, actions) in job_table_actions(role) {
+            let table = match which {
+                TaskTable::Live => &tables.tasks,
+                TaskTable::Closed => &tables.closed,
+                TaskTable::Retry => &tables.retry,
+                TaskTable::Meta => &tables.meta,
+                TaskTable::Config => &tables.config,
+            };
+            let mut resources = vec![table_arn(arns, table)];
+            if actions.contains(&"dynamodb:Query") {
+                resources.extend(table.indexes.iter().map(|i| {
+                    arns.arn(
+                        "dynamodb",
+                        &format!("table/{}/index/{}", table.name, i.name),
+                        true,
+                    )
+                }));
+            }
+            let sid = format!("Tasks{which:?}");
+            statements.push(statement(&sid, actions, resources));
+        }
+        if role != JobRole::Worker
+            && let Some(cache) = &deployment.tables
+        {
+            statements.push(statement(
+                "DescribeCacheTable",
+                &["dynamodb:DescribeTable"],
+                vec![table_arn(arns, &cache.correlations)],
+            ));
+        }
+    }
+    if !function.access.invoke.is_empty() {
+        statements.push(statement(
+            "InvokeFunctions",
+            &["lambda:InvokeFunction"],
+            function
+                .access
+                .invoke
+                .iter()
+                .map(|name| arns.arn("lambda", &format!("function:{name}"), true))
+                .collect(),
         ));
     }
     statements

@@ -8,7 +8,9 @@ use std::path::Path;
 use serde_json::{Value, json};
 use stratus_ingest::IngestConfig as IngestFile;
 use stratus_ingest::config::ProviderName;
-use stratus_store::tables::{AnalyticsLayout, CacheTables, CorrelationLayout, TableKind};
+use stratus_store::tables::{
+    AnalyticsLayout, CacheTables, CorrelationLayout, TableKind, TaskTables,
+};
 
 use crate::cron;
 use crate::manifest::{CacheMode, Compute, Layout, Manifest};
@@ -22,6 +24,45 @@ pub enum Role {
     Verb(String),
     /// Runs ingest configs and exports to the bucket.
     Ingest,
+    /// One role of the job system.
+    Job(JobRole),
+}
+
+/// The job system's functions (sosw's Essentials and a worker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum JobRole {
+    /// Job → tasks (invoked with a job; continues itself near its timeout).
+    Scheduler,
+    /// Every minute: claims queued tasks and invokes the worker.
+    Orchestrator,
+    /// Every minute: archives, retries, expires, buries.
+    Scavenger,
+    /// Marks tasks completed or failed for the worker.
+    Assistant,
+    /// Performs tasks.
+    Worker,
+}
+
+impl JobRole {
+    /// Every role, in deployment order.
+    pub const ALL: [JobRole; 5] = [
+        JobRole::Scheduler,
+        JobRole::Orchestrator,
+        JobRole::Scavenger,
+        JobRole::Assistant,
+        JobRole::Worker,
+    ];
+
+    /// The `STRATUS_FUNCTION` mode (and the function's short name).
+    pub fn mode(self) -> &'static str {
+        match self {
+            JobRole::Scheduler => "jobs-scheduler",
+            JobRole::Orchestrator => "jobs-orchestrator",
+            JobRole::Scavenger => "jobs-scavenger",
+            JobRole::Assistant => "jobs-assistant",
+            JobRole::Worker => "jobs-worker",
+        }
+    }
 }
 
 /// One EventBridge schedule of a function.
@@ -48,6 +89,10 @@ pub struct Access {
     pub secrets: Vec<String>,
     /// Sends failed asynchronous events to the dead-letter queue.
     pub dead_letters: bool,
+    /// The job system's tables, as this role uses them.
+    pub jobs: Option<JobRole>,
+    /// Functions it invokes (by name).
+    pub invoke: Vec<String>,
 }
 
 /// One Lambda function.
@@ -96,6 +141,8 @@ pub struct Deployment {
     pub ec2_jobs: Vec<Schedule>,
     /// The provider keys (variable names) those jobs' sources need.
     pub ec2_secrets: Vec<String>,
+    /// The job system's tables (`[jobs]` enabled).
+    pub task_tables: Option<TaskTables>,
 }
 
 /// The tables a verb reads and (`true`) writes, as found by counting every served verb's store
@@ -198,6 +245,100 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
+/// The job system's five functions.
+fn job_functions(manifest: &Manifest) -> Vec<Function> {
+    let name = |role: JobRole| manifest.function_name(role.mode());
+    let worker_timeout = manifest.jobs.worker_timeout_s.unwrap_or(300);
+    let every_minute = || {
+        vec![Schedule {
+            name: "every-minute".into(),
+            cron: "* * * * *".into(),
+            expressions: vec!["rate(1 minute)".into()],
+            input: None,
+        }]
+    };
+    JobRole::ALL
+        .iter()
+        .map(|&role| {
+            let mut env = cache_env(manifest);
+            env.insert("STRATUS_FUNCTION".into(), role.mode().into());
+            env.insert(
+                "STRATUS_JOBS_TABLE_PREFIX".into(),
+                manifest.jobs.table_prefix.clone(),
+            );
+            env.insert(
+                "STRATUS_JOBS_CONFIG_TABLE".into(),
+                manifest.jobs.config_table.clone(),
+            );
+            let mut access = Access {
+                jobs: Some(role),
+                dead_letters: true,
+                ..Access::default()
+            };
+            let (memory_mb, timeout_s, schedules) = match role {
+                JobRole::Scheduler => {
+                    access.invoke = vec![name(role)];
+                    (1024, 900, Vec::new())
+                }
+                JobRole::Orchestrator | JobRole::Scavenger => {
+                    // The worker and its limits, under whatever the config table adds.
+                    let workers = json!({ name(JobRole::Worker): {
+                        "arn": name(JobRole::Worker),
+                        "max_simultaneous_invocations": manifest.jobs.max_concurrency,
+                        "timeout": worker_timeout,
+                    }});
+                    env.insert("STRATUS_JOBS_WORKERS".into(), workers.to_string());
+                    if role == JobRole::Orchestrator {
+                        access.invoke = vec![name(JobRole::Worker)];
+                    }
+                    (256, 60, every_minute())
+                }
+                JobRole::Assistant => (256, 30, Vec::new()),
+                JobRole::Worker => {
+                    env.insert("STRATUS_JOBS_ASSISTANT".into(), name(JobRole::Assistant));
+                    env.insert(
+                        "STRATUS_EXPORT_URL".into(),
+                        format!("s3://${{ExportBucket}}/{}", manifest.export_prefix()),
+                    );
+                    if !manifest.secrets.is_empty() {
+                        let pairs: Vec<String> = manifest
+                            .secrets
+                            .iter()
+                            .map(|n| format!("{n}={}", manifest.secret_parameter(n)))
+                            .collect();
+                        env.insert("STRATUS_SECRET_PARAMETERS".into(), pairs.join(","));
+                        access.secrets = manifest
+                            .secrets
+                            .iter()
+                            .map(|n| manifest.secret_parameter(n))
+                            .collect();
+                    }
+                    access.tables = TableKind::ALL.iter().map(|k| (*k, true)).collect();
+                    access.exports = true;
+                    access.invoke = vec![name(JobRole::Assistant)];
+                    (
+                        manifest.jobs.worker_memory_mb.unwrap_or(manifest.memory_mb),
+                        worker_timeout,
+                        Vec::new(),
+                    )
+                }
+            };
+            env.retain(|_, v| !v.is_empty());
+            Function {
+                short: role.mode().into(),
+                logical: camel(role.mode()),
+                name: name(role),
+                role: Role::Job(role),
+                memory_mb,
+                timeout_s,
+                env,
+                schedules,
+                access,
+            }
+        })
+        .collect()
+}
+
 /// The largest event an EventBridge target takes as constant input.
 const MAX_INPUT: usize = 8192;
 
@@ -259,6 +400,7 @@ impl Deployment {
                     exports: false,
                     secrets: secret_env(&manifest.secrets),
                     dead_letters: false,
+                    ..Access::default()
                 },
             });
         }
@@ -298,6 +440,7 @@ impl Deployment {
                     exports: false,
                     secrets: secret_env(&manifest.secrets),
                     dead_letters,
+                    ..Access::default()
                 },
             });
         }
@@ -328,6 +471,7 @@ impl Deployment {
                             exports: true,
                             secrets: secret_env(&ingest_secrets),
                             dead_letters: true,
+                            ..Access::default()
                         },
                     });
                 }
@@ -337,12 +481,17 @@ impl Deployment {
                 }
             }
         }
+        let task_tables = manifest.jobs.enabled.then(|| {
+            functions.extend(job_functions(manifest));
+            TaskTables::new(&manifest.jobs.table_prefix, &manifest.jobs.config_table)
+        });
         Ok(Deployment {
             manifest: manifest.clone(),
             tables,
             functions,
             ec2_jobs,
             ec2_secrets,
+            task_tables,
         })
     }
 

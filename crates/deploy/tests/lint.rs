@@ -34,6 +34,10 @@ const VARIANTS: &[(&str, &str)] = &[
         "stage = \"cf\"\n[cache]\nlayout = \"collision-free\"\ntable_prefix = \"prod_\"\n[[function]]\nname = \"curve\"\nverb = \"yield-curve\"\n",
     ),
     ("sqlite", "stage = \"lite\"\n[cache]\nmode = \"sqlite\"\n"),
+    (
+        "jobs",
+        "stage = \"jobs\"\nsecrets = [\"ALPHA_VANTAGE_KEY\"]\n[jobs]\nenabled = true\nmax_concurrency = 25\n[alarms]\nemail = \"ops@example.com\"\n",
+    ),
 ];
 
 fn deployments(dir: &Path) -> Vec<(String, Deployment)> {

@@ -313,6 +313,8 @@ pub struct ConfigSource {
     clock: Arc<dyn Clock>,
     env: String,
     ttl: f64,
+    /// Merged over the defaults, under the stored row (a deployment's worker functions).
+    extra: Value,
     cached: Mutex<Option<(f64, Arc<JobsConfig>)>>,
 }
 
@@ -324,8 +326,21 @@ impl ConfigSource {
             clock,
             env: env.to_string(),
             ttl,
+            extra: Value::Object(Default::default()),
             cached: Mutex::new(None),
         }
+    }
+
+    /// With `extra` merged over the defaults and under the stored row.
+    pub fn with_defaults(mut self, extra: Value) -> Self {
+        self.extra = extra;
+        self
+    }
+
+    fn base(&self) -> Value {
+        let mut merged = defaults();
+        recursive_update(&mut merged, &self.extra);
+        merged
     }
 
     /// The current config: the cached one while fresh, else the row re-read and merged.
@@ -337,7 +352,13 @@ impl ConfigSource {
         {
             return Ok(config.clone());
         }
-        let config = Arc::new(load(self.store.as_ref(), &self.env).await?);
+        let stored = self.row().await?;
+        if !stored.is_object() {
+            return Err(invalid(CONFIG_NAME, "the stored row is not a JSON object"));
+        }
+        let mut merged = self.base();
+        recursive_update(&mut merged, &stored);
+        let config = Arc::new(JobsConfig::from_value(merged)?);
         *cached = Some((now, config.clone()));
         Ok(config)
     }
@@ -368,7 +389,7 @@ impl ConfigSource {
                 .ok_or_else(|| invalid(key, "not an object"))?;
         }
         *slot = value;
-        let mut merged = defaults();
+        let mut merged = self.base();
         recursive_update(&mut merged, &stored);
         let config = Arc::new(JobsConfig::from_value(merged)?);
         self.store
@@ -385,17 +406,6 @@ async fn row(store: &dyn TaskStore, env: &str) -> TaskResult<Value> {
         Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
         None => Value::Object(Default::default()),
     })
-}
-
-/// Reads and merges the config row.
-pub async fn load(store: &dyn TaskStore, env: &str) -> TaskResult<JobsConfig> {
-    let stored = row(store, env).await?;
-    if !stored.is_object() {
-        return Err(invalid(CONFIG_NAME, "the stored row is not a JSON object"));
-    }
-    let mut merged = defaults();
-    recursive_update(&mut merged, &stored);
-    JobsConfig::from_value(merged)
 }
 
 #[cfg(test)]

@@ -125,6 +125,13 @@ impl Jobs {
         self
     }
 
+    /// With config merged over the defaults and under the stored row (the worker functions a
+    /// deployment made, from `STRATUS_JOBS_WORKERS`).
+    pub fn with_config_defaults(mut self, extra: serde_json::Value) -> Self {
+        self.config = self.config.with_defaults(extra);
+        self
+    }
+
     /// With an alert hook.
     pub fn with_alerts(mut self, alerts: Arc<dyn Alerts>) -> Self {
         self.alerts = alerts;

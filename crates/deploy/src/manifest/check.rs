@@ -33,6 +33,57 @@ impl Manifest {
                 ),
             ));
         }
+        let table_ok = |s: &str| {
+            s.len() <= 100
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        };
+        if !table_ok(&self.jobs.table_prefix) {
+            return Err(fail(
+                "jobs.table_prefix",
+                format!(
+                    "{:?}: use letters, digits, '_', '-' and '.' only (\"\" for sosw's names)",
+                    self.jobs.table_prefix
+                ),
+            ));
+        }
+        if self.jobs.config_table.len() < 3 || !table_ok(&self.jobs.config_table) {
+            return Err(fail(
+                "jobs.config_table",
+                format!(
+                    "{:?}: a DynamoDB table name (3–100 letters, digits, '_', '-', '.')",
+                    self.jobs.config_table
+                ),
+            ));
+        }
+        if !(1..=1000).contains(&self.jobs.max_concurrency) {
+            return Err(fail(
+                "jobs.max_concurrency",
+                format!("{} must be from 1 to 1000", self.jobs.max_concurrency),
+            ));
+        }
+        if let Some(t) = self.jobs.worker_timeout_s
+            && !(1..=900).contains(&t)
+        {
+            return Err(fail(
+                "jobs.worker_timeout_s",
+                format!("{t} must be from 1 to 900 (Lambda's limit)"),
+            ));
+        }
+        if let Some(m) = self.jobs.worker_memory_mb
+            && !(128..=10240).contains(&m)
+        {
+            return Err(fail(
+                "jobs.worker_memory_mb",
+                format!("{m} must be from 128 to 10240"),
+            ));
+        }
+        if self.jobs.enabled && self.cache.mode == CacheMode::Sqlite {
+            return Err(fail(
+                "jobs.enabled",
+                "the job system's tasks are shared by several functions, so they need DynamoDB; set [cache] mode = \"dynamodb\" or turn jobs off".into(),
+            ));
+        }
         if !name_ok(&self.stage, 12) {
             return Err(fail(
                 "stage",

@@ -141,6 +141,8 @@ pub struct Manifest {
     pub tags: BTreeMap<String, String>,
     /// A VPC for the functions (a database inside a VPC).
     pub vpc: Option<VpcConfig>,
+    /// The job system (sosw's task tables and roles).
+    pub jobs: JobsConfig,
     /// Where the code comes from.
     pub artifacts: ArtifactsConfig,
 }
@@ -238,6 +240,39 @@ pub struct IngestConfig {
     pub max_minutes: u32,
 }
 
+/// `[jobs]`: the batch job system — sosw's five task tables, the scheduler, orchestrator,
+/// scavenger and worker-assistant functions, and one worker function.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Deploy it.
+    pub enabled: bool,
+    /// Task-table name prefix ("" = sosw's names, so a sosw 0.7 deployment's tables are reused).
+    pub table_prefix: String,
+    /// The config table.
+    pub config_table: String,
+    /// Most tasks running at once (the worker's reserved concurrency, and its
+    /// `max_simultaneous_invocations` before health scaling).
+    pub max_concurrency: u32,
+    /// Worker memory (MB); default the top-level `memory_mb`.
+    pub worker_memory_mb: Option<u32>,
+    /// Worker timeout (s): tasks expire this long (plus a margin) after they start.
+    pub worker_timeout_s: Option<u32>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            enabled: false,
+            table_prefix: String::new(),
+            config_table: "config".into(),
+            max_concurrency: 10,
+            worker_memory_mb: None,
+            worker_timeout_s: None,
+        }
+    }
+}
+
 /// `[logs]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -311,6 +346,7 @@ impl Default for Manifest {
             alarms: AlarmsConfig::default(),
             tags: BTreeMap::new(),
             vpc: None,
+            jobs: JobsConfig::default(),
             artifacts: ArtifactsConfig::default(),
         }
     }

@@ -28,6 +28,7 @@ pub(crate) fn render(deployment: &Deployment, resources: &mut Map<String, Value>
             .map(|s| manifest.secret_parameter(s))
             .collect(),
         dead_letters: false,
+        ..Access::default()
     };
     let mut statements = iam::access_statements(
         &access,

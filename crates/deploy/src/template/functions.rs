@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::{CODE_BUCKET, CODE_KEY, IMAGE_URI, skips, sub, tags};
 use crate::iam::{self, Arns};
 use crate::manifest::Auth;
-use crate::model::{Deployment, Function, Role};
+use crate::model::{Deployment, Function, JobRole, Role};
 
 /// The logical id of schedule `i`'s `j`-th rule of `function`.
 pub(crate) fn rule_id(function: &Function, i: usize, j: usize) -> String {
@@ -77,6 +77,7 @@ pub(crate) fn render(
             Role::Api => "Stratus HTTP API (the `stratus serve` router)".to_string(),
             Role::Verb(verb) => format!("Stratus function mode: `stratus {verb} --json` per event"),
             Role::Ingest => "Stratus scheduled ingest: runs the event's ingest config, exports to the bucket".to_string(),
+            Role::Job(role) => format!("Stratus job system: {} (sosw-compatible task tables)", role.mode()),
         },
         "Architectures": [manifest.architecture.lambda_name()],
         "MemorySize": function.memory_mb,
@@ -104,6 +105,11 @@ pub(crate) fn render(
         // Two runs of one ingest config at once would only race for the same exports.
         Role::Ingest => 1,
         Role::Verb(_) => 10,
+        // One orchestrator and one scavenger at a time; the worker's cap is the job concurrency.
+        Role::Job(JobRole::Orchestrator | JobRole::Scavenger) => 1,
+        Role::Job(JobRole::Scheduler) => 2,
+        Role::Job(JobRole::Assistant) => 20,
+        Role::Job(JobRole::Worker) => manifest.jobs.max_concurrency,
     };
     if reserved > 0 {
         properties["ReservedConcurrentExecutions"] = json!(reserved);

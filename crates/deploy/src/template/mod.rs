@@ -7,11 +7,13 @@ mod ec2;
 mod functions;
 
 use serde_json::{Map, Value, json};
-use stratus_store::tables::{AttributeType, CacheTables, Projection, TableKind, TableLayout};
+use stratus_store::tables::{
+    AttributeType, CacheTables, Projection, TableKind, TableLayout, TaskTables,
+};
 
 use crate::iam::dead_letter_queue_name;
 use crate::manifest::{Billing, Manifest};
-use crate::model::Deployment;
+use crate::model::{Deployment, JobRole, Role};
 
 /// How the functions' code is given to the template.
 pub const CODE_BUCKET: &str = "CodeBucket";
@@ -82,6 +84,9 @@ pub fn render(deployment: &Deployment) -> Value {
     }
     if let Some(tables) = &deployment.tables {
         render_tables(tables, manifest, &mut resources, &mut outputs);
+    }
+    if let Some(tables) = &deployment.task_tables {
+        render_task_tables(tables, deployment, &mut resources, &mut outputs);
     }
     render_bucket(manifest, &mut resources, &mut outputs);
     if deployment.has_schedules() {
@@ -238,6 +243,76 @@ fn render_tables(
             format!("{id}Name"),
             json!({"Description": format!("The {} table", table.name), "Value": {"Ref": id}}),
         );
+    }
+}
+
+/// sosw's five task tables, and an alarm on dead tasks: the roles log one JSON line per task
+/// archived as dead (`{"stratus_dead_task": …}`), which a metric filter counts.
+fn render_task_tables(
+    tables: &TaskTables,
+    deployment: &Deployment,
+    resources: &mut Map<String, Value>,
+    outputs: &mut Map<String, Value>,
+) {
+    let manifest = &deployment.manifest;
+    for (id, table) in [
+        ("TasksTable", &tables.tasks),
+        ("ClosedTasksTable", &tables.closed),
+        ("RetryTasksTable", &tables.retry),
+        ("TasksMetaTable", &tables.meta),
+        ("JobsConfigTable", &tables.config),
+    ] {
+        let mut resource = table_resource(table, manifest);
+        if id == "JobsConfigTable" {
+            // sosw's template keeps its config whatever the stack does.
+            resource["DeletionPolicy"] = json!("Retain");
+            resource["UpdateReplacePolicy"] = json!("Retain");
+        }
+        resources.insert(id.into(), resource);
+        outputs.insert(
+            format!("{id}Name"),
+            json!({"Description": format!("The {} table", table.name), "Value": {"Ref": id}}),
+        );
+    }
+    let metric = format!("DeadTasks-{}", manifest.stack_name());
+    for function in deployment.functions.iter().filter(|f| {
+        matches!(
+            f.role,
+            Role::Job(JobRole::Orchestrator | JobRole::Scavenger | JobRole::Assistant)
+        )
+    }) {
+        resources.insert(
+            format!("{}DeadTaskFilter", function.logical),
+            json!({
+                "Type": "AWS::Logs::MetricFilter",
+                "Properties": {
+                    "LogGroupName": {"Ref": format!("{}LogGroup", function.logical)},
+                    "FilterPattern": "{ $.stratus_dead_task = * }",
+                    "MetricTransformations": [{"MetricNamespace": "Stratus/Jobs", "MetricName": metric, "MetricValue": "1", "Unit": "Count"}],
+                }
+            }),
+        );
+    }
+    if manifest.alarms.enabled {
+        let mut alarm = json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": format!("{}-dead-tasks", manifest.stack_name()),
+                "AlarmDescription": "A job task failed for good (after its last attempt, or with an error retrying cannot fix); `stratus jobs results JOB` shows it and `stratus jobs redrive` queues it again",
+                "Namespace": "Stratus/Jobs",
+                "MetricName": metric,
+                "Statistic": "Sum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+            }
+        });
+        if manifest.alarms.email.is_some() {
+            alarm["Properties"]["AlarmActions"] = json!([{"Ref": "AlarmTopic"}]);
+        }
+        resources.insert("DeadTasksAlarm".into(), alarm);
     }
 }
 
