@@ -32,7 +32,7 @@ pub fn defaults() -> Value {
             "max_closed_to_analyse_for_duration": 10,
             "backoff": {"kind": "exponential", "base": 0.0, "max": 3600.0, "jitter": 0.2},
             "labourers": {
-                "local": {"max_simultaneous_invocations": 64, "timeout": 900.0}
+                "local": {"max_simultaneous_invocations": 64, "timeout": 300.0}
             }
         },
         "ecology_config": {

@@ -7,10 +7,11 @@
 //! the claim is reported like a worker's failure (requeued with backoff), not left to expire.
 
 use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::config::{JobsConfig, LabourerConfig};
 use crate::ecology;
-use crate::model::Invocation;
+use crate::model::{Invocation, Task};
 use crate::{Jobs, JobsError};
 
 /// Why a worker could not be started.
@@ -56,6 +57,9 @@ pub struct Registration {
     /// Attempts before a task is dead.
     pub max_attempts: u32,
 }
+
+/// Claims sent at once.
+const CLAIMS_IN_FLIGHT: usize = 16;
 
 /// The default timeout of a worker whose timeout is neither configured nor readable: Lambda's
 /// longest.
@@ -161,19 +165,36 @@ impl Jobs {
             .store
             .queued(labourer_id, registration.start, desired as usize)
             .await?;
-        for mut task in queued {
-            let now = self.clock.now();
-            let greenfield = now + config.invocation_delta;
-            let meta = self.meta(
-                &task,
-                "invoked",
-                Some(format!("attempt {}", task.attempts + 1)),
-            );
-            if !self
-                .store
-                .claim(&task.task_id, registration.start, greenfield, &meta)
-                .await?
-            {
+        // Claims go out together (each is one conditional write); invocations then follow in
+        // queue order.
+        type Claim<'a> = std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(Task, f64, bool), JobsError>> + Send + 'a>,
+        >;
+        let claims: Vec<Claim<'_>> = queued
+            .into_iter()
+            .map(|task| {
+                let greenfield = self.clock.now() + config.invocation_delta;
+                let meta = self.meta(
+                    &task,
+                    "invoked",
+                    Some(format!("attempt {}", task.attempts + 1)),
+                );
+                let start = registration.start;
+                Box::pin(async move {
+                    let claimed = self
+                        .store
+                        .claim(&task.task_id, start, greenfield, &meta)
+                        .await?;
+                    Ok((task, greenfield, claimed))
+                }) as Claim<'_>
+            })
+            .collect();
+        let claimed: Vec<_> = stream::iter(claims)
+            .buffered(CLAIMS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        for (mut task, greenfield, won) in claimed {
+            if !won {
                 report.skipped += 1;
                 continue;
             }

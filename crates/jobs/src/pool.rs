@@ -184,19 +184,33 @@ pub async fn run(
         }));
     }
     let invoker = LocalInvoker { queue: sender };
-    let mut last_scavenge: Option<tokio::time::Instant> = None;
+    // The scavenger runs beside the orchestrator, so archiving never holds up claiming.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let scavenger = options.scavenge.then(|| {
+        let (jobs, stop, errors) = (jobs.clone(), stop.clone(), errors.clone());
+        let (labourer, every) = (options.labourer_id.clone(), options.scavenge_every);
+        tokio::spawn(async move {
+            let idle = LocalInvoker {
+                queue: mpsc::channel(1).0,
+            };
+            while !stop.load(Ordering::SeqCst) {
+                if let Err(e) = jobs.scavenge(&labourer, &idle).await {
+                    errors
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                    break;
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    });
     let mut last_status: Option<JobStatus> = None;
     let mut idle_since: Option<tokio::time::Instant> = None;
     let mut last_check = tokio::time::Instant::now() - Duration::from_secs(60);
     let result = loop {
         if let Some(e) = errors.lock().unwrap_or_else(|p| p.into_inner()).take() {
             break Err(e);
-        }
-        if options.scavenge && last_scavenge.is_none_or(|t| t.elapsed() >= options.scavenge_every) {
-            if let Err(e) = jobs.scavenge(&options.labourer_id, &invoker).await {
-                break Err(e);
-            }
-            last_scavenge = Some(tokio::time::Instant::now());
         }
         let free = concurrency.saturating_sub(busy.load(Ordering::SeqCst)) as u64;
         let mut started = 0;
@@ -264,6 +278,10 @@ pub async fn run(
     drop(invoker);
     for worker in workers {
         let _ = worker.await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    if let Some(scavenger) = scavenger {
+        let _ = scavenger.await;
     }
     result?;
     if options.scavenge {

@@ -4,6 +4,8 @@
 //! Every move is one conditional transaction on the row as read, so two scavengers (or a
 //! scavenger and a late failure report) never move a task twice.
 
+use futures_util::{StreamExt, TryStreamExt, stream};
+
 use crate::model::{ClosedStatus, Task};
 use crate::orchestrator::{Invoker, Registration};
 use crate::store::ClosedQuery;
@@ -38,6 +40,14 @@ pub enum RedriveFilter {
     },
 }
 
+/// One in-flight move (boxed: a closure here trips the compiler's lifetime inference for
+/// `Send` futures).
+type Pending<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, crate::TaskError>> + Send + 'a>>;
+
+/// Archives sent at once.
+const MOVES_IN_FLIGHT: usize = 16;
+
 /// Tasks read per scavenger query.
 const PAGE: usize = 500;
 
@@ -57,17 +67,21 @@ impl Jobs {
                 .store
                 .invoked(labourer_id, registration.start, f64::INFINITY, true, PAGE)
                 .await?;
-            let mut moved = 0;
-            for task in &done {
-                let meta = self.meta(task, "archived", None);
-                if self
-                    .store
-                    .archive(task, ClosedStatus::Completed, self.clock.now(), &meta)
-                    .await?
-                {
-                    moved += 1;
-                }
-            }
+            let archives: Vec<Pending<'_, bool>> = done
+                .iter()
+                .map(|task| {
+                    let meta = self.meta(task, "archived", None);
+                    Box::pin(async move {
+                        self.store
+                            .archive(task, ClosedStatus::Completed, self.clock.now(), &meta)
+                            .await
+                    }) as Pending<'_, bool>
+                })
+                .collect();
+            let moved = stream::iter(archives)
+                .buffer_unordered(MOVES_IN_FLIGHT)
+                .try_fold(0u64, |n, moved| async move { Ok(n + u64::from(moved)) })
+                .await?;
             report.archived += moved;
             if done.len() < PAGE || moved == 0 {
                 break;

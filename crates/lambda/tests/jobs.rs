@@ -93,6 +93,16 @@ async fn call(function: &mut Function, event: Value) -> Value {
     }
 }
 
+/// Invokes a function with an event it must refuse; returns the error body.
+async fn refused(function: &mut Function, event: Value) -> Value {
+    function.runtime.invoke(event);
+    let runtime = Arc::get_mut(&mut function.runtime).expect("not shared");
+    match runtime.next_outcome().await {
+        Outcome::Error { body, .. } => body,
+        other => panic!("{other:?}"),
+    }
+}
+
 async fn wait_until(home: &Path, job: &str, done: u64) -> Value {
     let start = Instant::now();
     loop {
@@ -226,4 +236,44 @@ async fn the_orchestrator_invokes_real_worker_functions_through_the_lambda_api()
             .contains("ResourceNotFoundException"),
         "{dead}"
     );
+
+    // Events a role cannot use are BadRequest errors naming what is missing; nothing is written.
+    let mut worker2 = function("worker2", "jobs-worker", home, &invoke).await;
+    let mut assistant2 = function("assistant2", "jobs-assistant", home, &invoke).await;
+    for (which, event, expected) in [
+        (0, json!({"job": 3}), "must be an object"),
+        (0, json!({"cursor": {"job_id": 1}}), "cursor"),
+        (0, json!([1, 2]), "labourer"),
+        (1, json!({"verb": "risk-profile"}), "task_id"),
+        (2, json!({"action": "mark_task_as_completed"}), "task_id"),
+        (
+            2,
+            json!({"action": "mark_task_as_completed", "task_id": "x"}),
+            "attempt",
+        ),
+        (
+            2,
+            json!({"action": "dance", "task_id": "x", "attempt": 1}),
+            "unknown action",
+        ),
+    ] {
+        let function = match which {
+            0 => &mut scheduler,
+            1 => &mut worker2,
+            _ => &mut assistant2,
+        };
+        let body = refused(function, event.clone()).await;
+        assert_eq!(body["errorType"], "BadRequest", "{event}: {body}");
+        assert!(
+            body["errorMessage"].as_str().unwrap().contains(expected),
+            "{event}: {body}"
+        );
+    }
+    // A report for a task that does not exist is recorded as stale, not an error and not a task.
+    let stale = call(
+        &mut assistant2,
+        json!({"action": "mark_task_as_completed", "task_id": "ghost", "attempt": 1}),
+    )
+    .await;
+    assert_eq!(stale["applied"], false);
 }
