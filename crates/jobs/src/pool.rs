@@ -115,7 +115,10 @@ pub async fn run(
     progress: &(dyn Fn(&JobStatus) + Sync),
 ) -> Result<PoolReport, JobsError> {
     let concurrency = options.concurrency.max(1);
-    let (sender, receiver) = mpsc::channel::<Invocation>(concurrency);
+    // Claimed ahead: one more task per worker waits in the queue, so a worker that finishes
+    // starts the next task at once instead of waiting for the orchestrator's round trip.
+    let depth = concurrency * 2;
+    let (sender, receiver) = mpsc::channel::<Invocation>(depth);
     let receiver = Arc::new(Mutex::new(receiver));
     let busy = Arc::new(AtomicUsize::new(0));
     let freed = Arc::new(Notify::new());
@@ -212,7 +215,7 @@ pub async fn run(
         if let Some(e) = errors.lock().unwrap_or_else(|p| p.into_inner()).take() {
             break Err(e);
         }
-        let free = concurrency.saturating_sub(busy.load(Ordering::SeqCst)) as u64;
+        let free = depth.saturating_sub(busy.load(Ordering::SeqCst)) as u64;
         let mut started = 0;
         if free > 0 {
             // Count the slots before the claim: a worker may finish the task before the
@@ -232,10 +235,12 @@ pub async fn run(
                 }
             }
         }
-        let check_every = if started == 0 {
-            options.poll
+        // Reading a job's state can mean scanning its tasks (DynamoDB has no index on the job):
+        // often when the pool has nothing to do (is the job done?), rarely while it is busy.
+        let check_every = if started == 0 && busy.load(Ordering::SeqCst) == 0 {
+            options.poll.max(Duration::from_millis(500))
         } else {
-            options.poll.max(Duration::from_secs(1))
+            Duration::from_secs(5)
         };
         if last_check.elapsed() >= check_every {
             last_check = tokio::time::Instant::now();
@@ -271,7 +276,7 @@ pub async fn run(
         }
         if started == 0 {
             let _ = tokio::time::timeout(options.poll, freed.notified()).await;
-        } else if busy.load(Ordering::SeqCst) >= concurrency {
+        } else if busy.load(Ordering::SeqCst) >= depth {
             let _ = tokio::time::timeout(options.poll, freed.notified()).await;
         }
     };

@@ -380,30 +380,49 @@ impl DynamoTaskStore {
         meta: &MetaRow,
         change: impl FnOnce(&mut Task),
     ) -> TaskResult<bool> {
-        let Some(mut row) = self.get(&task.task_id).await? else {
-            return Ok(false);
-        };
-        if row.greenfield != task.greenfield
-            || row.attempts != task.attempts
-            || row.completed_at.is_some() != completed
-        {
-            return Ok(false);
-        }
-        change(&mut row);
-        let condition = if completed {
-            "greenfield = :g AND attempts = :a AND attribute_exists(completed_at)"
+        // The row as the caller read it (from the index, whole), guarded by the fields every
+        // change to a live task touches: a claim (greenfield, attempts), a report (completed_at,
+        // failed_attempts). If any moved since, the transaction fails and nothing moves.
+        // A caller that read the task before its completion arrived: read it again, whole.
+        let fresh;
+        let task = if task.completed_at.is_some() == completed {
+            task
         } else {
-            "greenfield = :g AND attempts = :a AND attribute_not_exists(completed_at)"
+            match self.get(&task.task_id).await? {
+                Some(row)
+                    if row.greenfield == task.greenfield
+                        && row.attempts == task.attempts
+                        && row.completed_at.is_some() == completed =>
+                {
+                    fresh = row;
+                    &fresh
+                }
+                _ => return Ok(false),
+            }
         };
+        let mut row = task.clone();
+        change(&mut row);
+        let mut condition = String::from("greenfield = :g AND attempts = :a");
+        condition.push_str(if completed {
+            " AND attribute_exists(completed_at)"
+        } else {
+            " AND attribute_not_exists(completed_at)"
+        });
+        condition.push_str(if task.failed_attempts == 0 {
+            " AND (attribute_not_exists(failed_attempts) OR failed_attempts = :f)"
+        } else {
+            " AND failed_attempts = :f"
+        });
         self.transact_move(
             to,
             to_item(&row),
             &self.tables.tasks.name,
             Self::key(&task.task_id),
-            condition,
+            &condition,
             vec![
                 (":g", n(task.greenfield)),
                 (":a", n(f64::from(task.attempts))),
+                (":f", n(f64::from(task.failed_attempts))),
             ],
             meta,
         )
