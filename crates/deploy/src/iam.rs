@@ -341,6 +341,14 @@ fn job_statements(function: &Function, deployment: &Deployment, arns: &Arns) -> 
             let sid = format!("Tasks{which:?}");
             statements.push(statement(&sid, actions, resources));
         }
+        if role == JobRole::Orchestrator {
+            // Health metrics; CloudWatch offers no resource narrower than "*" for this read.
+            statements.push(statement(
+                "ReadHealthMetrics",
+                &["cloudwatch:GetMetricStatistics"],
+                vec![json!("*")],
+            ));
+        }
         if role != JobRole::Worker
             && let Some(cache) = &deployment.tables
         {

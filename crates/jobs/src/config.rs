@@ -204,9 +204,12 @@ impl JobsConfig {
         };
         let backoff: Backoff = serde_json::from_value(at("task_config.backoff"))
             .map_err(|e| invalid("task_config.backoff", e))?;
-        if !(backoff.base >= 0.0 && backoff.max > 0.0 && (0.0..=1.0).contains(&backoff.jitter))
-            || !(backoff.base.is_finite() && backoff.max.is_finite())
-        {
+        let sensible = backoff.base >= 0.0
+            && backoff.base.is_finite()
+            && backoff.max > 0.0
+            && backoff.max.is_finite()
+            && (0.0..=1.0).contains(&backoff.jitter);
+        if !sensible {
             return Err(invalid(
                 "task_config.backoff",
                 "base must be ≥ 0, max > 0 and jitter within 0–1",

@@ -637,7 +637,7 @@ pub async fn audit_rows_are_written_with_the_change_and_only_then(store: &dyn Ta
     let a = task("a", "w", 1.0);
     assert_eq!(
         store
-            .create(&[a.clone()], &[row("a", "created")])
+            .create(std::slice::from_ref(&a), &[row("a", "created")])
             .await
             .unwrap(),
         1
@@ -645,7 +645,7 @@ pub async fn audit_rows_are_written_with_the_change_and_only_then(store: &dyn Ta
     // A task that exists already: no second "created".
     assert_eq!(
         store
-            .create(&[a.clone()], &[row("a", "created")])
+            .create(std::slice::from_ref(&a), &[row("a", "created")])
             .await
             .unwrap(),
         0

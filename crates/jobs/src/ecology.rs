@@ -119,7 +119,7 @@ impl Metric {
             .iter()
             .filter_map(|(s, t)| Some((s.parse().ok()?, *t)))
             .collect();
-        statuses.sort_by(|a, b| b.0.cmp(&a.0));
+        statuses.sort_by_key(|s| std::cmp::Reverse(s.0));
         statuses
             .into_iter()
             .find(|(_, threshold)| self.feeling_comparison_operator.holds(value, *threshold))

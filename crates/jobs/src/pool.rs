@@ -274,9 +274,7 @@ pub async fn run(
         if started > 0 {
             idle_since = None;
         }
-        if started == 0 {
-            let _ = tokio::time::timeout(options.poll, freed.notified()).await;
-        } else if busy.load(Ordering::SeqCst) >= depth {
+        if started == 0 || busy.load(Ordering::SeqCst) >= depth {
             let _ = tokio::time::timeout(options.poll, freed.notified()).await;
         }
     };

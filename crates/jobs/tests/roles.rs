@@ -2,6 +2,8 @@
 //! immediate requeue, expiry from the worker's timeout, backoff, the dead archive and redrive,
 //! stale reports, health throttling, config hot reload and scheduler continuation.
 
+#![allow(clippy::print_stderr)]
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;

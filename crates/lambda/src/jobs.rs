@@ -176,6 +176,9 @@ pub(crate) async fn context(
             .timeout_config(timeouts)
             .build(),
     );
+    let jobs = jobs.with_metrics(Arc::new(crate::metrics::CloudWatch {
+        client: aws_sdk_cloudwatch::Client::new(&config),
+    }));
     let worker = (mode == "jobs-worker").then(|| {
         // Its own services over the same store connection.
         let analytics = stratus_app::analytics(analytics.store().clone(), settings);

@@ -18,6 +18,7 @@
 
 mod ingest;
 mod jobs;
+mod metrics;
 mod secrets;
 
 use std::collections::BTreeMap;

@@ -227,6 +227,7 @@ fn read_one(
 }
 
 /// Applies a worker report under the "current attempt, invoked, not completed" condition.
+#[allow(clippy::too_many_arguments)] // the report's fields, as the trait method takes them
 fn report(
     tx: &Transaction<'_>,
     table: &str,
