@@ -249,6 +249,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "set by AWS Lambda: the Runtime API the Lambda binary polls",
     },
     EnvVar {
+        names: &["AWS_LAMBDA_FUNCTION_NAME"],
+        key: None,
+        help: "set by Lambda: the function's name (a job scheduler continues itself by it; job audit rows name it)",
+    },
+    EnvVar {
         names: &["AWS_ENDPOINT_URL"],
         key: None,
         help: "read by the AWS SDK: an endpoint for every AWS service (DynamoDB Local, moto)",

@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 pub mod assistant;
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 pub mod config;
 pub mod ecology;
 pub mod model;

@@ -155,7 +155,8 @@ pub(crate) async fn context(
     let store = stratus_app::tasks::open_task_store(settings, false)
         .await
         .map_err(|e| e.to_string())?;
-    let author = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| mode.to_string());
+    let author = stratus_app::vars::from_process("AWS_LAMBDA_FUNCTION_NAME")
+        .unwrap_or_else(|| mode.to_string());
     let jobs = Jobs::new(
         store,
         Arc::new(SystemClock),
@@ -176,7 +177,7 @@ pub(crate) async fn context(
             .timeout_config(timeouts)
             .build(),
     );
-    let jobs = jobs.with_metrics(Arc::new(crate::metrics::CloudWatch {
+    let jobs = jobs.with_metrics(Arc::new(stratus_jobs::cloudwatch::CloudWatch {
         client: aws_sdk_cloudwatch::Client::new(&config),
     }));
     let worker = (mode == "jobs-worker").then(|| {
@@ -189,7 +190,7 @@ pub(crate) async fn context(
         lambda: LambdaInvoker { client },
         worker,
         assistant: env("STRATUS_JOBS_ASSISTANT").filter(|s| !s.is_empty()),
-        own_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+        own_name: stratus_app::vars::from_process("AWS_LAMBDA_FUNCTION_NAME"),
     })
 }
 

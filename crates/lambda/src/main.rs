@@ -18,7 +18,6 @@
 
 mod ingest;
 mod jobs;
-mod metrics;
 mod secrets;
 
 use std::collections::BTreeMap;
