@@ -138,3 +138,50 @@ fn named_refusals_say_what_to_fix_and_write_nothing() {
     assert_eq!(code, ExitCode::from(2), "{err}");
     assert!(err.contains("no lines of tickers"), "{err}");
 }
+
+#[test]
+fn an_ingest_job_is_one_task_per_symbol_each_exported_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let exports = home.join("exports");
+    std::fs::write(
+        home.join("ingest.toml"),
+        format!(
+            "destination = {:?}\n[[source]]\nname = \"prices\"\nprovider = \"bundled\"\nsymbols = [\"AAPL\", \"MSFT\", \"KO\"]\n[[source]]\nname = \"yields\"\nprovider = \"bundled\"\nkind = \"yields\"\n",
+            exports.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        home.join("job.toml"),
+        "job_id = \"ingest-1\"\ningest_config = \"ingest.toml\"\nisolate_symbols = true\n",
+    )
+    .unwrap();
+    let job = home.join("job.toml").display().to_string();
+    let (code, out, err) = run(home, &["jobs", "submit", &job]);
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    let submitted: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(submitted["tasks"], 4, "three symbols and the yields: {out}");
+    let (code, out, err) = run(home, &["--quiet", "jobs", "run", "ingest-1"]);
+    assert_eq!(code, ExitCode::SUCCESS, "{out} {err}");
+    let (_, out, _) = run(home, &["jobs", "results", "ingest-1"]);
+    let results: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = results["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{results}");
+    for row in rows {
+        let params = &row["params"];
+        let source = params["sources"][0].as_str().unwrap();
+        let reported: Vec<&str> = row["result"]["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(reported, [source], "each task runs its own source: {row}");
+        // Each task exports under its own folder, so tasks never overwrite each other.
+        let folder = exports.join("ingest-1").join(row["task"].as_str().unwrap());
+        assert!(folder.is_dir(), "{}", folder.display());
+    }
+    let symbols: Vec<&str> = rows.iter().filter_map(|r| r["params"]["symbols"][0].as_str()).collect();
+    assert_eq!(symbols.len(), 3);
+}
