@@ -182,6 +182,9 @@ fn an_ingest_job_is_one_task_per_symbol_each_exported_on_its_own() {
         let folder = exports.join("ingest-1").join(row["task"].as_str().unwrap());
         assert!(folder.is_dir(), "{}", folder.display());
     }
-    let symbols: Vec<&str> = rows.iter().filter_map(|r| r["params"]["symbols"][0].as_str()).collect();
+    let symbols: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["params"]["symbols"][0].as_str())
+        .collect();
     assert_eq!(symbols.len(), 3);
 }

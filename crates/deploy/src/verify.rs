@@ -57,14 +57,24 @@ pub fn table_differences(
         ));
     }
     for index in &table.indexes {
-        match described
-            .global_secondary_indexes()
-            .iter()
-            .find(|g| g.index_name() == Some(index.name.as_str()))
-        {
+        let name = Some(index.name.as_str());
+        let found = if index.local {
+            described
+                .local_secondary_indexes()
+                .iter()
+                .find(|l| l.index_name() == name)
+                .map(|l| l.key_schema())
+        } else {
+            described
+                .global_secondary_indexes()
+                .iter()
+                .find(|g| g.index_name() == name)
+                .map(|g| g.key_schema())
+        };
+        match found {
             None => out.push(format!("index {} is missing", index.name)),
-            Some(g) => {
-                let (h, r) = keys(g.key_schema());
+            Some(schema) => {
+                let (h, r) = keys(schema);
                 if h != index.hash || r.as_deref() != index.range {
                     out.push(format!(
                         "index {} is keyed ({h}, {}) but the store expects ({}, {})",
@@ -102,9 +112,12 @@ pub async fn verify(
         status,
     )];
     let outputs = aws.outputs(&name).await?;
-    if let Some(tables) = &deployment.tables {
+    let cache = deployment.tables.iter().flat_map(|t| t.all());
+    let tasks = deployment.task_tables.iter().flat_map(|t| t.all());
+    let all: Vec<&TableLayout> = cache.chain(tasks).collect();
+    if !all.is_empty() {
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws.config);
-        for table in tables.all() {
+        for table in all {
             let label = format!("table {}", table.name);
             match dynamodb
                 .describe_table()

@@ -165,6 +165,17 @@ pub(crate) async fn context(
         &author,
     )
     .with_alerts(Arc::new(LogAlerts));
+    // The deployment's worker functions and their limits, under whatever the config row says.
+    let jobs = match env("STRATUS_JOBS_WORKERS") {
+        Some(text) => {
+            let workers: Value = serde_json::from_str(&text)
+                .ok()
+                .filter(Value::is_object)
+                .ok_or("STRATUS_JOBS_WORKERS must be a JSON object of worker functions, e.g. {\"worker\": {\"arn\": \"worker\"}}")?;
+            jobs.with_config_defaults(json!({"task_config": {"labourers": workers}}))
+        }
+        None => jobs,
+    };
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;

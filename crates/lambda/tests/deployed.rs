@@ -269,7 +269,12 @@ async fn a_stack_is_applied_verified_updated_broken_and_destroyed_and_its_zip_ru
     write(
         d,
         "stratus.deploy.toml",
-        &manifest(512, "schedule = \"0 23 * * MON-FRI\"\n"),
+        &manifest(
+            512,
+            &format!(
+                "schedule = \"0 23 * * MON-FRI\"\n[jobs]\nenabled = true\ntable_prefix = \"{prefix}\"\nconfig_table = \"{prefix}config\"\nmax_concurrency = 4\n"
+            ),
+        ),
     );
     let started = std::time::Instant::now();
     let updated = ok(stratus(&endpoint, d, &["deploy", "apply", "--yes"]));
@@ -293,6 +298,41 @@ async fn a_stack_is_applied_verified_updated_broken_and_destroyed_and_its_zip_ru
     assert_eq!(report["passed"], true, "{report}");
     let again = ok(stratus(&endpoint, d, &["deploy", "apply", "--yes"]));
     assert_eq!(again["status"], "NO_CHANGES", "{again}");
+
+    // The job system the update added: the deployed scheduler makes tasks in the stack's task
+    // tables, and the deployed orchestrator invokes the deployed worker through the Lambda API.
+    {
+        let manifest_now = stratus_deploy::Manifest::load(&d.join("stratus.deploy.toml")).unwrap();
+        let deployment = stratus_deploy::Deployment::new(&manifest_now, d).unwrap();
+        let env_of = |short: &str| -> Vec<(String, String)> {
+            let f = deployment
+                .functions
+                .iter()
+                .find(|f| f.short == short)
+                .unwrap();
+            f.env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.replace("${ExportBucket}", &bucket)))
+                .chain(aws_env.iter().cloned())
+                .chain([("AWS_LAMBDA_FUNCTION_NAME".to_string(), f.name.clone())])
+                .collect()
+        };
+        // moto accepts an asynchronous invocation without running the code (no Docker here).
+        let worker = manifest_now.function_name("jobs-worker");
+        let mut runtime = FakeRuntime::start().await;
+        let _scheduler = start_bootstrap(&bootstrap, &runtime, &env_of("jobs-scheduler"));
+        let id = runtime
+            .invoke(json!({"job": {"labourer": worker, "work": "noop", "tasks": [{}, {}, {}]}}));
+        let submitted = response(runtime.next_outcome().await, &id);
+        assert_eq!(submitted["tasks"], 3, "{submitted}");
+        let mut runtime = FakeRuntime::start().await;
+        let _orchestrator = start_bootstrap(&bootstrap, &runtime, &env_of("jobs-orchestrator"));
+        let id = runtime.invoke(
+            json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}),
+        );
+        let report = response(runtime.next_outcome().await, &id);
+        assert_eq!(report[&worker]["invoked"], 3, "{report}");
+    }
 
     // A broken resource: a second stage whose tables collide with the first stack's.
     let broken = tempfile::tempdir().unwrap();

@@ -58,7 +58,12 @@ pub async fn apply(
     let account = aws.account().await?;
     let mut parameters = Vec::new();
     let mut code = None;
-    let needs_bucket = manifest.artifacts.image.is_empty() || !deployment.ec2_jobs.is_empty();
+    let body = template::render(deployment).to_string();
+    // CloudFormation takes 51 200 bytes inline; a larger template (the job system adds five
+    // tables and five functions) goes through the artefact bucket, up to 1 MB.
+    let inline = body.len() <= 51_200;
+    let needs_bucket =
+        manifest.artifacts.image.is_empty() || !deployment.ec2_jobs.is_empty() || !inline;
     let bucket = if needs_bucket {
         Some(aws.artefact_bucket(deployment, &account, progress).await?)
     } else {
@@ -102,13 +107,26 @@ pub async fn apply(
             parameters.push(param(template::CLI_KEY, &key));
         }
     }
-    let body = template::render(deployment).to_string();
-    if body.len() > 51_200 {
+    if body.len() > 1_000_000 {
         return Err(DeployError::Input(format!(
-            "the template is {} bytes, above CloudFormation's 51 200 for an inline body; deploy fewer [[function]]s per stack",
+            "the template is {} bytes, above CloudFormation's 1 MB; deploy fewer [[function]]s per stack",
             body.len()
         )));
     }
+    let template_url = match (&bucket, inline) {
+        (Some(bucket), false) => {
+            let destination =
+                stratus_ingest::Destination::open(&format!("s3://{bucket}/{name}"), &env)
+                    .map_err(|e| DeployError::Input(e.to_string()))?;
+            let (key, bytes) = upload(body.as_bytes(), "template");
+            let key = put(&destination, &name, format!("{key}.json"), bytes, progress).await?;
+            Some(format!(
+                "https://{bucket}.s3.{}.amazonaws.com/{key}",
+                aws.region
+            ))
+        }
+        _ => None,
+    };
     let existing = aws.stack(&name).await?;
     let mut change_type = ChangeSetType::Create;
     if let Some(stack) = &existing {
@@ -135,7 +153,8 @@ pub async fn apply(
         .stack_name(&name)
         .change_set_name(&change_set)
         .change_set_type(change_type.clone())
-        .template_body(&body)
+        .set_template_body(template_url.is_none().then(|| body.clone()))
+        .set_template_url(template_url.clone())
         .capabilities(Capability::CapabilityNamedIam)
         .set_parameters(Some(parameters));
     for (k, v) in &manifest.tags {
