@@ -80,6 +80,24 @@ pub(crate) fn run(
                 let until = match job {
                     Some(job) => {
                         jobs.status(job).await.map_err(jobs_error)?;
+                        // A job whose tasks are for another worker would never finish here.
+                        let tasks = jobs.store.job(job).await.map_err(app_error)?;
+                        let others: std::collections::BTreeSet<&str> = tasks
+                            .live
+                            .iter()
+                            .chain(&tasks.retry)
+                            .map(|t| t.labourer_id.as_str())
+                            .filter(|l| *l != labourer)
+                            .collect();
+                        if let Some(other) = others.first() {
+                            return Err(AppError::InvalidInput {
+                                field: "labourer",
+                                message: format!(
+                                    "job {job} has tasks for worker {other:?}; run them here with --labourer {other}, or let its deployed orchestrator run them"
+                                ),
+                            }
+                            .into());
+                        }
                         Until::JobDone(job.clone())
                     }
                     None => Until::Idle,

@@ -123,6 +123,17 @@ fn named_refusals_say_what_to_fix_and_write_nothing() {
     assert!(err.contains("task_config.max_attempts"), "{err}");
     let (code, _, err) = run(home, &["jobs", "redrive", "--task", "nope"]);
     assert_ne!(code, ExitCode::SUCCESS, "{err}");
+    let lambda_job = write(
+        "lambda.toml",
+        "labourer = \"my-worker\"\njob_id = \"remote\"\nwork = \"noop\"\ntasks = [{}]\n",
+    );
+    assert_eq!(
+        run(home, &["jobs", "submit", &lambda_job]).0,
+        ExitCode::SUCCESS
+    );
+    let (code, _, err) = run(home, &["jobs", "run", "remote"]);
+    assert_eq!(code, ExitCode::from(2), "{err}");
+    assert!(err.contains("--labourer my-worker"), "{err}");
     let empty = write("calls.txt", "# nothing\n\n");
     let (code, _, err) = run(
         home,
