@@ -189,7 +189,16 @@ pub(crate) async fn context(
             .build(),
     );
     let jobs = jobs.with_metrics(Arc::new(stratus_jobs::cloudwatch::CloudWatch {
-        client: aws_sdk_cloudwatch::Client::new(&config),
+        client: aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(&config)
+                .timeout_config(
+                    aws_sdk_cloudwatch::config::timeout::TimeoutConfig::builder()
+                        .connect_timeout(std::time::Duration::from_secs(3))
+                        .operation_timeout(std::time::Duration::from_secs(10))
+                        .build(),
+                )
+                .build(),
+        ),
     }));
     let worker = (mode == "jobs-worker").then(|| {
         // Its own services over the same store connection.
