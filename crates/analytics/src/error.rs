@@ -133,6 +133,7 @@ impl AppError {
                 StoreErrorKind::Unavailable
                 | StoreErrorKind::Throttled
                 | StoreErrorKind::NotFound => ErrorClass::Unavailable,
+                StoreErrorKind::ReadOnly => ErrorClass::UserInput,
                 _ => ErrorClass::Internal,
             },
             AppError::Provider(p) => match p.kind() {

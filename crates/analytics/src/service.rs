@@ -188,11 +188,16 @@ impl Analytics {
             Ok(known) => known,
             Err(e) => return e,
         };
+        if known.is_empty() && self.store.capabilities().read_only {
+            return AppError::NoData {
+                message: "the read-only snapshot holds no prices; publish one from a filled store with `stratus cache snapshot --to s3://…`".into(),
+            };
+        }
         if known.is_empty() && !self.store.capabilities().seeded {
             let backend = self.store.backend();
             return AppError::NoData {
                 message: format!(
-                    "the {backend} store holds no prices; fill it with `stratus cache migrate --from sqlite --to {backend}`"
+                    "the {backend} store holds no prices; fill it with `stratus cache migrate --from sqlite --to STORE`, STORE being this store's URL (dynamodb, postgres://…, as in STRATUS_STORE)"
                 ),
             };
         }

@@ -9,12 +9,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod location;
 pub mod migrate;
+pub mod objects;
 pub mod providers;
 pub mod settings;
+#[cfg(feature = "sqlite")]
+pub mod snapshot;
 pub mod tasks;
 pub mod vars;
 
+pub use location::{LOCATION_FORMS, StoreLocation};
 pub use settings::{
     CacheMode, DynamoBilling, DynamoLayout, JobsSettings, LiveSettings, ProviderChoice, Secret,
     Settings, SettingsError,
@@ -49,43 +54,20 @@ pub fn analytics(store: Arc<dyn Store>, settings: &Settings) -> Analytics {
     )
 }
 
-/// Where a store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreLocation {
-    /// An SQLite file.
-    Sqlite(PathBuf),
-    /// The DynamoDB tables the settings name (prefix, layout, endpoint).
-    Dynamodb,
-}
-
 impl StoreLocation {
-    /// The store the settings configure (`CACHE_MODE` and its settings).
+    /// The store the settings configure (`STRATUS_STORE`, else `CACHE_MODE`).
     pub fn configured(settings: &Settings) -> Self {
-        match settings.cache_mode {
-            CacheMode::Sqlite => StoreLocation::Sqlite(settings.sqlite_file.clone()),
-            CacheMode::Dynamodb => StoreLocation::Dynamodb,
-        }
+        settings.store.clone()
     }
 
-    /// A store named on a command line: `sqlite` (the configured file), `sqlite:PATH` or
-    /// `dynamodb`.
+    /// A store named on a command line (any form of [`location::LOCATION_FORMS`]).
     pub fn parse(text: &str, settings: &Settings) -> Result<Self, AppError> {
-        match text.split_once(':') {
-            None if text.eq_ignore_ascii_case("sqlite") => {
-                Ok(StoreLocation::Sqlite(settings.sqlite_file.clone()))
+        StoreLocation::parse_with(text, &settings.sqlite_file).map_err(|message| {
+            AppError::InvalidInput {
+                field: "store",
+                message,
             }
-            None if text.eq_ignore_ascii_case("dynamodb") => Ok(StoreLocation::Dynamodb),
-            Some((kind, path)) if kind.eq_ignore_ascii_case("sqlite") && !path.is_empty() => {
-                Ok(StoreLocation::Sqlite(PathBuf::from(path)))
-            }
-            _ => Err(AppError::InvalidInput {
-                field: "backend",
-                message: format!(
-                    "unknown backend {}; use sqlite, sqlite:PATH or dynamodb",
-                    stratus_analytics::quoted(text)
-                ),
-            }),
-        }
+        })
     }
 }
 
@@ -101,8 +83,68 @@ pub async fn open(
 ) -> Result<Arc<dyn Store>, AppError> {
     match location {
         StoreLocation::Sqlite(path) => open_sqlite(path),
-        StoreLocation::Dynamodb => open_dynamodb(settings).await,
+        StoreLocation::Dynamodb { prefix } => open_dynamodb(&with_prefix(settings, prefix)).await,
+        StoreLocation::Database(url) => Ok(Arc::new(
+            stratus_store_sql::SqlStore::connect(url, &sql_settings(settings)).await?,
+        )),
+        StoreLocation::Snapshot { bucket, key } => {
+            open_snapshot(bucket, key, &location.to_string(), settings).await
+        }
     }
+}
+
+/// Downloads and opens a read-only snapshot.
+#[cfg(feature = "sqlite")]
+async fn open_snapshot(
+    bucket: &str,
+    key: &str,
+    shown: &str,
+    settings: &Settings,
+) -> Result<Arc<dyn Store>, AppError> {
+    let objects = settings.s3.bucket(bucket).map_err(|e| AppError::Setup {
+        message: format!("cannot use the snapshot {shown}: {e}"),
+    })?;
+    Ok(Arc::new(
+        stratus_store_snapshot::SnapshotStore::open(
+            Arc::new(objects),
+            key,
+            shown,
+            settings.snapshot_ttl,
+        )
+        .await?,
+    ))
+}
+
+/// Without the `sqlite` feature: a clear error.
+#[cfg(not(feature = "sqlite"))]
+async fn open_snapshot(
+    _bucket: &str,
+    _key: &str,
+    shown: &str,
+    _settings: &Settings,
+) -> Result<Arc<dyn Store>, AppError> {
+    Err(AppError::Setup {
+        message: format!(
+            "{shown}: snapshots are SQLite files; this build was made without feature `sqlite`"
+        ),
+    })
+}
+
+/// The server-database settings.
+fn sql_settings(settings: &Settings) -> stratus_store_sql::SqlSettings {
+    stratus_store_sql::SqlSettings {
+        pool_size: settings.db_pool_size,
+        connect_timeout: settings.db_connect_timeout,
+    }
+}
+
+/// `settings` with the DynamoDB table prefix a location names, if it names one.
+fn with_prefix(settings: &Settings, prefix: &Option<String>) -> Settings {
+    let mut settings = settings.clone();
+    if let Some(prefix) = prefix {
+        settings.table_prefix = prefix.clone();
+    }
+    settings
 }
 
 /// Creates what the store at `location` needs before it can be written (DynamoDB's tables; an
@@ -112,8 +154,23 @@ pub async fn provision(
     settings: &Settings,
 ) -> Result<Vec<String>, AppError> {
     match location {
-        StoreLocation::Sqlite(_) => Ok(Vec::new()),
-        StoreLocation::Dynamodb => provision_dynamodb(settings).await,
+        StoreLocation::Dynamodb { prefix } => {
+            provision_dynamodb(&with_prefix(settings, prefix)).await
+        }
+        // A server database gets its tables when opened, after the database itself.
+        StoreLocation::Database(url) => {
+            let created = stratus_store_sql::SqlStore::create_database(url).await?;
+            open(location, settings).await?;
+            Ok(if created {
+                vec![format!("database {}", url.database())]
+            } else {
+                Vec::new()
+            })
+        }
+        // An SQLite file creates itself; a snapshot is made by `cache snapshot`.
+        StoreLocation::Sqlite(_) | StoreLocation::Snapshot { .. } => {
+            open(location, settings).await.map(|_| Vec::new())
+        }
     }
 }
 
@@ -244,7 +301,7 @@ mod tests {
         );
         assert_eq!(
             StoreLocation::parse("dynamodb", &settings).unwrap(),
-            StoreLocation::Dynamodb
+            StoreLocation::Dynamodb { prefix: None }
         );
         for bad in ["", "sqlite:", "postgres", "dynamodb:x"] {
             let error = StoreLocation::parse(bad, &settings).unwrap_err();

@@ -29,9 +29,29 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "settings file (default: $STRATUS_HOME/stratus.toml, if present)",
     },
     EnvVar {
+        names: &["STRATUS_STORE"],
+        key: Some("store"),
+        help: "the store, as a URL: sqlite:///path/stratus.db (default: $STRATUS_HOME/stratus.db), dynamodb://[table-prefix], postgres://user:password@host:port/db, mysql://user:password@host:port/db (MySQL 8, Aurora MySQL, MariaDB; TLS options as URL parameters: sslmode=require, ssl-mode=REQUIRED) or s3://bucket/key.db (a read-only snapshot); wins over CACHE_MODE",
+    },
+    EnvVar {
         names: &["STRATUS_CACHE_MODE", "CACHE_MODE"],
         key: Some("cache_mode"),
-        help: "sqlite (default) or dynamodb",
+        help: "sqlite (default) or dynamodb: scrilla's switch, used when STRATUS_STORE is not set",
+    },
+    EnvVar {
+        names: &["STRATUS_DB_POOL_SIZE"],
+        key: Some("db_pool_size"),
+        help: "most connections to a PostgreSQL or MySQL store per process (default 16)",
+    },
+    EnvVar {
+        names: &["STRATUS_DB_CONNECT_TIMEOUT"],
+        key: Some("db_connect_timeout"),
+        help: "seconds to wait for a PostgreSQL or MySQL connection before the store is reported unavailable (default 10)",
+    },
+    EnvVar {
+        names: &["STRATUS_SNAPSHOT_TTL"],
+        key: Some("snapshot_ttl"),
+        help: "seconds between checks of an s3:// snapshot's ETag; a changed object is downloaded again (default 60)",
     },
     EnvVar {
         names: &["STRATUS_SQLITE_FILE", "SQLITE_FILE"],

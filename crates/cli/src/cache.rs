@@ -51,6 +51,34 @@ pub(crate) async fn run(
             )
             .note(format!("backend {backend}: {}", status.description)))
         }
+        CacheAction::Snapshot { to, from } => {
+            let target = StoreLocation::parse(to, settings)?;
+            let source = match from {
+                Some(from) => StoreLocation::parse(from, settings)?,
+                None => StoreLocation::configured(settings),
+            };
+            let bar = progress(quiet, "upload");
+            let report = stratus_app::snapshot::publish(&source, &target, settings, &bar).await?;
+            let rows = vec![
+                vec!["prices".into(), report.prices.to_string()],
+                vec!["interest".into(), report.interest.to_string()],
+                vec!["profile".into(), report.profiles.to_string()],
+                vec!["correlations".into(), report.correlations.to_string()],
+            ];
+            let note = format!(
+                "published {source} to {} ({} bytes, ETag {}); serve it with STRATUS_STORE={}",
+                report.to,
+                report.bytes,
+                report.etag.as_deref().unwrap_or("none"),
+                report.to
+            );
+            Ok(Output::text_table(
+                serde_json::to_value(&report).unwrap_or_default(),
+                vec!["table".into(), "items".into()],
+                rows,
+            )
+            .note(note))
+        }
         CacheAction::Migrate { from, to } => {
             let source = StoreLocation::parse(from, settings)?;
             let target = StoreLocation::parse(to, settings)?;
@@ -61,7 +89,15 @@ pub(crate) async fn run(
                 .await?;
             stratus_app::provision(&target, settings).await?;
             let target_store = stratus_app::open(&target, settings).await?;
-            let bar = progress(quiet);
+            if target_store.capabilities().read_only {
+                return Err(AppError::InvalidInput {
+                    field: "to",
+                    message: format!(
+                        "{target} is read-only; publish a snapshot with `stratus cache snapshot --to {target}`"
+                    ),
+                });
+            }
+            let bar = progress(quiet, "correlations");
             let report =
                 stratus_app::migrate::migrate(source_store.as_ref(), target_store.as_ref(), &bar)
                     .await?;
@@ -95,7 +131,9 @@ pub(crate) async fn run(
                     .to_vec(),
                 rows,
             )
-            .note(format!("migrated {from} to {to}; verified item by item"));
+            .note(format!(
+                "migrated {source} to {target}; verified item by item"
+            ));
             if report.collided > 0 {
                 output = output.note(format!(
                     "{} cached results share a (ticker, start_date) key with another in the target's scrilla layout; the later one was kept (they are recomputed on demand)",
@@ -107,7 +145,7 @@ pub(crate) async fn run(
     }
 }
 
-fn progress(quiet: bool) -> impl Fn(&str, u64, u64) + Sync {
+fn progress(quiet: bool, last_stage: &'static str) -> impl Fn(&str, u64, u64) + Sync {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     let target = if quiet {
         ProgressDrawTarget::hidden()
@@ -116,14 +154,14 @@ fn progress(quiet: bool) -> impl Fn(&str, u64, u64) + Sync {
     };
     let bar = ProgressBar::with_draw_target(None, target);
     bar.set_style(
-        ProgressStyle::with_template("migrating {msg:14} {bar:30} {pos}/{len}")
+        ProgressStyle::with_template("{msg:14} {bar:30} {pos}/{len}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     move |stage: &str, done: u64, total: u64| {
         bar.set_message(stage.to_string());
         bar.set_length(total);
         bar.set_position(done);
-        if stage == "correlations" && done == total {
+        if stage == last_stage && done == total {
             bar.finish_and_clear();
         }
     }

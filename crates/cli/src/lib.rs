@@ -113,10 +113,11 @@ fn execute(
             deploy::Printed::Done => Ok(0),
         };
     }
-    let home = cli.global.home.clone();
+    let (home, store) = (cli.global.home.clone(), cli.global.store.clone());
     let layered = |key: &str| -> Option<String> {
-        match (key, &home) {
-            ("STRATUS_HOME", Some(h)) => Some(h.display().to_string()),
+        match (key, &home, &store) {
+            ("STRATUS_HOME", Some(h), _) => Some(h.display().to_string()),
+            ("STRATUS_STORE", _, Some(s)) => Some(s.clone()),
             _ => env(key),
         }
     };

@@ -72,7 +72,7 @@ async fn migrate_then_identical_results_on_both_backends() {
     let empty = stratus(home.path(), &url, &p, "dynamodb", &["rp", "AAPL"]);
     assert_eq!(empty.status.code(), Some(2));
     assert!(
-        text(&empty.stderr).contains("cache migrate --from sqlite --to dynamodb"),
+        text(&empty.stderr).contains("cache migrate --from sqlite --to STORE"),
         "{}",
         text(&empty.stderr)
     );

@@ -6,12 +6,10 @@
 //! what an earlier run exported instead of duplicating or clobbering it; `--force` overwrites.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, RetryConfig};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions};
 use serde::Serialize;
 
 /// An export destination that cannot be used.
@@ -73,39 +71,9 @@ impl Destination {
             if bucket.is_empty() {
                 return Err(bad("no bucket; expected s3://bucket/prefix".into()));
             }
-            let mut builder = AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .with_retry(RetryConfig {
-                    max_retries: 2,
-                    retry_timeout: Duration::from_secs(20),
-                    ..RetryConfig::default()
-                })
-                .with_client_options(
-                    ClientOptions::new()
-                        .with_timeout(Duration::from_secs(30))
-                        .with_connect_timeout(Duration::from_secs(5)),
-                );
-            let first =
-                |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
-            if let Some(endpoint) = first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]) {
-                builder = builder
-                    .with_allow_http(endpoint.starts_with("http://"))
-                    .with_endpoint(endpoint)
-                    .with_virtual_hosted_style_request(false);
-            }
-            let region =
-                first(&["AWS_REGION", "AWS_DEFAULT_REGION"]).unwrap_or_else(|| "us-east-1".into());
-            builder = builder.with_region(region);
-            for (name, key) in [
-                ("AWS_ACCESS_KEY_ID", AmazonS3ConfigKey::AccessKeyId),
-                ("AWS_SECRET_ACCESS_KEY", AmazonS3ConfigKey::SecretAccessKey),
-                ("AWS_SESSION_TOKEN", AmazonS3ConfigKey::Token),
-            ] {
-                if let Some(value) = first(&[name]) {
-                    builder = builder.with_config(key, value);
-                }
-            }
-            let store = builder.build().map_err(|e| bad(e.to_string()))?;
+            let store = stratus_app::objects::S3Settings::from_env(env)
+                .bucket(bucket)
+                .map_err(bad)?;
             return Ok(Destination {
                 store: Arc::new(store),
                 prefix: prefix.trim_matches('/').to_string(),

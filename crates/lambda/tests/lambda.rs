@@ -27,13 +27,26 @@ fn seeded_home() -> &'static Path {
 /// `stratus <args> --json` in process: exit code, stdout, stderr. (On a thread of its own: the
 /// CLI runs its own runtime, and the tests are inside theirs.)
 fn cli(home: &Path, args: &[&str]) -> (std::process::ExitCode, String, String) {
+    cli_with(home, &[], args)
+}
+
+/// [`cli`] with more environment variables.
+fn cli_with(
+    home: &Path,
+    vars: &[(&str, &str)],
+    args: &[&str],
+) -> (std::process::ExitCode, String, String) {
     use clap::Parser;
     let mut argv = vec!["stratus".to_string(), "--json".to_string()];
     argv.extend(args.iter().map(|a| (*a).to_string()));
-    let home = home.display().to_string();
+    let mut vars: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    vars.insert("STRATUS_HOME".into(), home.display().to_string());
     std::thread::spawn(move || {
         let cli = stratus_cli::args::Cli::try_parse_from(argv).unwrap();
-        let env = move |k: &str| (k == "STRATUS_HOME").then(|| home.clone());
+        let env = move |k: &str| vars.get(k).cloned();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = stratus_cli::run(cli, &env, &mut out, &mut err);
         (
@@ -385,4 +398,64 @@ async fn one_request_through_cli_http_and_lambda_gives_identical_json() {
 
     assert_eq!(cli_text.trim_end(), http_text);
     assert_eq!(http_text, lambda_text);
+}
+
+/// A cold start whose store is a read-only snapshot on S3 (moto's server): the function
+/// downloads it, answers exactly as the local store does, and writes nothing locally. Skipped
+/// without `STRATUS_TEST_S3` (a failure under `CI=true`).
+#[tokio::test]
+async fn a_cold_start_serves_a_snapshot_from_s3() {
+    let endpoint = match std::env::var("STRATUS_TEST_S3") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but STRATUS_TEST_S3 is not set"
+            );
+            return;
+        }
+    };
+    let bucket = format!("lambda-snapshot-{}", std::process::id());
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+        let request = format!(
+            "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let url = format!("s3://{bucket}/stratus.db");
+    let aws = [
+        ("AWS_ENDPOINT_URL_S3", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+    let (code, out, err) = cli_with(seeded_home(), &aws, &["cache", "snapshot", "--to", &url]);
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "{out} {err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let home = empty.path().display().to_string();
+    let mut env = aws.to_vec();
+    env.extend([
+        ("STRATUS_STORE", url.as_str()),
+        ("STRATUS_HOME", home.as_str()),
+        ("STRATUS_FUNCTION", "risk-profile"),
+    ]);
+    let mut runtime = FakeRuntime::start().await;
+    let _lambda = start_lambda(&runtime, &env);
+    let id = runtime.invoke(json!({"tickers": ["AAPL", "MSFT"], "start": "2021-01-04"}));
+    assert_eq!(
+        response_of(runtime.next_outcome().await, &id),
+        cli_json(&["rp", "AAPL", "MSFT", "--start", "2021-01-04"])
+    );
+    assert_eq!(
+        std::fs::read_dir(empty.path()).unwrap().count(),
+        0,
+        "nothing is written locally"
+    );
 }

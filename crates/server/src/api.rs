@@ -269,13 +269,16 @@ pub(crate) async fn post_verb(
 }
 
 /// `GET /health`: liveness and whether the store answers — one cheap read (never a count or a
-/// scan), and nothing about where the store is (no path, no endpoint).
+/// scan) — with the server's version and the store's kind, and nothing about where the store is
+/// (no path, no endpoint, no credentials).
 pub(crate) async fn health(State(state): Shared) -> Response {
     match state.analytics.store().has_prices().await {
         Ok(has_prices) => axum::Json(json!({
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
             "store": if has_prices { "ready" } else { "empty" },
+            "backend": state.analytics.store().backend(),
+            "read_only": state.analytics.store().capabilities().read_only,
         }))
         .into_response(),
         Err(e) => ApiError::from(AppError::Store(e)).into_response(),

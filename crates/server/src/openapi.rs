@@ -415,8 +415,13 @@ pub(crate) fn build(known: &[String]) -> Value {
                 "store",
                 json!({"type": "string", "enum": ["ready", "empty"]}),
             ),
+            (
+                "backend",
+                json!({"type": "string", "description": "the store's kind: sqlite, dynamodb, postgres, mysql or snapshot"}),
+            ),
+            ("read_only", json!({"type": "boolean"})),
         ],
-        &["status", "version", "store"],
+        &["status", "version", "store", "backend", "read_only"],
     );
     paths.insert(
         "/health".into(),

@@ -79,7 +79,7 @@ fn correlation_in(conn: &Connection, key: &CorrelationKey) -> StoreResult<Option
 impl AnalyticsCache for SqliteStore {
     async fn profile(&self, key: &ProfileKey) -> StoreResult<Option<ProfileRecord>> {
         let key = key.clone();
-        self.run(move |conn| profile_in(conn, &key)).await
+        self.read(move |conn| profile_in(conn, &key)).await
     }
 
     async fn put_profile(&self, key: &ProfileKey, record: &ProfileRecord) -> StoreResult<()> {
@@ -119,7 +119,7 @@ impl AnalyticsCache for SqliteStore {
 
     async fn correlation(&self, key: &CorrelationKey) -> StoreResult<Option<f64>> {
         let key = key.clone();
-        self.run(move |conn| correlation_in(conn, &key)).await
+        self.read(move |conn| correlation_in(conn, &key)).await
     }
 
     async fn cached(
@@ -129,7 +129,7 @@ impl AnalyticsCache for SqliteStore {
     ) -> StoreResult<Cached> {
         // One trip to the blocking pool for the whole batch.
         let (profiles, correlations) = (profiles.to_vec(), correlations.to_vec());
-        self.run(move |conn| {
+        self.read(move |conn| {
             Ok(Cached {
                 profiles: profiles
                     .iter()
@@ -193,7 +193,7 @@ impl AnalyticsCache for SqliteStore {
     }
 
     async fn all_profiles(&self) -> StoreResult<Vec<(ProfileKey, ProfileRecord)>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut query = conn
                 .prepare(
                     "SELECT ticker, start_date, end_date, method, weekends, annual_return, annual_volatility,
@@ -247,7 +247,7 @@ impl AnalyticsCache for SqliteStore {
     }
 
     async fn all_correlations(&self) -> StoreResult<Vec<(CorrelationKey, f64)>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut query = conn
                 .prepare(
                     "SELECT ticker_1, ticker_2, start_date, end_date, method, weekends, correlation FROM correlations

@@ -11,7 +11,9 @@
 //! one per statement.
 //!
 //! SQLite calls block, so every operation runs on tokio's blocking pool, never on the async
-//! runtime's threads. Writes take the write lock up front (`BEGIN IMMEDIATE`) and wait up to a
+//! runtime's threads. Reads go to a pool of read-only connections (with WAL, readers wait neither
+//! for each other nor for the writer), so a server's concurrent requests read in parallel instead
+//! of queueing on the one connection that writes. Writes take the write lock up front (`BEGIN IMMEDIATE`) and wait up to a
 //! minute for another process's write (two `stratus` commands loading the bundled data at once).
 
 use std::path::{Path, PathBuf};
@@ -76,8 +78,72 @@ ALTER TABLE correlations ADD COLUMN stratus_version INT;
 /// A store in one SQLite file.
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    readers: Arc<ReadPool>,
     path: PathBuf,
     read_only: bool,
+}
+
+/// Idle read connections kept for reuse; more are opened while more requests read at once.
+const IDLE_READERS: usize = 16;
+
+/// Read-only connections to the store's file, opened on demand and reused.
+struct ReadPool {
+    path: PathBuf,
+    /// The file never changes while open (a downloaded snapshot): no locks, no WAL lookups.
+    immutable: bool,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn new(path: &Path, immutable: bool) -> Self {
+        ReadPool {
+            path: path.to_path_buf(),
+            immutable,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let connection = open_read_only_connection(&self.path, self.immutable)?;
+        connection.execute_batch("PRAGMA busy_timeout=60000;")?;
+        Ok(connection)
+    }
+
+    fn take(&self) -> StoreResult<Connection> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match idle {
+            Some(connection) => Ok(connection),
+            None => self.open().map_err(|e| unavailable(&self.path, e)),
+        }
+    }
+
+    fn give_back(&self, connection: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(connection);
+        }
+    }
+}
+
+/// A read-only connection; `immutable` opens it through a URI with `immutable=1`.
+fn open_read_only_connection(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    if immutable {
+        let mut uri = String::from("file:");
+        for c in path.display().to_string().chars() {
+            match c {
+                '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+                c => uri.push(c),
+            }
+        }
+        uri.push_str("?immutable=1");
+        Connection::open_with_flags(uri, flags)
+    } else {
+        Connection::open_with_flags(path, flags - rusqlite::OpenFlags::SQLITE_OPEN_URI)
+    }
 }
 
 fn unavailable(path: &Path, error: rusqlite::Error) -> StoreError {
@@ -185,6 +251,7 @@ impl SqliteStore {
         };
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
+            readers: Arc::new(ReadPool::new(&path, false)),
             path,
             read_only: false,
         })
@@ -194,12 +261,29 @@ impl SqliteStore {
     /// — no schema, no journal-mode switch — and every write is refused. The file must already
     /// have the current schema.
     pub fn open_read_only(path: impl AsRef<Path>) -> StoreResult<Self> {
-        let path = path.as_ref().to_path_buf();
-        let connection = Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| unavailable(&path, e))?;
+        Self::open_read_only_as(path.as_ref(), false)
+    }
+
+    /// [`Self::open_read_only`] for a file nothing changes while it is open (a downloaded
+    /// snapshot): SQLite then takes no locks and ignores any journal, which also lets a file
+    /// saved in WAL mode be read without its `-wal` and `-shm` companions.
+    pub fn open_immutable(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Self::open_read_only_as(path.as_ref(), true)
+    }
+
+    fn open_read_only_as(path: &Path, immutable: bool) -> StoreResult<Self> {
+        let path = path.to_path_buf();
+        if !path.is_file() {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!(
+                    "the read-only SQLite store {} does not exist",
+                    path.display()
+                ),
+            ));
+        }
+        let connection =
+            open_read_only_connection(&path, immutable).map_err(|e| unavailable(&path, e))?;
         let version: i64 = match connection.query_row("PRAGMA user_version", [], |r| r.get(0)) {
             Ok(version) => version,
             Err(rusqlite::Error::SqliteFailure(e, _))
@@ -223,6 +307,7 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
+            readers: Arc::new(ReadPool::new(&path, immutable)),
             path,
             read_only: true,
         })
@@ -232,7 +317,7 @@ impl SqliteStore {
     fn writable(&self) -> StoreResult<()> {
         if self.read_only {
             Err(StoreError::new(
-                StoreErrorKind::Invalid,
+                StoreErrorKind::ReadOnly,
                 format!(
                     "the SQLite store at {} is open read-only; nothing can be written to it",
                     self.path.display()
@@ -298,9 +383,57 @@ impl SqliteStore {
         .await
     }
 
+    /// Writes a consistent copy of the whole store to a new file at `to` with SQLite's online
+    /// backup (writers wait only while a batch of pages is copied), in rollback-journal mode so
+    /// the copy is one self-contained file. Returns the copy's size in bytes.
+    pub async fn backup_to(&self, to: &Path) -> StoreResult<u64> {
+        let to = to.to_path_buf();
+        self.read(move |conn| {
+            let mut copy = Connection::open(&to).map_err(|e| unavailable(&to, e))?;
+            {
+                let backup =
+                    rusqlite::backup::Backup::new(conn, &mut copy).map_err(query_failed)?;
+                backup
+                    .run_to_completion(1024, std::time::Duration::ZERO, None)
+                    .map_err(query_failed)?;
+            }
+            copy.execute_batch("PRAGMA journal_mode=DELETE;")
+                .map_err(query_failed)?;
+            drop(copy);
+            std::fs::metadata(&to).map(|m| m.len()).map_err(|e| {
+                StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    format!("cannot read the copy {}: {e}", to.display()),
+                )
+            })
+        })
+        .await
+    }
+
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs `work` with a read connection on the blocking pool. `work` must only read.
+    async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let job = move || {
+            let mut connection = readers.take()?;
+            let result = work(&mut connection);
+            readers.give_back(connection);
+            result
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle.spawn_blocking(job).await.map_err(|e| {
+                StoreError::new(StoreErrorKind::Internal, format!("SQLite task failed: {e}"))
+            })?,
+            Err(_) => job(),
+        }
     }
 
     /// Runs `work` with the connection on the blocking pool.
@@ -344,7 +477,7 @@ impl Store for SqliteStore {
 
     async fn status(&self) -> StoreResult<StoreStatus> {
         let description = format!("sqlite:{}", self.path.display());
-        self.run(move |conn| {
+        self.read(move |conn| {
             let count = |table: &str| -> StoreResult<u64> {
                 conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
                     r.get::<_, i64>(0)

@@ -20,7 +20,7 @@ impl PriceStore for SqliteStore {
         end: NaiveDate,
     ) -> StoreResult<Vec<PriceRow>> {
         let ticker = ticker.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut query = conn
                 .prepare_cached(
                     "SELECT date, open, close FROM prices WHERE ticker = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date",
@@ -46,7 +46,7 @@ impl PriceStore for SqliteStore {
     }
 
     async fn tickers(&self) -> StoreResult<Vec<TickerSummary>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut query = conn
                 .prepare_cached(
                     "SELECT ticker, min(date), max(date), count(*) FROM prices GROUP BY ticker ORDER BY ticker",
@@ -72,7 +72,7 @@ impl PriceStore for SqliteStore {
 
     async fn latest_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
         let ticker = ticker.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let latest: Option<String> = conn
                 .prepare_cached("SELECT max(date) FROM prices WHERE ticker = ?1")
                 .map_err(query_failed)?
@@ -85,7 +85,7 @@ impl PriceStore for SqliteStore {
 
     async fn first_price_date(&self, ticker: &str) -> StoreResult<Option<NaiveDate>> {
         let ticker = ticker.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let first: Option<String> = conn
                 .prepare_cached("SELECT min(date) FROM prices WHERE ticker = ?1")
                 .map_err(query_failed)?
@@ -97,7 +97,7 @@ impl PriceStore for SqliteStore {
     }
 
     async fn has_prices(&self) -> StoreResult<bool> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row("SELECT EXISTS(SELECT 1 FROM prices)", [], |r| {
                 r.get::<_, bool>(0)
             })
@@ -108,7 +108,7 @@ impl PriceStore for SqliteStore {
 
     async fn date_ranges(&self, tickers: &[String]) -> StoreResult<Vec<Option<DateRange>>> {
         let tickers = tickers.to_vec();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut found = std::collections::HashMap::new();
             // Within SQLite's limit on bound parameters.
             for chunk in tickers.chunks(500) {
@@ -170,7 +170,7 @@ impl RateStore for SqliteStore {
         start: NaiveDate,
         end: NaiveDate,
     ) -> StoreResult<Vec<RateRow>> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut query = conn
                 .prepare_cached(
                     "SELECT date, value FROM interest WHERE maturity = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date",
@@ -196,7 +196,7 @@ impl RateStore for SqliteStore {
     }
 
     async fn latest_rate_date(&self, on_or_before: NaiveDate) -> StoreResult<Option<NaiveDate>> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let latest: Option<String> = conn
                 .query_row(
                     "SELECT max(date) FROM interest WHERE date <= ?1 AND value IS NOT NULL",
@@ -214,7 +214,7 @@ impl RateStore for SqliteStore {
         on_or_before: NaiveDate,
         _wanted: &[Maturity],
     ) -> StoreResult<Option<Publication>> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut query = conn
                 .prepare_cached(
                     "SELECT maturity, date, value FROM interest WHERE value IS NOT NULL AND date = \

@@ -39,6 +39,8 @@ pub enum StoreErrorKind {
     Invalid,
     /// The store itself is damaged (a file that is not a database); it must be rebuilt.
     Corrupt,
+    /// A write to a read-only store (a snapshot): the caller must write somewhere else.
+    ReadOnly,
     /// Anything else.
     Internal,
 }

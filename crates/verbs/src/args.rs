@@ -39,6 +39,11 @@ pub struct GlobalArgs {
     /// Data folder (overrides STRATUS_HOME).
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// The store, as a URL (overrides STRATUS_STORE and CACHE_MODE): sqlite:///path/stratus.db,
+    /// dynamodb://[table-prefix], postgres://user:password@host:port/db, mysql://…, or
+    /// s3://bucket/key.db (a read-only snapshot).
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
     /// Print nothing on stdout (errors still go to stderr).
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -197,12 +202,23 @@ pub enum CacheAction {
     },
     /// Copy every table from one backend to another, resumably, and verify the copy.
     Migrate {
-        /// Source: `sqlite`, `sqlite:PATH` or `dynamodb`.
+        /// Source: `sqlite` (the configured file), `dynamodb`, or any store URL.
         #[arg(long)]
         from: String,
-        /// Target: `sqlite`, `sqlite:PATH` or `dynamodb`.
+        /// Target: `sqlite`, `dynamodb`, or any writable store URL (sqlite:///path,
+        /// dynamodb://prefix, postgres://…, mysql://…).
         #[arg(long)]
         to: String,
+    },
+    /// Publish a read-only snapshot: a consistent SQLite copy of a store, uploaded in one PUT,
+    /// for `serve` and Lambda with STRATUS_STORE=s3://bucket/key.db.
+    Snapshot {
+        /// Where: s3://bucket/key.db.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The store to copy (default: the configured store).
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
     },
 }
 

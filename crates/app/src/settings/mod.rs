@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::StoreLocation;
 use stratus_core::{DEFAULT_WINDOW_RETURNS, Maturity, Method};
 
 /// Which store backs the cache.
@@ -229,10 +231,18 @@ pub struct Settings {
     pub dynamo_timeout: Option<std::time::Duration>,
     /// Data folder.
     pub home: PathBuf,
-    /// Cache backend.
-    pub cache_mode: CacheMode,
-    /// SQLite file.
+    /// The store (`STRATUS_STORE`, else scrilla's `CACHE_MODE`).
+    pub store: StoreLocation,
+    /// The SQLite file `sqlite` and `CACHE_MODE=sqlite` mean.
     pub sqlite_file: PathBuf,
+    /// Connections to a server database per process.
+    pub db_pool_size: u32,
+    /// Wait for a server-database connection.
+    pub db_connect_timeout: std::time::Duration,
+    /// Time between checks of a snapshot's version.
+    pub snapshot_ttl: std::time::Duration,
+    /// How to reach S3 (snapshots).
+    pub s3: crate::objects::S3Settings,
     /// Risk-free maturity.
     pub risk_free: Maturity,
     /// Market proxy ticker.
@@ -273,8 +283,12 @@ impl Settings {
             dynamo_connect_timeout: None,
             dynamo_timeout: None,
             sqlite_file: home.join("stratus.db"),
+            store: StoreLocation::Sqlite(home.join("stratus.db")),
+            db_pool_size: 16,
+            db_connect_timeout: std::time::Duration::from_secs(10),
+            snapshot_ttl: std::time::Duration::from_secs(60),
+            s3: crate::objects::S3Settings::from_env(env),
             home,
-            cache_mode: CacheMode::Sqlite,
             risk_free: Maturity::TenYear,
             market_proxy: "SP500".into(),
             method: Method::Moments,
@@ -292,15 +306,47 @@ impl Settings {
         };
         // One value per variable: the environment's, else the file's, parsed by the same rules.
         let lookup = |primary: &str| from_env(primary).or_else(|| from_file.get(primary).cloned());
-        if let Some((name, v)) = lookup("STRATUS_CACHE_MODE") {
-            settings.cache_mode = v.parse().map_err(|e: String| invalid(&name, &v, e))?;
-        }
         if let Some((_, v)) = lookup("STRATUS_SQLITE_FILE") {
             settings.sqlite_file = PathBuf::from(v);
         }
         if let Some((name, v)) = lookup("STRATUS_TABLE_PREFIX") {
             settings.table_prefix = v;
             settings.check_table_prefix(&name)?;
+        }
+        // The store: a URL beats scrilla's mode within a layer, and the environment beats the file.
+        let store_of = |layer: &dyn Fn(&str) -> Option<(String, String)>| {
+            layer("STRATUS_STORE")
+                .map(|found| (true, found))
+                .or_else(|| layer("STRATUS_CACHE_MODE").map(|found| (false, found)))
+        };
+        if let Some((is_url, (name, v))) =
+            store_of(&from_env).or_else(|| store_of(&|primary| from_file.get(primary).cloned()))
+        {
+            settings.store = if is_url {
+                StoreLocation::parse_with(&v, &settings.sqlite_file)
+                    .map_err(|e| invalid(&name, &crate::location::redact(&v), e))?
+            } else {
+                match v.parse().map_err(|e: String| invalid(&name, &v, e))? {
+                    CacheMode::Sqlite => StoreLocation::Sqlite(settings.sqlite_file.clone()),
+                    CacheMode::Dynamodb => StoreLocation::Dynamodb { prefix: None },
+                }
+            };
+        } else {
+            settings.store = StoreLocation::Sqlite(settings.sqlite_file.clone());
+        }
+        if let Some((name, v)) = lookup("STRATUS_DB_POOL_SIZE") {
+            settings.db_pool_size = v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| invalid(&name, &v, "expected a whole number from 1 to 1000"))?;
+        }
+        if let Some((name, v)) = lookup("STRATUS_DB_CONNECT_TIMEOUT") {
+            settings.db_connect_timeout = parse_seconds(&name, &v)?;
+        }
+        if let Some((name, v)) = lookup("STRATUS_SNAPSHOT_TTL") {
+            settings.snapshot_ttl = parse_seconds(&name, &v)?;
         }
         let table_name = |name: &str, v: &str| -> Result<String, SettingsError> {
             if v.len() <= 200
@@ -497,19 +543,7 @@ impl Settings {
     }
 
     fn check_table_prefix(&self, source_name: &str) -> Result<(), SettingsError> {
-        let v = &self.table_prefix;
-        let valid = v
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-            && v.len() <= 200;
-        if valid {
-            Ok(())
-        } else {
-            Err(invalid(
-                source_name,
-                v,
-                "use letters, digits, '_', '-' and '.' only",
-            ))
-        }
+        crate::location::check_table_prefix(&self.table_prefix)
+            .map_err(|e| invalid(source_name, &self.table_prefix, e))
     }
 }

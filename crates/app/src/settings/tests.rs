@@ -59,8 +59,12 @@ fn defaults_then_file_then_environment() {
     let home = dir.path().to_str().unwrap();
     let s = load(&[("STRATUS_HOME", home)]).unwrap();
     assert_eq!(
-        (s.cache_mode, s.risk_free, s.method),
-        (CacheMode::Sqlite, Maturity::TenYear, Method::Moments)
+        (s.store.clone(), s.risk_free, s.method),
+        (
+            StoreLocation::Sqlite(dir.path().join("stratus.db")),
+            Maturity::TenYear,
+            Method::Moments
+        )
     );
     assert_eq!(s.sqlite_file, dir.path().join("stratus.db"));
     std::fs::write(
@@ -235,4 +239,66 @@ fn bad_values_name_their_variable() {
     std::fs::write(dir.path().join("stratus.toml"), "colour = 1\n").unwrap();
     let e = load(&[("STRATUS_HOME", home)]).unwrap_err().to_string();
     assert!(e.contains("stratus.toml") && e.contains("colour"), "{e}");
+}
+
+#[test]
+fn the_store_url_beats_cache_mode_and_the_environment_beats_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_str().unwrap();
+    let s = load(&[("STRATUS_HOME", home), ("CACHE_MODE", "dynamodb")]).unwrap();
+    assert_eq!(s.store, StoreLocation::Dynamodb { prefix: None });
+    let s = load(&[
+        ("STRATUS_HOME", home),
+        ("CACHE_MODE", "dynamodb"),
+        ("STRATUS_STORE", "postgres://app:hunter2@db:5432/stratus"),
+    ])
+    .unwrap();
+    assert_eq!(s.store.kind(), "postgres");
+    assert!(!format!("{s:?}").contains("hunter2"));
+    // CACHE_MODE=sqlite means the configured file.
+    let s = load(&[
+        ("STRATUS_HOME", home),
+        ("CACHE_MODE", "sqlite"),
+        ("STRATUS_SQLITE_FILE", "/x/y.db"),
+    ])
+    .unwrap();
+    assert_eq!(s.store, StoreLocation::Sqlite("/x/y.db".into()));
+    std::fs::write(
+        dir.path().join("stratus.toml"),
+        "store = \"dynamodb://from_file_\"\nsnapshot_ttl = 5\n",
+    )
+    .unwrap();
+    let s = load(&[("STRATUS_HOME", home)]).unwrap();
+    assert_eq!(
+        s.store,
+        StoreLocation::Dynamodb {
+            prefix: Some("from_file_".into())
+        }
+    );
+    assert_eq!(s.snapshot_ttl, std::time::Duration::from_secs(5));
+    // scrilla's variable in the environment beats the file's URL.
+    let s = load(&[("STRATUS_HOME", home), ("CACHE_MODE", "sqlite")]).unwrap();
+    assert_eq!(
+        s.store,
+        StoreLocation::Sqlite(dir.path().join("stratus.db"))
+    );
+    // A bad URL names the variable and never echoes the password.
+    let e = load(&[
+        ("STRATUS_HOME", home),
+        ("STRATUS_STORE", "postgres://app:hunter2@/stratus"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("STRATUS_STORE") && !e.contains("hunter2"), "{e}");
+    for (var, bad) in [
+        ("STRATUS_DB_POOL_SIZE", "0"),
+        ("STRATUS_DB_POOL_SIZE", "x"),
+        ("STRATUS_DB_CONNECT_TIMEOUT", "-1"),
+        ("STRATUS_SNAPSHOT_TTL", "NaN"),
+    ] {
+        let e = load(&[("STRATUS_HOME", home), (var, bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(var), "{e}");
+    }
 }
