@@ -77,7 +77,17 @@ impl StoreLocation {
             "s3" => {
                 let rest = &text[end + 3..];
                 let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-                if bucket.is_empty() || key.is_empty() || key.ends_with('/') {
+                let bucket_ok = (3..=63).contains(&bucket.len())
+                    && bucket
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c));
+                if !bucket_ok {
+                    return Err(format!(
+                        "{} names no valid bucket (3 to 63 lower-case letters, digits, '.' and '-'); use s3://bucket/path/stratus.db",
+                        shown(text)
+                    ));
+                }
+                if key.is_empty() || key.ends_with('/') {
                     return Err(format!(
                         "{} names no snapshot file; use s3://bucket/path/stratus.db",
                         shown(text)
@@ -120,7 +130,8 @@ impl fmt::Display for StoreLocation {
 }
 
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    (text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix))
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
         .then(|| &text[prefix.len()..])
 }
 
@@ -225,6 +236,35 @@ mod tests {
         ] {
             let error = parse(bad).unwrap_err();
             assert!(!error.contains("hunter2"), "{bad}: {error}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text: a location or an error, never a panic, and the password of anything shaped
+        /// like a URL with credentials never appears in either.
+        #[test]
+        fn any_text_parses_or_is_refused_without_leaking(
+            scheme in "(postgres|postgresql|mysql|mariadb|s3|dynamodb|sqlite|ftp|)",
+            user in "[a-z]{0,6}",
+            host in "[a-z0-9.\\-]{0,12}",
+            port in proptest::option::of(0u32..70000),
+            path in "[a-zA-Z0-9_/%.?=&]{0,20}",
+            noise in "\\PC{0,30}",
+        ) {
+            let password = "Zq9pw";
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let text = format!("{scheme}://{user}:{password}@{host}{port}/{path}{noise}");
+            match parse(&text) {
+                // A file path is opaque: whatever it holds is the user's file name.
+                Ok(StoreLocation::Sqlite(_)) => {}
+                Ok(location) => {
+                    proptest::prop_assert!(!location.to_string().contains(password), "{location}");
+                    let debug = format!("{location:?}");
+                    proptest::prop_assert!(!debug.contains(password), "{debug}");
+                }
+                Err(error) => proptest::prop_assert!(!error.contains(password), "{error}"),
+            }
+            let _ = parse(&noise);
         }
     }
 

@@ -234,6 +234,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "wait before the first retry, doubled each time (default 2000)",
     },
     EnvVar {
+        names: &["STRATUS_REMOTE"],
+        key: None,
+        help: "a deployed Stratus API every verb runs on instead of locally (as --remote URL)",
+    },
+    EnvVar {
         names: &["STRATUS_ADDR"],
         key: None,
         help: "address `stratus serve` listens on (default 127.0.0.1:8080)",

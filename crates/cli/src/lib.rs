@@ -14,6 +14,7 @@ mod files;
 mod ingest;
 mod jobs;
 mod package;
+mod remote;
 
 pub use ingest::EXIT_SOURCES_FAILED;
 
@@ -66,6 +67,8 @@ fn class_of(error: &anyhow::Error) -> ErrorClass {
         ingest.class()
     } else if let Some(deploy) = error.downcast_ref::<stratus_deploy::aws::DeployError>() {
         deploy.class()
+    } else if let Some(remote) = error.downcast_ref::<remote::RemoteError>() {
+        remote.class
     } else if error.downcast_ref::<std::io::Error>().is_some() {
         ErrorClass::Internal
     } else {
@@ -99,6 +102,12 @@ fn execute(
         let result = output::Output::table(serde_json::json!({ "version": text }), vec![], vec![])
             .note(format!("stratus {text}"));
         return emit(&cli, &result, out).map(|()| 0);
+    }
+    if let args::Command::Connect { url } = &cli.command {
+        return remote::connect(url, cli.global.json, out);
+    }
+    if let Some(base) = &cli.global.remote {
+        return remote::run(&cli, base, out);
     }
     if let args::Command::Package {
         target: args::PackageTarget::Lambda { binary, out: zip },

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = stratus_cli::args::Cli::parse();
+    let mut cli = stratus_cli::args::Cli::parse();
+    cli.argv = std::env::args_os().collect();
     let env = |key: &str| std::env::var(key).ok();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();

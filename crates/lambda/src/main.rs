@@ -122,6 +122,8 @@ async fn run_function(
     }
     match call_verb(analytics, verb, Params::Json(&params)).await? {
         Reply::Json(value) => Ok(value),
+        // Function mode never asks for text.
+        Reply::Text(text) => Ok(Value::String(text)),
         Reply::Chart {
             content_type: "image/svg+xml",
             bytes,

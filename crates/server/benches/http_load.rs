@@ -1,7 +1,9 @@
 //! `cargo bench -p stratus-server`: HTTP `risk-profile` latency and throughput under load.
 //!
-//! The server (release build, multi-threaded runtime) runs in this process on a SQLite store
-//! seeded with the bundled data; a load generator of keep-alive HTTP/1.1 connections — raw TCP,
+//! The server (release build, multi-threaded runtime) runs in this process on each store the
+//! environment offers — SQLite (always), PostgreSQL and MySQL (`STRATUS_TEST_POSTGRES`,
+//! `STRATUS_TEST_MYSQL`: a new database, migrated from SQLite) and a read-only snapshot on S3
+//! (`STRATUS_TEST_S3`) — all holding the bundled data; a load generator of keep-alive HTTP/1.1 connections — raw TCP,
 //! so the client costs as little as possible — sends the same request for a fixed time. Client
 //! and server share this machine's cores, so the numbers are a floor for a dedicated server.
 
@@ -9,7 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use stratus_app::Settings;
+use std::sync::Arc;
+
+use stratus_app::{Settings, StoreLocation};
 use stratus_server::{ServerOptions, router};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -64,22 +68,82 @@ fn main() {
         let h = home.path().display().to_string();
         let settings =
             Settings::load(&|k| (k == "STRATUS_HOME").then(|| h.clone())).expect("settings");
-        let store = stratus_app::open_store(&settings).await.expect("store");
-        let analytics = stratus_app::analytics(store, &settings);
-        analytics.ensure_seeded(&|_| {}).await.expect("seed");
+        let sqlite = stratus_app::open_store(&settings).await.expect("store");
+        stratus_app::analytics(Arc::clone(&sqlite), &settings)
+            .ensure_seeded(&|_| {})
+            .await
+            .expect("seed");
+        // Every store the environment offers, filled with the same bundled data.
+        let mut stores: Vec<(String, StoreLocation)> =
+            vec![("sqlite (read pool)".into(), StoreLocation::configured(&settings))];
+        for (name, var) in [("postgres", "STRATUS_TEST_POSTGRES"), ("mysql", "STRATUS_TEST_MYSQL")] {
+            if let Ok(server) = std::env::var(var) {
+                let base = server.rsplit_once('/').expect("a database URL").0;
+                let url = format!("{base}/bench_{}", std::process::id());
+                let location = StoreLocation::parse(&url, &settings).expect("url");
+                stratus_app::provision(&location, &settings).await.expect("provision");
+                let target = stratus_app::open(&location, &settings).await.expect("open");
+                stratus_app::migrate::migrate(sqlite.as_ref(), target.as_ref(), &|_, _, _| {})
+                    .await
+                    .expect("migrate");
+                stores.push((name.into(), location));
+            }
+        }
+        if let Ok(endpoint) = std::env::var("STRATUS_TEST_S3") {
+            let bucket = format!("bench-{}", std::process::id());
+            let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+            let mut stream = tokio::net::TcpStream::connect(host).await.expect("S3");
+            let request = format!(
+                "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).await.expect("create bucket");
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.expect("create bucket");
+            let vars = [
+                ("STRATUS_HOME", h.clone()),
+                ("AWS_ENDPOINT_URL_S3", endpoint.clone()),
+                ("AWS_REGION", "us-east-1".into()),
+                ("AWS_ACCESS_KEY_ID", "testing".into()),
+                ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ];
+            let with_s3 = Settings::load(&|k| {
+                vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            })
+            .expect("settings");
+            let location =
+                StoreLocation::parse(&format!("s3://{bucket}/stratus.db"), &with_s3).expect("url");
+            stratus_app::snapshot::publish(
+                &StoreLocation::configured(&with_s3),
+                &location,
+                &with_s3,
+                &|_, _, _| {},
+            )
+            .await
+            .expect("publish");
+            stores.push(("s3 snapshot".into(), location));
+            run_store(&stores, &with_s3).await;
+        } else {
+            run_store(&stores, &settings).await;
+        }
+    });
+}
+
+async fn run_store(stores: &[(String, StoreLocation)], settings: &Settings) {
+    println!("| store | connections | requests | requests/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, location) in stores {
+        let store = stratus_app::open(location, settings).await.expect("open");
+        let analytics = stratus_app::analytics(store, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(stratus_server::serve(
+        let server = tokio::spawn(stratus_server::serve(
             listener,
             router(analytics, &ServerOptions::default()),
         ));
         // Warm the profile cache and the connection path.
         client(addr, Instant::now() + Duration::from_millis(500)).await;
-
-        println!("| connections | requests | requests/s | p50 ms | p99 ms | max ms |");
-        println!("|---|---|---|---|---|---|");
         for connections in [1, 8, 32] {
             let until = Instant::now() + DURATION;
             let start = Instant::now();
@@ -95,7 +159,7 @@ fn main() {
             let ms = |d: Duration| d.as_secs_f64() * 1e3;
             let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
             println!(
-                "| {connections} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                "| {name} | {connections} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
                 all.len(),
                 all.len() as f64 / elapsed.as_secs_f64(),
                 ms(at(0.50)),
@@ -103,5 +167,6 @@ fn main() {
                 ms(all[all.len() - 1])
             );
         }
-    });
+        server.abort();
+    }
 }

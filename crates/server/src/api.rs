@@ -110,6 +110,9 @@ impl From<AppError> for ApiError {
 pub enum Reply {
     /// The JSON `stratus <verb> --json` prints.
     Json(Value),
+    /// The text `stratus <verb>` prints (asked for with `Accept: text/plain`): what a remote
+    /// client (`stratus --remote URL <verb>`) prints as it is.
+    Text(String),
     /// A chart (plot verbs).
     Chart {
         /// `image/svg+xml` or `image/png`.
@@ -134,6 +137,16 @@ pub async fn call_verb(
     verb: &str,
     params: Params<'_>,
 ) -> Result<Reply, ApiError> {
+    call_verb_as(analytics, verb, params, false).await
+}
+
+/// [`call_verb`], answering with the CLI's text instead of its JSON when `text` is set.
+pub async fn call_verb_as(
+    analytics: &Analytics,
+    verb: &str,
+    params: Params<'_>,
+    text: bool,
+) -> Result<Reply, ApiError> {
     let mut params = match params {
         Params::Query(pairs) => params_from_query(pairs),
         Params::Json(body) => params_from_json(body)?,
@@ -148,6 +161,13 @@ pub async fn call_verb(
     }
     let command = command_from_params(verb, &params)?;
     let output = stratus_verbs::commands::run_verb(&command, analytics, format).await?;
+    if text && output.chart.is_none() {
+        let mut rendered = Vec::new();
+        output
+            .write_text(&mut rendered)
+            .map_err(|e| ApiError::classified(ErrorClass::Internal, e.to_string(), None))?;
+        return Ok(Reply::Text(String::from_utf8_lossy(&rendered).into_owned()));
+    }
     Ok(match output.chart {
         Some(bytes) => Reply::Chart {
             content_type: match format {
@@ -191,6 +211,15 @@ fn reply(result: Result<Reply, ApiError>, dated: bool) -> Response {
             serde_json::to_string(&value).unwrap_or_default(),
         )
             .into_response(),
+        Ok(Reply::Text(text)) => (
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CACHE_CONTROL, cache_control(dated)),
+                (header::VARY, "accept"),
+            ],
+            text,
+        )
+            .into_response(),
         Ok(Reply::Chart {
             content_type,
             bytes,
@@ -208,9 +237,22 @@ fn reply(result: Result<Reply, ApiError>, dated: bool) -> Response {
 
 type Shared = State<Arc<crate::State>>;
 
+/// Whether the client asked for the CLI's text (`Accept: text/plain`, before any JSON type).
+fn wants_text(headers: &header::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.split(';').next().unwrap_or_default().trim())
+        .find(|t| *t == "text/plain" || *t == "application/json")
+        == Some("text/plain")
+}
+
 pub(crate) async fn get_verb(
     State(state): Shared,
     Path(verb): Path<String>,
+    headers: header::HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let pairs = match query {
@@ -221,8 +263,9 @@ pub(crate) async fn get_verb(
         }
     };
     let dated = pairs.iter().any(|(k, _)| k == "end" || k == "date");
+    let text = wants_text(&headers);
     reply(
-        call_verb(&state.analytics, &verb, Params::Query(&pairs)).await,
+        call_verb_as(&state.analytics, &verb, Params::Query(&pairs), text).await,
         dated,
     )
 }
@@ -230,6 +273,7 @@ pub(crate) async fn get_verb(
 pub(crate) async fn post_verb(
     State(state): Shared,
     Path(verb): Path<String>,
+    headers: header::HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let body = match body {
@@ -262,8 +306,9 @@ pub(crate) async fn post_verb(
         }
     };
     let dated = value.get("end").is_some() || value.get("date").is_some();
+    let text = wants_text(&headers);
     reply(
-        call_verb(&state.analytics, &verb, Params::Json(&value)).await,
+        call_verb_as(&state.analytics, &verb, Params::Json(&value), text).await,
         dated,
     )
 }

@@ -19,7 +19,7 @@ use axum::http::{HeaderValue, Method};
 use axum::routing::get;
 use stratus_analytics::Analytics;
 
-pub use api::{ApiError, Params, Reply, call_verb};
+pub use api::{ApiError, Params, Reply, call_verb, call_verb_as};
 
 /// What `serve` can be told.
 #[derive(Debug, Clone)]

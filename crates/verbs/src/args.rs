@@ -25,6 +25,9 @@ pub struct Cli {
     /// What to compute.
     #[command(subcommand)]
     pub command: Command,
+    /// The arguments as given (set by the binary; `--remote` sends the verb's own).
+    #[arg(skip)]
+    pub argv: Vec<std::ffi::OsString>,
 }
 
 /// Options shared by every command.
@@ -44,6 +47,10 @@ pub struct GlobalArgs {
     /// s3://bucket/key.db (a read-only snapshot).
     #[arg(long, global = true, value_name = "URL")]
     pub store: Option<String>,
+    /// Run the verb on a deployed Stratus API instead of locally (`stratus connect URL` checks
+    /// one): the same output, errors and exit codes.
+    #[arg(long, global = true, value_name = "URL", env = "STRATUS_REMOTE")]
+    pub remote: Option<String>,
     /// Print nothing on stdout (errors still go to stderr).
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -465,6 +472,11 @@ pub enum Command {
     },
     /// Print the version.
     Version,
+    /// Check a deployed Stratus API: its health, version and store, and the page's address.
+    Connect {
+        /// The API's base URL, e.g. https://abc.lambda-url.us-east-1.on.aws/.
+        url: String,
+    },
 }
 
 /// `stratus jobs …`.

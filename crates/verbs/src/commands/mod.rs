@@ -37,6 +37,7 @@ pub async fn dispatch(command: &Command, analytics: &Analytics, format: Format) 
         Command::ClearCache { all, yes } => clear_cache(analytics, *all, *yes).await,
         Command::Watch { tickers } => watch(analytics, tickers).await,
         Command::Version
+        | Command::Connect { .. }
         | Command::Cache { .. }
         | Command::Serve { .. }
         | Command::Ingest { .. }
