@@ -100,7 +100,7 @@ fn request_of(cli: &Cli) -> Result<(String, Map<String, Value>), RemoteError> {
         let value = if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
             json!(true)
         } else if values.len() == 1
-            && !arg.get_num_args().is_some_and(|n| n.max_values() > 1)
+            && arg.get_num_args().is_none_or(|n| n.max_values() <= 1)
             && !matches!(arg.get_action(), clap::ArgAction::Append)
         {
             json!(values[0])

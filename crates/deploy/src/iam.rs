@@ -158,6 +158,15 @@ pub fn access_statements(
         list["Condition"] = json!({"StringLike": {"s3:prefix": [format!("{prefix}/*")]}});
         statements.push(list);
     }
+    // Every function opens the store: a snapshot is one object, read (GET and HEAD) and never
+    // written.
+    if let Some((bucket, key)) = manifest.snapshot_object() {
+        statements.push(statement(
+            "ReadSnapshot",
+            &["s3:GetObject"],
+            vec![arns.arn("s3", &format!("{bucket}/{key}"), false)],
+        ));
+    }
     if !access.secrets.is_empty() {
         statements.push(statement(
             "ReadSecrets",

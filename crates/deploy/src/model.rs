@@ -219,6 +219,14 @@ pub fn cache_env(manifest: &Manifest) -> BTreeMap<String, String> {
             env.insert("STRATUS_CACHE_MODE".into(), "sqlite".into());
             env.insert("STRATUS_HOME".into(), "/tmp/stratus".into());
         }
+        // The URL, password included, comes from SSM at cold start (STRATUS_SECRET_PARAMETERS).
+        CacheMode::Database => {
+            env.insert("STRATUS_HOME".into(), "/tmp/stratus".into());
+        }
+        CacheMode::Snapshot => {
+            env.insert("STRATUS_STORE".into(), manifest.cache.snapshot.clone());
+            env.insert("STRATUS_HOME".into(), "/tmp/stratus".into());
+        }
     }
     env.retain(|_, v| !v.is_empty());
     env
@@ -382,7 +390,7 @@ impl Deployment {
         };
         let table_access = |wanted: BTreeMap<TableKind, bool>| match manifest.cache.mode {
             CacheMode::Dynamodb => wanted,
-            CacheMode::Sqlite => BTreeMap::new(),
+            CacheMode::Sqlite | CacheMode::Database | CacheMode::Snapshot => BTreeMap::new(),
         };
         if manifest.api.enabled {
             let all = TableKind::ALL.iter().map(|k| (*k, true)).collect();
@@ -527,6 +535,15 @@ fn ingest_schedules(
     let jobs = stratus_ingest::schedule::load(&path).map_err(|e| fail(&shown, e.reason))?;
     let mut schedules = Vec::new();
     let mut secrets = BTreeSet::new();
+    if !jobs.is_empty() && manifest.cache.mode == CacheMode::Snapshot {
+        return Err(fail(
+            &shown,
+            "a snapshot store is read-only, so scheduled ingest has nowhere to write; ingest into a writable store and publish it with `stratus cache snapshot`, or remove the schedule".into(),
+        ));
+    }
+    if manifest.cache.mode == CacheMode::Database {
+        secrets.insert(crate::manifest::STORE_SECRET.to_string());
+    }
     for job in jobs {
         let at = format!("job {:?}", job.name);
         if job.command.first().map(String::as_str) != Some("ingest") {

@@ -35,6 +35,14 @@ const VARIANTS: &[(&str, &str)] = &[
     ),
     ("sqlite", "stage = \"lite\"\n[cache]\nmode = \"sqlite\"\n"),
     (
+        "database",
+        "stage = \"db\"\n[cache]\nmode = \"database\"\n[vpc]\nvpc_id = \"vpc-0123456789abcdef0\"\nsubnets = [\"subnet-0123456789abcdef0\", \"subnet-0fedcba9876543210\"]\nsecurity_groups = [\"sg-0123456789abcdef0\"]\nroute_tables = [\"rtb-0123456789abcdef0\"]\n",
+    ),
+    (
+        "snapshot",
+        "stage = \"snap\"\n[cache]\nmode = \"snapshot\"\nsnapshot = \"s3://published-stratus/prod/stratus.db\"\n[ingest]\nschedule = \"none.toml\"\n",
+    ),
+    (
         "jobs",
         "stage = \"jobs\"\nsecrets = [\"ALPHA_VANTAGE_KEY\"]\n[jobs]\nenabled = true\nmax_concurrency = 25\n[alarms]\nemail = \"ops@example.com\"\n",
     ),

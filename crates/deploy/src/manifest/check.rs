@@ -78,10 +78,26 @@ impl Manifest {
                 format!("{m} must be from 128 to 10240"),
             ));
         }
-        if self.jobs.enabled && self.cache.mode == CacheMode::Sqlite {
+        if self.jobs.enabled && self.cache.mode != CacheMode::Dynamodb {
             return Err(fail(
                 "jobs.enabled",
-                "the job system's tasks are shared by several functions, so they need DynamoDB; set [cache] mode = \"dynamodb\" or turn jobs off".into(),
+                "the job system's tasks are shared by several functions in DynamoDB tables; set [cache] mode = \"dynamodb\" or turn jobs off".into(),
+            ));
+        }
+        if self.cache.mode == CacheMode::Snapshot && self.snapshot_object().is_none() {
+            return Err(fail(
+                "cache.snapshot",
+                format!(
+                    "{:?} is not s3://bucket/key.db; publish one with `stratus cache snapshot --to s3://bucket/stratus.db` and name it here",
+                    self.cache.snapshot
+                ),
+            ));
+        }
+        if self.cache.mode != CacheMode::Snapshot && !self.cache.snapshot.is_empty() {
+            return Err(fail(
+                "cache.snapshot",
+                "a snapshot is read only with mode = \"snapshot\"; set the mode or drop the key"
+                    .into(),
             ));
         }
         if !name_ok(&self.stage, 12) {

@@ -56,6 +56,13 @@ pub enum CacheMode {
     Dynamodb,
     /// An SQLite file in each container's `/tmp`, seeded from the bundled data (no tables).
     Sqlite,
+    /// A PostgreSQL or MySQL-compatible database shared by every function; its URL (with the
+    /// password) is the secret `STRATUS_STORE` in SSM (`stratus deploy secret set STRATUS_STORE`),
+    /// and a database inside a VPC needs `[vpc]`.
+    Database,
+    /// A read-only SQLite snapshot in S3 (`cache.snapshot`), published with
+    /// `stratus cache snapshot --to`; downloaded at cold start, refreshed when it changes.
+    Snapshot,
 }
 
 /// DynamoDB billing.
@@ -207,6 +214,8 @@ pub struct CacheConfig {
     pub write_capacity: u32,
     /// Keep the tables when the stack is deleted.
     pub retain: bool,
+    /// The snapshot (mode = "snapshot"): `s3://bucket/key.db`.
+    pub snapshot: String,
 }
 
 /// `[bucket]`.
@@ -376,6 +385,7 @@ impl Default for CacheConfig {
             read_capacity: 5,
             write_capacity: 5,
             retain: true,
+            snapshot: String::new(),
         }
     }
 }
@@ -429,6 +439,9 @@ impl Default for ArtifactsConfig {
     }
 }
 
+/// The secret holding a database store's URL.
+pub const STORE_SECRET: &str = "STRATUS_STORE";
+
 impl Manifest {
     /// Reads `path`; a missing file is the defaults (as an empty file is).
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
@@ -466,7 +479,23 @@ impl Manifest {
             }
         })?;
         manifest.check(file)?;
-        Ok(manifest)
+        Ok(manifest.with_store_secret())
+    }
+
+    /// A database's URL holds its password, so it travels as the secret `STRATUS_STORE`.
+    fn with_store_secret(mut self) -> Manifest {
+        if self.cache.mode == CacheMode::Database && !self.secrets.iter().any(|s| s == STORE_SECRET)
+        {
+            self.secrets.push(STORE_SECRET.into());
+        }
+        self
+    }
+
+    /// The snapshot's bucket and key (mode = "snapshot").
+    pub fn snapshot_object(&self) -> Option<(&str, &str)> {
+        let rest = self.cache.snapshot.strip_prefix("s3://")?;
+        rest.split_once('/')
+            .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty() && !key.ends_with('/'))
     }
 
     /// The CloudFormation stack name.
