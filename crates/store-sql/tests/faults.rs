@@ -277,3 +277,61 @@ async fn nulls_then_values_in_one_statement_postgres() {
 async fn nulls_then_values_in_one_statement_mysql() {
     nulls_then_values("STRATUS_TEST_MYSQL").await;
 }
+
+/// TLS options in the URL reach the driver: asking a server without TLS for it fails clearly.
+#[tokio::test]
+async fn tls_options_in_the_url_are_honoured() {
+    for (var, option) in [
+        ("STRATUS_TEST_POSTGRES", "sslmode=require"),
+        ("STRATUS_TEST_MYSQL", "ssl-mode=REQUIRED"),
+    ] {
+        let Some(url) = support::fresh_database(var).await else {
+            continue;
+        };
+        let url = DatabaseUrl::parse(&format!("{url}?{option}")).unwrap();
+        let settings = SqlSettings {
+            connect_timeout: Duration::from_secs(3),
+            ..Default::default()
+        };
+        let error = SqlStore::connect(&url, &settings)
+            .await
+            .err()
+            .expect("no TLS there");
+        assert_eq!(error.kind, StoreErrorKind::Unavailable, "{error}");
+        assert!(
+            error.to_string().to_ascii_lowercase().contains("tls"),
+            "{error}"
+        );
+    }
+}
+
+/// A database a newer Stratus migrated is refused, not written with an old layout.
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    for var in ["STRATUS_TEST_POSTGRES", "STRATUS_TEST_MYSQL"] {
+        let Some(url) = support::fresh_database(var).await else {
+            continue;
+        };
+        let parsed = DatabaseUrl::parse(&url).unwrap();
+        drop(
+            SqlStore::connect(&parsed, &SqlSettings::default())
+                .await
+                .unwrap(),
+        );
+        // Opening again applies nothing twice.
+        drop(
+            SqlStore::connect(&parsed, &SqlSettings::default())
+                .await
+                .unwrap(),
+        );
+        support::execute(&url, "UPDATE stratus_schema SET version = 99").await;
+        let error = SqlStore::connect(&parsed, &SqlSettings::default())
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("newer than this Stratus"),
+            "{error}"
+        );
+    }
+}
