@@ -9,7 +9,7 @@ use stratus_store::{
     StoreErrorKind, StoreResult, check_finite,
 };
 
-use crate::{SqlStore, Value, bind, date_text, parse_date};
+use crate::{SqlStore, Value, date_text, parse_date};
 
 const PROFILE_COLUMNS: &[&str] = &[
     "ticker",
@@ -111,13 +111,7 @@ impl AnalyticsCache for SqlStore {
             }
         }
         let (start, end) = (date_text(key.start), date_text(key.end));
-        let sql = self.dialect().placeholders(&self.dialect().upsert(
-            "profile",
-            PROFILE_COLUMNS,
-            PROFILE_KEY,
-            1,
-        ));
-        let binds = [
+        let row = vec![
             Value::Text(&key.ticker),
             Value::Text(&start),
             Value::Text(&end),
@@ -130,14 +124,8 @@ impl AnalyticsCache for SqlStore {
             Value::Real(record.equity_cost),
             Value::Int(ANALYTICS_VERSION),
         ];
-        self.retrying(|| async {
-            bind(sqlx_core::query::query::<Any>(&sql), &binds)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| self.failed(e))?;
-            Ok(())
-        })
-        .await
+        self.transaction(&self.upserts("profile", PROFILE_COLUMNS, PROFILE_KEY, vec![row]))
+            .await
     }
 
     async fn correlation(&self, key: &CorrelationKey) -> StoreResult<Option<f64>> {
@@ -184,33 +172,23 @@ impl AnalyticsCache for SqlStore {
         } else {
             vec![key, &swapped]
         };
-        let sql = self.dialect().placeholders(&self.dialect().upsert(
-            "correlations",
-            CORRELATION_COLUMNS,
-            CORRELATION_KEY,
-            orders.len(),
-        ));
-        let mut binds = Vec::new();
-        for k in &orders {
-            binds.extend([
-                Value::Text(&k.ticker_1),
-                Value::Text(&k.ticker_2),
-                Value::Text(&start),
-                Value::Text(&end),
-                Value::Text(k.method.as_str()),
-                Value::Int(i64::from(k.weekends)),
-                Value::Real(Some(value)),
-                Value::Int(ANALYTICS_VERSION),
-            ]);
-        }
-        self.retrying(|| async {
-            bind(sqlx_core::query::query::<Any>(&sql), &binds)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| self.failed(e))?;
-            Ok(())
-        })
-        .await
+        let rows = orders
+            .iter()
+            .map(|k| {
+                vec![
+                    Value::Text(&k.ticker_1),
+                    Value::Text(&k.ticker_2),
+                    Value::Text(&start),
+                    Value::Text(&end),
+                    Value::Text(k.method.as_str()),
+                    Value::Int(i64::from(k.weekends)),
+                    Value::Real(Some(value)),
+                    Value::Int(ANALYTICS_VERSION),
+                ]
+            })
+            .collect();
+        self.transaction(&self.upserts("correlations", CORRELATION_COLUMNS, CORRELATION_KEY, rows))
+            .await
     }
 
     async fn all_profiles(&self) -> StoreResult<Vec<(ProfileKey, ProfileRecord)>> {
@@ -279,41 +257,24 @@ impl AnalyticsCache for SqlStore {
     }
 
     async fn invalidate_ticker(&self, ticker: &str) -> StoreResult<()> {
-        let delete_profiles = self
-            .dialect()
-            .placeholders("DELETE FROM profile WHERE ticker = ?");
-        let delete_correlations = self
-            .dialect()
-            .placeholders("DELETE FROM correlations WHERE ticker_1 = ? OR ticker_2 = ?");
-        self.retrying(|| async {
-            let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
-            sqlx_core::query::query::<Any>(&delete_profiles)
-                .bind(ticker)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.failed(e))?;
-            sqlx_core::query::query::<Any>(&delete_correlations)
-                .bind(ticker)
-                .bind(ticker)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.failed(e))?;
-            tx.commit().await.map_err(|e| self.failed(e))
-        })
+        self.transaction(&[
+            (
+                "DELETE FROM profile WHERE ticker = ?".into(),
+                vec![Value::Text(ticker)],
+            ),
+            (
+                "DELETE FROM correlations WHERE ticker_1 = ? OR ticker_2 = ?".into(),
+                vec![Value::Text(ticker), Value::Text(ticker)],
+            ),
+        ])
         .await
     }
 
     async fn clear_analytics(&self) -> StoreResult<()> {
-        self.retrying(|| async {
-            let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
-            for table in ["profile", "correlations"] {
-                sqlx_core::query::query::<Any>(&format!("DELETE FROM {table}"))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.failed(e))?;
-            }
-            tx.commit().await.map_err(|e| self.failed(e))
-        })
+        self.transaction(&[
+            ("DELETE FROM profile".into(), vec![]),
+            ("DELETE FROM correlations".into(), vec![]),
+        ])
         .await
     }
 }

@@ -179,6 +179,26 @@ impl SqlStore {
         }
     }
 
+    /// Runs `statements` (`?` placeholders, bound in order) in one transaction, retried whole on
+    /// a deadlock or serialisation failure.
+    async fn transaction(&self, statements: &[Statement<'_>]) -> StoreResult<()> {
+        let statements: Vec<(String, &[Value<'_>])> = statements
+            .iter()
+            .map(|(sql, binds)| (self.dialect().placeholders(sql), binds.as_slice()))
+            .collect();
+        self.retrying(|| async {
+            let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+            for (sql, binds) in &statements {
+                bind(sqlx_core::query::query::<Any>(sql), binds)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.failed(e))?;
+            }
+            tx.commit().await.map_err(|e| self.failed(e))
+        })
+        .await
+    }
+
     /// Every row `sql` returns (`?` placeholders, bound in order).
     async fn rows(&self, sql: &str, binds: &[Value<'_>]) -> StoreResult<Vec<AnyRow>> {
         let sql = self.dialect().placeholders(sql);
@@ -198,6 +218,9 @@ impl SqlStore {
         Ok(n.max(0) as u64)
     }
 }
+
+/// One statement and its parameters.
+type Statement<'a> = (String, Vec<Value<'a>>);
 
 /// A bound parameter.
 #[derive(Debug, Clone, Copy)]
@@ -269,16 +292,12 @@ impl Store for SqlStore {
     }
 
     async fn clear_all(&self) -> StoreResult<()> {
-        self.retrying(|| async {
-            let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
-            for table in ["prices", "interest", "profile", "correlations"] {
-                sqlx_core::query::query::<Any>(&format!("DELETE FROM {table}"))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.failed(e))?;
-            }
-            tx.commit().await.map_err(|e| self.failed(e))
-        })
+        self.transaction(&[
+            ("DELETE FROM prices".into(), vec![]),
+            ("DELETE FROM interest".into(), vec![]),
+            ("DELETE FROM profile".into(), vec![]),
+            ("DELETE FROM correlations".into(), vec![]),
+        ])
         .await
     }
 }

@@ -5,14 +5,13 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use sqlx_core::any::Any;
 use sqlx_core::row::Row;
 use stratus_core::Maturity;
 use stratus_store::{
     DateRange, PriceRow, PriceStore, Publication, RateRow, RateStore, StoreResult, check_finite,
 };
 
-use crate::{Dialect, SqlStore, Value, bind, date_text, parse_date};
+use crate::{Dialect, SqlStore, Statement, Value, date_text, parse_date};
 
 /// Rows per statement: well inside both servers' limit on bound parameters (65 535).
 const BATCH: usize = 500;
@@ -73,48 +72,55 @@ fn last_per_key<T: Clone, K: std::hash::Hash + Eq>(rows: &[T], key: impl Fn(&T) 
 }
 
 impl SqlStore {
+    /// The upserts of `rows` (each its column values) into `table`, in statements of [`BATCH`].
+    pub(crate) fn upserts<'a>(
+        &self,
+        table: &str,
+        columns: &[&str],
+        keys: &[&str],
+        rows: Vec<Vec<Value<'a>>>,
+    ) -> Vec<Statement<'a>> {
+        rows.chunks(BATCH)
+            .map(|chunk| {
+                let sql = self.dialect().upsert(table, columns, keys, chunk.len());
+                (sql, chunk.iter().flatten().copied().collect())
+            })
+            .collect()
+    }
+
     /// Upserts `rows` in one transaction, after deleting every price of `replacing` first.
     async fn write_prices(&self, replacing: Option<&str>, rows: &[PriceRow]) -> StoreResult<usize> {
         stratus_store::check_price_rows(rows)?;
         let unique = last_per_key(rows, |r| (r.ticker.clone(), r.date));
         let dates: Vec<String> = unique.iter().map(|r| date_text(r.date)).collect();
-        self.retrying(|| async {
-            let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
-            if let Some(ticker) = replacing {
-                let sql = self
-                    .dialect()
-                    .placeholders("DELETE FROM prices WHERE ticker = ?");
-                sqlx_core::query::query::<Any>(&sql)
-                    .bind(ticker)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.failed(e))?;
-            }
-            for (chunk, dates) in unique.chunks(BATCH).zip(dates.chunks(BATCH)) {
-                let sql = self.dialect().placeholders(&self.dialect().upsert(
-                    "prices",
-                    &["ticker", "date", "open", "close"],
-                    &["ticker", "date"],
-                    chunk.len(),
-                ));
-                let mut binds = Vec::with_capacity(chunk.len() * 4);
-                for (row, date) in chunk.iter().zip(dates) {
-                    binds.extend([
-                        Value::Text(&row.ticker),
-                        Value::Text(date),
-                        Value::Real(row.open),
-                        Value::Real(Some(row.close)),
-                    ]);
-                }
-                bind(sqlx_core::query::query::<Any>(&sql), &binds)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.failed(e))?;
-            }
-            tx.commit().await.map_err(|e| self.failed(e))?;
-            Ok(rows.len())
-        })
-        .await
+        let mut statements = Vec::new();
+        if let Some(ticker) = replacing {
+            statements.push((
+                "DELETE FROM prices WHERE ticker = ?".to_string(),
+                vec![Value::Text(ticker)],
+            ));
+        }
+        statements.extend(
+            self.upserts(
+                "prices",
+                &["ticker", "date", "open", "close"],
+                &["ticker", "date"],
+                unique
+                    .iter()
+                    .zip(&dates)
+                    .map(|(row, date)| {
+                        vec![
+                            Value::Text(&row.ticker),
+                            Value::Text(date),
+                            Value::Real(row.open),
+                            Value::Real(Some(row.close)),
+                        ]
+                    })
+                    .collect(),
+            ),
+        );
+        self.transaction(&statements).await?;
+        Ok(rows.len())
     }
 
     /// One optional date (`max(date)`, `min(date)`).
@@ -253,32 +259,24 @@ impl RateStore for SqlStore {
         }
         let unique = last_per_key(rows, |r| (r.maturity, r.date));
         let dates: Vec<String> = unique.iter().map(|r| date_text(r.date)).collect();
-        self.retrying(|| async {
-            let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
-            for (chunk, dates) in unique.chunks(BATCH).zip(dates.chunks(BATCH)) {
-                let sql = self.dialect().placeholders(&self.dialect().upsert(
-                    "interest",
-                    &["maturity", "date", "value"],
-                    &["maturity", "date"],
-                    chunk.len(),
-                ));
-                let mut binds = Vec::with_capacity(chunk.len() * 3);
-                for (row, date) in chunk.iter().zip(dates) {
-                    binds.extend([
+        let statements = self.upserts(
+            "interest",
+            &["maturity", "date", "value"],
+            &["maturity", "date"],
+            unique
+                .iter()
+                .zip(&dates)
+                .map(|(row, date)| {
+                    vec![
                         Value::Text(row.maturity.name()),
                         Value::Text(date),
                         Value::Real(Some(row.percent)),
-                    ]);
-                }
-                bind(sqlx_core::query::query::<Any>(&sql), &binds)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.failed(e))?;
-            }
-            tx.commit().await.map_err(|e| self.failed(e))?;
-            Ok(rows.len())
-        })
-        .await
+                    ]
+                })
+                .collect(),
+        );
+        self.transaction(&statements).await?;
+        Ok(rows.len())
     }
 
     async fn rates(

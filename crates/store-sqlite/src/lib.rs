@@ -422,18 +422,13 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let readers = Arc::clone(&self.readers);
-        let job = move || {
+        blocking(move || {
             let mut connection = readers.take()?;
             let result = work(&mut connection);
             readers.give_back(connection);
             result
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => handle.spawn_blocking(job).await.map_err(|e| {
-                StoreError::new(StoreErrorKind::Internal, format!("SQLite task failed: {e}"))
-            })?,
-            Err(_) => job(),
-        }
+        })
+        .await
     }
 
     /// Runs `work` with the connection on the blocking pool.
@@ -443,7 +438,7 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let connection = Arc::clone(&self.connection);
-        let job = move || {
+        blocking(move || {
             let mut guard = connection.lock().map_err(|_| {
                 StoreError::new(
                     StoreErrorKind::Internal,
@@ -451,13 +446,20 @@ impl SqliteStore {
                 )
             })?;
             work(&mut guard)
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => handle.spawn_blocking(job).await.map_err(|e| {
-                StoreError::new(StoreErrorKind::Internal, format!("SQLite task failed: {e}"))
-            })?,
-            Err(_) => job(),
-        }
+        })
+        .await
+    }
+}
+
+/// Runs `job` on tokio's blocking pool (or here, outside a runtime).
+async fn blocking<T: Send + 'static>(
+    job: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(job).await.map_err(|e| {
+            StoreError::new(StoreErrorKind::Internal, format!("SQLite task failed: {e}"))
+        })?,
+        Err(_) => job(),
     }
 }
 
