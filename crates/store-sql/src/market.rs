@@ -224,30 +224,39 @@ impl PriceStore for SqlStore {
     }
 
     async fn date_ranges(&self, tickers: &[String]) -> StoreResult<Vec<Option<DateRange>>> {
-        let mut found = HashMap::new();
-        for chunk in tickers.chunks(BATCH) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let binds: Vec<Value<'_>> = chunk.iter().map(|t| Value::Text(t)).collect();
-            let rows = self
-                .rows(
-                    &format!("SELECT ticker, min(date), max(date) FROM prices WHERE ticker IN ({marks}) GROUP BY ticker"),
-                    &binds,
-                )
-                .await?;
-            for r in &rows {
-                let ticker: String = r.try_get(0).map_err(|e| self.failed(e))?;
-                let first: String = r.try_get(1).map_err(|e| self.failed(e))?;
-                let last: String = r.try_get(2).map_err(|e| self.failed(e))?;
-                found.insert(
-                    ticker,
-                    DateRange {
+        // Two index probes per ticker, all in one statement: `min(date), max(date) … GROUP BY
+        // ticker` would read every row of every ticker on PostgreSQL.
+        let mut out = vec![None; tickers.len()];
+        for (c, chunk) in tickers.chunks(BATCH / 2).enumerate() {
+            let sql = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "SELECT {i} AS n, (SELECT min(date) FROM prices WHERE ticker = ?), \
+                         (SELECT max(date) FROM prices WHERE ticker = ?)"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let binds: Vec<Value<'_>> = chunk
+                .iter()
+                .flat_map(|t| [Value::Text(t), Value::Text(t)])
+                .collect();
+            for r in &self.rows(&sql, &binds).await? {
+                let n: i64 = r.try_get(0).map_err(|e| self.failed(e))?;
+                let first: Option<String> = r.try_get(1).map_err(|e| self.failed(e))?;
+                let last: Option<String> = r.try_get(2).map_err(|e| self.failed(e))?;
+                let slot = usize::try_from(n)
+                    .ok()
+                    .and_then(|n| out.get_mut(c * (BATCH / 2) + n));
+                if let (Some(slot), Some(first), Some(last)) = (slot, first, last) {
+                    *slot = Some(DateRange {
                         first: parse_date("prices", &first)?,
                         last: parse_date("prices", &last)?,
-                    },
-                );
+                    });
+                }
             }
         }
-        Ok(tickers.iter().map(|t| found.get(t).copied()).collect())
+        Ok(out)
     }
 }
 

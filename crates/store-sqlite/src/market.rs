@@ -109,30 +109,29 @@ impl PriceStore for SqliteStore {
     async fn date_ranges(&self, tickers: &[String]) -> StoreResult<Vec<Option<DateRange>>> {
         let tickers = tickers.to_vec();
         self.read(move |conn| {
-            let mut found = std::collections::HashMap::new();
-            // Within SQLite's limit on bound parameters.
-            for chunk in tickers.chunks(500) {
-                let marks = vec!["?"; chunk.len()].join(",");
-                let mut query = conn
-                    .prepare(&format!(
-                        "SELECT ticker, min(date), max(date) FROM prices WHERE ticker IN ({marks}) GROUP BY ticker"
-                    ))
+            // Two index probes per ticker. `min(date), max(date) … GROUP BY ticker` reads every
+            // row of every ticker instead (SQLite's min/max shortcut needs a lone aggregate),
+            // which made it the costliest statement of a warm request.
+            let mut query = conn
+                .prepare_cached(
+                    "SELECT (SELECT min(date) FROM prices WHERE ticker = ?1), \
+                            (SELECT max(date) FROM prices WHERE ticker = ?1)",
+                )
+                .map_err(query_failed)?;
+            let mut out = Vec::with_capacity(tickers.len());
+            for ticker in &tickers {
+                let (first, last): (Option<String>, Option<String>) = query
+                    .query_row(params![ticker], |r| Ok((r.get(0)?, r.get(1)?)))
                     .map_err(query_failed)?;
-                let rows = query
-                    .query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                    })
-                    .map_err(query_failed)?;
-                for row in rows {
-                    let (ticker, first, last) = row.map_err(query_failed)?;
-                    let range = DateRange {
+                out.push(match (first, last) {
+                    (Some(first), Some(last)) => Some(DateRange {
                         first: parse_date("prices", &first)?,
                         last: parse_date("prices", &last)?,
-                    };
-                    found.insert(ticker, range);
-                }
+                    }),
+                    _ => None,
+                });
             }
-            Ok(tickers.iter().map(|t| found.get(t).copied()).collect())
+            Ok(out)
         })
         .await
     }
