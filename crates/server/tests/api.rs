@@ -489,14 +489,17 @@ async fn discovery_endpoints_list_tickers_maturities_and_health() {
     let maturities = get(&app, "/maturities").await.json();
     assert_eq!(maturities["maturities"].as_array().unwrap().len(), 13);
     assert_eq!(maturities["maturities"][10]["maturity"], "TEN_YEAR");
-    // Health is a cheap liveness check that says nothing about where the store lives.
+    // Health is a cheap liveness check: the store's kind (for `stratus connect`), nothing about
+    // where the store lives.
     let health = get(&app, "/health").await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.json()["status"], "ok");
     assert_eq!(health.json()["store"], "ready");
+    assert_eq!(health.json()["backend"], "sqlite");
+    assert_eq!(health.json()["read_only"], false);
     let text = String::from_utf8_lossy(&health.body);
     assert!(
-        !text.contains("sqlite") && !text.contains('/') && !text.contains("stratus.db"),
+        !text.contains('/') && !text.contains("stratus.db") && !text.contains("tmp"),
         "{text}"
     );
 }
