@@ -108,11 +108,14 @@ impl SqlStore {
         let admin = url.maintenance_url();
         let options = AnyConnectOptions::from_str(&admin)
             .map_err(|e| url.error(StoreErrorKind::Invalid, &sqlx_error_text(&e)))?;
-        let mut conn =
+        // Bounded like the pool's connections: a host that drops packets fails in seconds.
+        let connecting =
             <sqlx_core::any::AnyConnection as sqlx_core::connection::Connection>::connect_with(
                 &options,
-            )
+            );
+        let mut conn = tokio::time::timeout(SqlSettings::default().connect_timeout, connecting)
             .await
+            .map_err(|_| url.classify(sqlx_core::Error::PoolTimedOut))?
             .map_err(|e| url.classify(e))?;
         let (exists, create) = match url.dialect() {
             Dialect::Postgres => (
