@@ -10,10 +10,12 @@
 //! percentile and likelihood estimators) except where scrilla had a defect; each module says
 //! where Stratus differs and why.
 
+pub mod allocation;
 pub mod bivariate;
 pub mod calendar;
 pub mod cardinality;
 pub mod checked;
+pub mod cluster;
 pub mod correlation;
 pub mod covariance;
 pub mod dividends;
@@ -23,6 +25,7 @@ pub mod moving_average;
 pub mod optimize;
 pub mod portfolio_cvar;
 pub mod risk;
+pub mod risk_models;
 pub mod series;
 pub mod stats;
 pub mod synthetic;
