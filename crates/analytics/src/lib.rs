@@ -13,6 +13,7 @@
 //! command are fetched in one batch, the risk-free rate is one lookup, a series is loaded once
 //! per command, and reads write only what they computed.
 
+pub mod allocation;
 pub mod config;
 pub mod error;
 pub mod fundamentals;
@@ -24,6 +25,7 @@ mod rates;
 mod risk;
 pub mod service;
 
+pub use allocation::{AllocationMethod, CovarianceReport};
 pub use config::AnalyticsConfig;
 pub use error::{AppError, ErrorClass, checked_ticker, quoted};
 pub use import::ImportOutcome;

@@ -9,11 +9,13 @@
 use faer::Mat;
 use serde::Serialize;
 use stratus_core::cardinality::{Objective, solve_limited};
-use stratus_core::covariance::{Par, column_means, covariance_matrix};
-use stratus_core::optimize::{Portfolio, Problem, efficient_frontier, matrix_from_rows};
+use stratus_core::covariance::{Par, column_means};
+use stratus_core::optimize::{Portfolio, Problem, efficient_frontier};
 use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
-use stratus_core::{Method, PriceSeries, Window, checked};
+use stratus_core::risk_models::{RiskModel, estimate_covariance};
+use stratus_core::{Method, Window, checked};
 
+use crate::allocation::{CovarianceReport, scrilla_covariance};
 use crate::{Analytics, AppError};
 
 /// How expected returns and covariances are estimated.
@@ -45,6 +47,8 @@ pub struct PortfolioRequest {
     pub max_assets: Option<usize>,
     /// Risk-free rate override (default: the configured maturity as of the window end).
     pub risk_free: Option<f64>,
+    /// How the covariance is estimated.
+    pub risk_model: RiskModel,
 }
 
 /// One line of an allocation (scrilla's holding object).
@@ -106,6 +110,9 @@ pub struct Allocation {
     /// Money left over.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cash: Option<f64>,
+    /// How the covariance was estimated, unless it is the plain sample covariance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covariance: Option<CovarianceReport>,
 }
 
 fn bad_weight(name: &str, value: f64) -> AppError {
@@ -148,39 +155,65 @@ fn weight_bounds(request: &PortfolioRequest) -> Result<(f64, f64), AppError> {
 }
 
 impl Analytics {
-    /// The mean–variance inputs for a request.
-    pub async fn problem(&self, request: &PortfolioRequest) -> Result<Problem, AppError> {
+    /// The mean–variance inputs for a request, and how the covariance was estimated.
+    pub async fn problem(
+        &self,
+        request: &PortfolioRequest,
+    ) -> Result<(Problem, CovarianceReport), AppError> {
         let (lower, upper) = weight_bounds(request)?;
+        request.risk_model.validate()?;
         let n = request.tickers.len();
-        let (mean, covariance) = match request.convention {
-            ReturnConvention::Log => {
+        let (mean, (covariance, report)) = match request.convention {
+            ReturnConvention::Log if request.risk_model == RiskModel::Sample => {
                 let (profiles, corr) = self
                     .profiles_and_correlations(&request.tickers, request.window, request.method)
                     .await?;
                 let mean = profiles.iter().map(|p| p.annual_return).collect();
-                let vols: Vec<f64> = profiles.iter().map(|p| p.annual_volatility).collect();
-                let rows: Vec<Vec<f64>> = (0..n)
-                    .map(|i| (0..n).map(|j| vols[i] * vols[j] * corr[i][j]).collect())
-                    .collect();
-                (mean, matrix_from_rows(&rows))
+                (mean, scrilla_covariance(&profiles, &corr))
+            }
+            ReturnConvention::Log => {
+                let profiles = self
+                    .profiles(&request.tickers, request.window, request.method)
+                    .await?;
+                let mean = profiles.iter().map(|p| p.annual_return).collect();
+                let cov = self
+                    .estimated_covariance(
+                        &request.tickers,
+                        request.window,
+                        request.method,
+                        request.convention,
+                        request.risk_model,
+                    )
+                    .await?;
+                (mean, cov)
             }
             ReturnConvention::Simple => {
                 let returns = self
-                    .aligned_simple_returns(&request.tickers, request.window)
+                    .aligned_returns(&request.tickers, request.window, request.convention)
                     .await?;
                 let mean = column_means(returns.as_ref())
                     .iter()
                     .map(|m| 252.0 * m)
                     .collect();
-                (mean, covariance_matrix(returns.as_ref(), 252.0, Par::Seq))
+                let estimate =
+                    estimate_covariance(returns.as_ref(), request.risk_model, 252.0, Par::Seq)?;
+                let report = CovarianceReport {
+                    model: request.risk_model.name().into(),
+                    shrinkage: estimate.shrinkage,
+                    repaired_min_eigenvalue: estimate.repair.map(|r| r.smallest_eigenvalue),
+                };
+                (mean, (estimate.matrix, report))
             }
         };
-        Ok(Problem {
-            mean,
-            covariance,
-            lower: vec![lower; n],
-            upper: vec![upper; n],
-        })
+        Ok((
+            Problem {
+                mean,
+                covariance,
+                lower: vec![lower; n],
+                upper: vec![upper; n],
+            },
+            report,
+        ))
     }
 
     async fn request_risk_free(&self, request: &PortfolioRequest) -> Result<f64, AppError> {
@@ -193,51 +226,22 @@ impl Analytics {
         }
     }
 
-    /// Simple daily returns (T × N) over the dates every ticker has a price on.
-    pub async fn aligned_simple_returns(
-        &self,
-        tickers: &[String],
-        window: Window,
-    ) -> Result<Mat<f64>, AppError> {
-        let mut series: Vec<PriceSeries> = Vec::with_capacity(tickers.len());
-        for t in tickers {
-            series.push(self.series(t, window).await?);
-        }
-        let mut common = series[0].clone();
-        for s in &series[1..] {
-            common = common.restricted_to_dates_of(s);
-        }
-        let aligned: Vec<PriceSeries> = series
-            .iter()
-            .map(|s| s.restricted_to_dates_of(&common))
-            .collect();
-        for s in &aligned {
-            s.require(3)?;
-        }
-        let returns: Vec<Vec<f64>> = aligned.iter().map(PriceSeries::simple_returns).collect();
-        Ok(Mat::from_fn(returns[0].len(), tickers.len(), |t, j| {
-            returns[j][t]
-        }))
-    }
-
-    async fn allocation(
+    pub(crate) async fn allocation_for(
         &self,
         request: &PortfolioRequest,
-        problem: &Problem,
+        inputs: &(Problem, CovarianceReport),
         portfolio: &Portfolio,
         solver: &str,
     ) -> Result<Allocation, AppError> {
         let risk_free = self.request_risk_free(request).await?;
-        Ok(allocation_at(
-            request, problem, portfolio, solver, risk_free,
-        ))
+        Ok(allocation_at(request, inputs, portfolio, solver, risk_free))
     }
 }
 
 /// An allocation object for `portfolio`, its Sharpe ratio at `risk_free`.
 fn allocation_at(
     request: &PortfolioRequest,
-    problem: &Problem,
+    (problem, report): &(Problem, CovarianceReport),
     portfolio: &Portfolio,
     solver: &str,
     risk_free: f64,
@@ -267,6 +271,7 @@ fn allocation_at(
             cardinality: None,
             total: None,
             cash: None,
+            covariance: report.is_notable().then(|| report.clone()),
         }
     }
 }
@@ -279,7 +284,8 @@ impl Analytics {
         request: &PortfolioRequest,
         goal: Goal,
     ) -> Result<Allocation, AppError> {
-        let problem = self.problem(request).await?;
+        let inputs = self.problem(request).await?;
+        let problem = &inputs.0;
         let objective = match goal {
             Goal::MinVariance => Objective::MinVariance,
             Goal::MaxSharpe => Objective::MaxSharpe(self.request_risk_free(request).await?),
@@ -288,9 +294,9 @@ impl Analytics {
         };
         match request.max_assets {
             Some(k) => {
-                let limited = solve_limited(&problem, objective, k)?;
+                let limited = solve_limited(problem, objective, k)?;
                 let mut allocation = self
-                    .allocation(request, &problem, &limited.portfolio, "critical-line")
+                    .allocation_for(request, &inputs, &limited.portfolio, "critical-line")
                     .await?;
                 allocation.status = if limited.proven_optimal {
                     "optimal".into()
@@ -306,8 +312,8 @@ impl Analytics {
                 Ok(allocation)
             }
             None => {
-                let portfolio = objective.solve(&problem)?;
-                self.allocation(request, &problem, &portfolio, "critical-line")
+                let portfolio = objective.solve(problem)?;
+                self.allocation_for(request, &inputs, &portfolio, "critical-line")
                     .await
             }
         }
@@ -321,8 +327,9 @@ impl Analytics {
     ) -> Result<Vec<Allocation>, AppError> {
         let points = checked::frontier_steps("--steps", points)?;
         no_cardinality(request, "the efficient frontier")?;
-        let problem = self.problem(request).await?;
-        let frontier = efficient_frontier(&problem)?;
+        let inputs = self.problem(request).await?;
+        let problem = &inputs.0;
+        let frontier = efficient_frontier(problem)?;
         let risk_free = self.request_risk_free(request).await?;
         let portfolios = frontier.points(points);
         let total = portfolios.len() as u64;
@@ -331,7 +338,7 @@ impl Analytics {
             self.report("frontier", i as u64, total);
             out.push(allocation_at(
                 request,
-                &problem,
+                &inputs,
                 portfolio,
                 "critical-line",
                 risk_free,
@@ -353,10 +360,11 @@ impl Analytics {
         stratus_core::risk::check_probability("--prob", prob)?;
         let horizon = checked::horizon_sessions("--expiry", expiry)?;
         no_cardinality(request, "optimize-cvar")?;
-        let problem = self.problem(request).await?;
+        let inputs = self.problem(request).await?;
+        let problem = &inputs.0;
         if historical {
             let daily = self
-                .aligned_simple_returns(&request.tickers, request.window)
+                .aligned_returns(&request.tickers, request.window, ReturnConvention::Simple)
                 .await?;
             if daily.nrows() < horizon + 1 {
                 return Err(AppError::NoData {
@@ -377,9 +385,9 @@ impl Analytics {
                 min_historical_cvar(scenarios.as_ref(), &problem.lower, &problem.upper, prob)?;
             let portfolio = problem.portfolio(solution.weights.clone());
             let mut allocation = self
-                .allocation(
+                .allocation_for(
                     request,
-                    &problem,
+                    &inputs,
                     &portfolio,
                     "clarabel (Rockafellar–Uryasev LP)",
                 )
@@ -388,7 +396,7 @@ impl Analytics {
             allocation.conditional_value_at_risk = Some(solution.cvar);
             Ok(allocation)
         } else {
-            let frontier = efficient_frontier(&problem)?;
+            let frontier = efficient_frontier(problem)?;
             let portfolio = min_parametric_cvar(&frontier, prob, expiry)?;
             let cvar = parametric_cvar(&portfolio, prob, expiry)?;
             if !cvar.is_finite() {
@@ -399,9 +407,9 @@ impl Analytics {
                 });
             }
             let mut allocation = self
-                .allocation(
+                .allocation_for(
                     request,
-                    &problem,
+                    &inputs,
                     &portfolio,
                     "critical-line + golden section",
                 )

@@ -6,6 +6,9 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stratus_core::{Method, checked};
 
+mod models;
+pub use models::*;
+
 /// Stratus: portfolio and risk analytics over a local cache of real market data.
 ///
 /// Runs offline on the bundled dataset (20 S&P 500 stocks, the S&P 500 index as SP500, five
@@ -129,6 +132,15 @@ pub fn number_domain(long: &str) -> Option<NumberDomain> {
             minimum: Some(2.0),
             maximum: Some(checked::MAX_FRONTIER_STEPS as f64),
             integer: true,
+            ..domain
+        },
+        "span" => NumberDomain {
+            minimum: Some(1.0),
+            ..domain
+        },
+        "benchmark" => NumberDomain {
+            exclusive_minimum: Some(-1.0),
+            exclusive_maximum: Some(1.0),
             ..domain
         },
         "max-assets" => NumberDomain {
@@ -351,6 +363,9 @@ pub struct PortfolioArgs {
     /// Return convention for μ and Σ.
     #[arg(long, value_enum, default_value = "log")]
     pub returns: ReturnsArg,
+    /// Covariance estimator.
+    #[command(flatten)]
+    pub risk: RiskModelArgs,
     /// Minimum weight of every asset (default 0: long only).
     #[arg(long, value_name = "W", value_parser = parse_finite)]
     pub min_weight: Option<f64>,
@@ -683,7 +698,7 @@ pub enum Verb {
     RiskProfile(TickersArgs),
     /// Correlation matrix of two or more tickers.
     #[command(visible_alias = "cor")]
-    Correlation(TickersArgs),
+    Correlation(MatrixArgs),
     /// Rolling correlation of two tickers: one value per session of the window, each over the
     /// default-length window ending that day (moments).
     #[command(visible_alias = "cors")]
@@ -696,9 +711,10 @@ pub enum Verb {
         #[command(flatten)]
         window: WindowArgs,
     },
-    /// Annualised covariance matrix σᵢσⱼρᵢⱼ.
+    /// Annualised covariance matrix: σᵢσⱼρᵢⱼ (log returns, scrilla), the sample covariance of
+    /// simple returns, or a shrinkage, exponential or semi-covariance estimate (--cov).
     #[command(visible_alias = "cov")]
-    Covariance(TickersArgs),
+    Covariance(MatrixArgs),
     /// Sharpe ratio (μ − r_f)/σ with r_f as of the window's end.
     #[command(visible_alias = "sr")]
     SharpeRatio(TickersArgs),
@@ -815,6 +831,34 @@ pub enum Verb {
         #[arg(long, visible_alias = "frontier-steps", default_value_t = 5)]
         steps: usize,
     },
+    /// Risk parity: long-only weights whose risk contributions are equal (or --budgets).
+    #[command(visible_alias = "rparity")]
+    RiskParity {
+        /// Allocation options.
+        #[command(flatten)]
+        allocation: AllocationArgs,
+        /// Risk budgets as TICKER=B,TICKER=B (positive, normalised to sum to 1; every ticker once).
+        #[arg(long, value_name = "TICKER=B,…", value_parser = parse_budgets)]
+        budgets: Option<Budgets>,
+    },
+    /// Hierarchical risk parity (López de Prado; PyPortfolioOpt's HRPOpt).
+    Hrp {
+        /// Allocation options.
+        #[command(flatten)]
+        allocation: AllocationArgs,
+        /// Linkage of the hierarchical clustering.
+        #[arg(long, value_enum, default_value = "single")]
+        linkage: LinkageArg,
+    },
+    /// Maximum diversification: the highest ratio of weighted volatilities to portfolio volatility.
+    #[command(visible_alias = "maxdiv")]
+    MaxDiversification(AllocationArgs),
+    /// Weights proportional to 1/volatility.
+    #[command(visible_alias = "ivol")]
+    InverseVolatility(AllocationArgs),
+    /// Equal weights (1/N), with the portfolio's return, volatility and Sharpe ratio.
+    #[command(visible_alias = "ew")]
+    EqualWeight(AllocationArgs),
     /// Chart: the efficient frontier with each asset, minimum variance and maximum Sharpe marked.
     #[command(visible_alias = "plot-ef")]
     PlotEfficientFrontier {

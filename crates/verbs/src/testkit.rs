@@ -68,6 +68,22 @@ pub const EXTREME_NUMBERS: &[&str] = &[
     "NaN", "inf", "-inf", "1e308", "-1e308", "1e300", "0", "-1", "2001", "1000000",
 ];
 pub const SERIES: &[&str] = &["UNRATE", "DGS10", "", "😀"];
+/// Risk budgets, well and badly formed.
+pub const BUDGETS: &[&str] = &[
+    "AAPL=1,MSFT=2",
+    "AAPL=0.5,MSFT=0.3,KO=0.2",
+    "AAPL=1,AAPL=2",
+    "AAPL=-1,MSFT=1",
+    "AAPL=NaN,MSFT=1",
+    "AAPL=inf,MSFT=1",
+    "AAPL=0,MSFT=1",
+    "AAPL=1e308,MSFT=1e-308",
+    "NOPE=1",
+    "AAPL",
+    "=",
+    "",
+    ",,,",
+];
 
 pub fn pick(pool: &'static [&'static str]) -> BoxedStrategy<Value> {
     proptest::sample::select(pool)
@@ -115,6 +131,7 @@ pub fn value_for(param: &ParamDoc) -> BoxedStrategy<Value> {
             .prop_map(Value::Array)
             .boxed(),
         ("first" | "second" | "ticker", _) => ticker(),
+        ("budgets", _) => pick(BUDGETS),
         ("start" | "end" | "date", _) => pick(DATES),
         (_, "boolean") => prop_oneof![
             Just(json!(true)),
@@ -348,6 +365,11 @@ pub const PORTFOLIO_VERBS: &[&str] = &[
     "max-return",
     "optimize-cvar",
     "efficient-frontier",
+    "risk-parity",
+    "hrp",
+    "max-diversification",
+    "inverse-volatility",
+    "equal-weight",
 ];
 
 /// The command line for a request: the verb, its options as `--name=value`, then `--` and the

@@ -7,20 +7,23 @@ use stratus_core::yield_curve::PointSource;
 use stratus_core::{Maturity, Method, Window};
 
 use crate::args::{
-    AnalysisArgs, Command, MethodArg, PortfolioArgs, ReturnsArg, TickersArgs, VarArgs, Verb,
-    WindowArgs,
+    AllocationArgs, AnalysisArgs, Command, MatrixArgs, MethodArg, PortfolioArgs, ReturnsArg,
+    TickersArgs, VarArgs, Verb, WindowArgs,
 };
 use crate::cells;
 use crate::output::{Cell, Output, money, num, pct, price};
-use stratus_analytics::{Allocation, Goal, PortfolioRequest, ReturnConvention};
+use stratus_analytics::{Allocation, AllocationMethod, Goal, PortfolioRequest, ReturnConvention};
 use stratus_charts::Format;
+use stratus_core::risk_models::RiskModel;
 
+mod allocation;
 mod charts;
 mod fundamentals;
 mod market;
 mod portfolio;
 mod risk;
 
+use allocation::*;
 use charts::*;
 use fundamentals::*;
 use market::*;
@@ -130,6 +133,22 @@ pub async fn run_verb(verb: &Verb, analytics: &Analytics, format: Format) -> Res
         Command::EfficientFrontier { portfolio, steps } => {
             frontier(analytics, portfolio, *steps).await
         }
+        Command::RiskParity {
+            allocation,
+            budgets,
+        } => {
+            let budgets = budgets.as_ref().map(|b| b.0.as_slice());
+            allocate(analytics, allocation, Allocate::RiskParity(budgets)).await
+        }
+        Command::Hrp {
+            allocation,
+            linkage,
+        } => allocate(analytics, allocation, Allocate::Hrp((*linkage).into())).await,
+        Command::MaxDiversification(a) => {
+            allocate(analytics, a, Allocate::MaxDiversification).await
+        }
+        Command::InverseVolatility(a) => allocate(analytics, a, Allocate::InverseVolatility).await,
+        Command::EqualWeight(a) => allocate(analytics, a, Allocate::EqualWeight).await,
         Command::Dividends { tickers } => dividends(analytics, tickers).await,
         Command::DiscountDividendModel {
             tickers,

@@ -14,15 +14,20 @@ pub(super) async fn portfolio_request(
         tickers,
         window,
         method,
-        convention: match a.returns {
-            ReturnsArg::Log => ReturnConvention::Log,
-            ReturnsArg::Simple => ReturnConvention::Simple,
-        },
+        convention: convention(a.returns),
         min_weight: a.min_weight,
         max_weight: a.max_weight,
         max_assets: a.max_assets,
         risk_free: a.risk_free,
+        risk_model: a.risk.model(),
     })
+}
+
+pub(super) fn convention(returns: ReturnsArg) -> ReturnConvention {
+    match returns {
+        ReturnsArg::Log => ReturnConvention::Log,
+        ReturnsArg::Simple => ReturnConvention::Simple,
+    }
 }
 
 pub(super) fn allocation_rows(allocation: &Allocation) -> (Vec<String>, Vec<Vec<Cell>>) {
@@ -77,8 +82,17 @@ pub(super) async fn optimize(
             .invest(&mut allocation, request.window, amount)
             .await?;
     }
-    let json = serde_json::to_value(&allocation).unwrap_or(Value::Null);
-    let (header, rows) = allocation_rows(&allocation);
+    Ok(allocation_output(analytics, &request, &allocation))
+}
+
+/// The table, notes and JSON of one allocation.
+pub(super) fn allocation_output(
+    analytics: &Analytics,
+    request: &PortfolioRequest,
+    allocation: &Allocation,
+) -> Output {
+    let json = serde_json::to_value(allocation).unwrap_or(Value::Null);
+    let (header, rows) = allocation_rows(allocation);
     let mut out = Output::table(json, header, rows)
         .note(window_note(analytics, request.window, Some(request.method)))
         .note(format!(
@@ -89,6 +103,9 @@ pub(super) async fn optimize(
             allocation.solver,
             allocation.status
         ));
+    if let Some(report) = &allocation.covariance {
+        out = out.note(report.note());
+    }
     if let Some(cvar) = allocation.conditional_value_at_risk {
         out = out.note(format!("conditional value at risk {}", pct(cvar)));
     }
@@ -112,7 +129,7 @@ pub(super) async fn optimize(
             money(cash)
         ));
     }
-    Ok(out)
+    out
 }
 
 pub(super) async fn frontier(
@@ -144,9 +161,13 @@ pub(super) async fn frontier(
             row
         })
         .collect();
-    Ok(Output::table(json, header, rows)
+    let mut out = Output::table(json, header, rows)
         .note(window_note(analytics, request.window, Some(request.method)))
         .note(format!(
             "{steps} portfolios from minimum variance to maximum return; solver critical-line"
-        )))
+        ));
+    if let Some(report) = points.first().and_then(|p| p.covariance.as_ref()) {
+        out = out.note(report.note());
+    }
+    Ok(out)
 }

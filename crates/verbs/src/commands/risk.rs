@@ -67,31 +67,72 @@ pub(super) fn matrix_output(
     (json, header, rows)
 }
 
-pub(super) async fn correlation(analytics: &Analytics, a: &TickersArgs) -> Result<Output> {
+pub(super) async fn correlation(analytics: &Analytics, a: &MatrixArgs) -> Result<Output> {
     need_at_least(&a.tickers, 2, "correlation")?;
     let method = method_of(analytics, &a.analysis);
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
-    let matrix = analytics
-        .correlation_matrix(&tickers, window, method)
-        .await?;
+    let convention = convention(a.returns);
+    let model = a.risk.model();
+    // scrilla's path (each pair by the chosen estimator, through the cache) stays the default.
+    let (matrix, report) = if convention == ReturnConvention::Log && model == RiskModel::Sample {
+        let rows = analytics
+            .correlation_matrix(&tickers, window, method)
+            .await?;
+        (rows, None)
+    } else {
+        let (m, report) = analytics
+            .estimated_correlation(&tickers, window, method, convention, model)
+            .await?;
+        (rows_of(&m), Some(report))
+    };
     let (json, header, rows) = matrix_output(&tickers, &matrix, "correlation_matrix");
-    Ok(Output::table(json, header, rows).note(window_note(analytics, window, Some(method))))
+    let mut out =
+        Output::table(json, header, rows).note(window_note(analytics, window, Some(method)));
+    if let Some(report) = report {
+        out = out.note(format!(
+            "{} returns; {}",
+            returns_name(convention),
+            report.note()
+        ));
+    }
+    Ok(out)
 }
 
-pub(super) async fn covariance(analytics: &Analytics, a: &TickersArgs) -> Result<Output> {
+fn rows_of(m: &faer::Mat<f64>) -> Vec<Vec<f64>> {
+    (0..m.nrows())
+        .map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect())
+        .collect()
+}
+
+fn returns_name(convention: ReturnConvention) -> &'static str {
+    match convention {
+        ReturnConvention::Log => "log",
+        ReturnConvention::Simple => "simple",
+    }
+}
+
+pub(super) async fn covariance(analytics: &Analytics, a: &MatrixArgs) -> Result<Output> {
     let method = method_of(analytics, &a.analysis);
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
-    let matrix = analytics
-        .covariance_matrix(&tickers, window, method)
+    let convention = convention(a.returns);
+    let (matrix, report) = analytics
+        .estimated_covariance(&tickers, window, method, convention, a.risk.model())
         .await?;
-    let (json, header, rows) = matrix_output(&tickers, &matrix, "covariance_matrix");
+    let (mut json, header, rows) = matrix_output(&tickers, &rows_of(&matrix), "covariance_matrix");
+    if report.is_notable() {
+        json["estimator"] = serde_json::to_value(&report).unwrap_or(Value::Null);
+    }
     Ok(Output::table(json, header, rows)
         .note(window_note(analytics, window, Some(method)))
-        .note("annualised covariance of log returns"))
+        .note(format!(
+            "annualised covariance of {} returns; {}",
+            returns_name(convention),
+            report.note()
+        )))
 }
 
 pub(super) async fn correlations(

@@ -1,0 +1,305 @@
+//! Risk models and allocation verbs end to end (bundled data through the store) against the
+//! Python libraries' values in `core/tests/fixtures/models.json` (scikit-learn, PyPortfolioOpt,
+//! skfolio; see tools/reference/make_models_reference.py). Tolerances: covariance entries 1e-10
+//! relative to the matrix's largest entry (closed forms); HRP weights 1e-10; risk parity 1e-6 per
+//! weight (the bar against skfolio's solver); inverse volatility 1e-12.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use clap::Parser;
+use serde_json::Value;
+
+const TWENTY: [&str; 20] = [
+    "AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM", "KO", "LLY", "MRK", "MSFT",
+    "PEP", "PFE", "PG", "RRC", "UNH", "WMT", "XOM",
+];
+const WINDOW: [&str; 4] = ["--start", "2015-01-02", "--end", "2022-12-28"];
+
+fn home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn run(args: &[&str]) -> (ExitCode, String, String) {
+    let env: HashMap<String, String> =
+        [("STRATUS_HOME".to_string(), home().display().to_string())].into();
+    let lookup = move |k: &str| env.get(k).cloned();
+    let mut full = vec!["stratus"];
+    full.extend_from_slice(args);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = match stratus_cli::args::Cli::try_parse_from(full) {
+        Ok(cli) => stratus_cli::run(cli, &lookup, &mut out, &mut err),
+        Err(e) => {
+            err.extend_from_slice(e.to_string().as_bytes());
+            ExitCode::from(2)
+        }
+    };
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+fn twenty(command: &str, extra: &[&str]) -> Value {
+    let mut args: Vec<&str> = vec![command];
+    args.extend(TWENTY);
+    args.extend(WINDOW);
+    args.extend(["--returns", "simple", "--json"]);
+    args.extend(extra);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, ExitCode::SUCCESS, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+fn fixture() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/models.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap()
+}
+
+fn weights(allocation: &Value) -> Vec<f64> {
+    let holdings = allocation["holdings"].as_array().unwrap();
+    assert_eq!(holdings.len(), 20);
+    holdings
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            assert_eq!(h["ticker"], TWENTY[i]);
+            f(&h["allocation"])
+        })
+        .collect()
+}
+
+#[test]
+fn covariance_estimators_equal_scikit_learn_and_pyportfolioopt() {
+    let reference = fixture();
+    let models = &reference["bundled"]["covariance"];
+    for (flag, key, extra) in [
+        ("sample", "sample", vec![]),
+        ("ledoit-wolf", "ledoit-wolf", vec![]),
+        ("oas", "oas", vec![]),
+        ("ledoit-wolf-cc", "ledoit-wolf-cc", vec![]),
+        ("ledoit-wolf-sf", "ledoit-wolf-sf", vec![]),
+        ("exp", "exp", vec![]),
+        ("exp", "exp-30", vec!["--span", "30"]),
+        ("semi", "semi", vec![]),
+        ("semi", "semi-0.001", vec!["--benchmark", "0.001"]),
+    ] {
+        let mut args = vec!["--cov", flag];
+        args.extend(extra);
+        let got = twenty("covariance", &args);
+        let want = &models[key]["matrix"];
+        let largest = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap().iter().map(f))
+            .fold(0.0, |a: f64, b| a.max(b.abs()));
+        for i in 0..20 {
+            for j in 0..20 {
+                let (g, w) = (f(&got["covariance_matrix"][i][j]), f(&want[i][j]));
+                assert!(
+                    (g - w).abs() <= 1e-10 * largest,
+                    "{key} [{i},{j}]: {g} vs {w}"
+                );
+            }
+        }
+        match models[key]["shrinkage"].as_f64() {
+            Some(s) => {
+                let got_s = f(&got["estimator"]["shrinkage"]);
+                assert!(
+                    (got_s - s).abs() <= 1e-10 * s,
+                    "{key} shrinkage {got_s} vs {s}"
+                );
+            }
+            None if key == "sample" => assert!(got.get("estimator").is_none()),
+            None => assert_eq!(got["estimator"]["model"], flag),
+        }
+    }
+    // The correlation of a shrunk covariance is its normalisation.
+    let corr = twenty("correlation", &["--cov", "ledoit-wolf"]);
+    let cov = &models["ledoit-wolf"]["matrix"];
+    let want = f(&cov[0][12]) / (f(&cov[0][0]) * f(&cov[12][12])).sqrt();
+    assert!((f(&corr["correlation_matrix"][0][12]) - want).abs() < 1e-12);
+}
+
+#[test]
+fn allocation_verbs_equal_pyportfolioopt_and_skfolio() {
+    let reference = fixture();
+    let alloc = &reference["bundled"]["allocation"];
+    for linkage in ["single", "complete", "average", "ward"] {
+        let got = weights(&twenty("hrp", &["--linkage", linkage]));
+        for (i, (g, w)) in got
+            .iter()
+            .zip(alloc["hrp"][linkage].as_array().unwrap())
+            .enumerate()
+        {
+            assert!(
+                (g - f(w)).abs() <= 1e-10,
+                "hrp {linkage} {}: {g} vs {w}",
+                TWENTY[i]
+            );
+        }
+    }
+    let parity = twenty("risk-parity", &[]);
+    assert!(
+        parity["solver"]
+            .as_str()
+            .unwrap()
+            .contains("risk budgeting")
+    );
+    for (g, w) in weights(&parity)
+        .iter()
+        .zip(alloc["risk_parity"].as_array().unwrap())
+    {
+        assert!((g - f(w)).abs() <= 1e-6, "risk parity {g} vs {w}");
+    }
+    for (g, w) in weights(&twenty("inverse-volatility", &[]))
+        .iter()
+        .zip(alloc["inverse_volatility"].as_array().unwrap())
+    {
+        assert!((g - f(w)).abs() <= 1e-12);
+    }
+    for (g, w) in weights(&twenty("max-diversification", &[]))
+        .iter()
+        .zip(alloc["max_diversification"].as_array().unwrap())
+    {
+        assert!((g - f(w)).abs() <= 1e-4, "max diversification {g} vs {w}");
+    }
+    let equal = weights(&twenty("equal-weight", &["--invest", "100000"]));
+    assert!(equal.iter().all(|w| (w - 0.05).abs() < 1e-15));
+}
+
+#[test]
+fn risk_budgets_are_met_and_shrinkage_changes_the_optimum() {
+    let mut args = vec!["risk-parity", "AAPL", "MSFT", "XOM", "--json"];
+    args.extend(WINDOW);
+    args.extend(["--returns", "simple", "--budgets", "aapl=2,MSFT=1,XOM=1"]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    let got: Value = serde_json::from_str(&out).unwrap();
+    let cov = twenty("covariance", &[]);
+    let idx = [0usize, 12, 19];
+    let w: Vec<f64> = got["holdings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| f(&h["allocation"]))
+        .collect();
+    let marginal: Vec<f64> = (0..3)
+        .map(|a| {
+            (0..3)
+                .map(|b| f(&cov["covariance_matrix"][idx[a]][idx[b]]) * w[b])
+                .sum()
+        })
+        .collect();
+    let variance: f64 = (0..3).map(|a| w[a] * marginal[a]).sum();
+    for (a, budget) in [0.5, 0.25, 0.25].iter().enumerate() {
+        assert!((w[a] * marginal[a] / variance - budget).abs() < 1e-10);
+    }
+    let plain = twenty("optimize-portfolio", &[]);
+    let shrunk = twenty("optimize-portfolio", &["--cov", "ledoit-wolf"]);
+    assert_eq!(shrunk["covariance"]["model"], "ledoit-wolf");
+    assert!(plain.get("covariance").is_none());
+    assert_ne!(weights(&plain), weights(&shrunk));
+}
+
+#[test]
+fn bad_model_options_are_refused_naming_the_flag() {
+    for (args, says) in [
+        (
+            vec![
+                "covariance",
+                "AAPL",
+                "MSFT",
+                "--cov",
+                "exp",
+                "--span",
+                "0.5",
+            ],
+            "--span",
+        ),
+        (
+            vec![
+                "covariance",
+                "AAPL",
+                "MSFT",
+                "--cov",
+                "exp",
+                "--span",
+                "NaN",
+            ],
+            "--span",
+        ),
+        (
+            vec![
+                "covariance",
+                "AAPL",
+                "MSFT",
+                "--cov",
+                "semi",
+                "--benchmark",
+                "inf",
+            ],
+            "--benchmark",
+        ),
+        (
+            vec!["covariance", "AAPL", "MSFT", "--cov", "shrunk"],
+            "--cov",
+        ),
+        (
+            vec!["hrp", "AAPL", "MSFT", "--linkage", "centroid"],
+            "--linkage",
+        ),
+        (
+            vec!["risk-parity", "AAPL", "MSFT", "--budgets", "AAPL=1,AAPL=2"],
+            "--budgets",
+        ),
+        (
+            vec!["risk-parity", "AAPL", "MSFT", "--budgets", "AAPL=-1,MSFT=1"],
+            "--budgets",
+        ),
+        (
+            vec![
+                "risk-parity",
+                "AAPL",
+                "MSFT",
+                "--budgets",
+                "AAPL=NaN,MSFT=1",
+            ],
+            "--budgets",
+        ),
+        (
+            vec!["risk-parity", "AAPL", "MSFT", "--budgets", "AAPL"],
+            "--budgets",
+        ),
+        (
+            vec!["risk-parity", "AAPL", "MSFT", "--budgets", "AAPL=1"],
+            "MSFT",
+        ),
+        (
+            vec![
+                "risk-parity",
+                "AAPL",
+                "MSFT",
+                "--budgets",
+                "AAPL=1,MSFT=1,KO=1",
+            ],
+            "KO",
+        ),
+        (vec!["hrp", "AAPL"], "TICKER"),
+        (vec!["equal-weight", "AAPL", "NOPE"], "NOPE"),
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
+        assert!(err.contains(says), "{args:?} should name {says}: {err}");
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,169 @@
+//! Options of the risk models and of the allocation methods that need no expected returns
+//! (kept apart from the scrilla verbs' options, which fill `args.rs`).
+
+use clap::{Args, ValueEnum};
+use stratus_core::cluster::Linkage;
+use stratus_core::risk_models::RiskModel;
+
+use super::{AnalysisArgs, ReturnsArg, parse_amount, parse_number, parse_rate};
+
+/// Covariance estimator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CovArg {
+    /// Sample covariance (scrilla's σᵢσⱼρᵢⱼ with --returns log).
+    Sample,
+    /// Ledoit–Wolf shrinkage towards a scaled identity (scikit-learn's LedoitWolf).
+    LedoitWolf,
+    /// Ledoit–Wolf shrinkage towards constant correlation (PyPortfolioOpt).
+    LedoitWolfCc,
+    /// Ledoit–Wolf shrinkage towards a single-factor model (PyPortfolioOpt).
+    LedoitWolfSf,
+    /// Oracle approximating shrinkage (scikit-learn's OAS).
+    Oas,
+    /// Exponentially weighted (see --span).
+    Exp,
+    /// Semicovariance of returns below --benchmark.
+    Semi,
+}
+
+/// How the covariance is estimated.
+#[derive(Debug, Clone, Args)]
+pub struct RiskModelArgs {
+    /// Covariance estimator; anything but `sample` works on the daily returns of the --returns
+    /// convention on the dates all tickers share, × 252.
+    #[arg(long = "cov", value_enum, default_value = "sample")]
+    pub cov: CovArg,
+    /// Span in days of the exponential weights of `--cov exp` (α = 2/(span + 1)).
+    #[arg(long, default_value_t = 180.0, value_parser = parse_span)]
+    pub span: f64,
+    /// Daily return below which `--cov semi` counts a day as a loss (PyPortfolioOpt's default
+    /// is 0.000079; Stratus's is 0).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_benchmark)]
+    pub benchmark: f64,
+}
+
+impl RiskModelArgs {
+    /// The core's risk model.
+    pub fn model(&self) -> RiskModel {
+        match self.cov {
+            CovArg::Sample => RiskModel::Sample,
+            CovArg::LedoitWolf => RiskModel::LedoitWolf,
+            CovArg::LedoitWolfCc => RiskModel::LedoitWolfConstantCorrelation,
+            CovArg::LedoitWolfSf => RiskModel::LedoitWolfSingleFactor,
+            CovArg::Oas => RiskModel::Oas,
+            CovArg::Exp => RiskModel::Exponential { span: self.span },
+            CovArg::Semi => RiskModel::Semi {
+                benchmark: self.benchmark,
+            },
+        }
+    }
+}
+
+pub(super) fn parse_span(text: &str) -> Result<f64, String> {
+    let value = parse_number(text)?;
+    RiskModel::Exponential { span: value }
+        .validate()
+        .map(|()| value)
+        .map_err(|_| "a span of at least 1 day is needed, e.g. 180".to_string())
+}
+
+pub(super) fn parse_benchmark(text: &str) -> Result<f64, String> {
+    let value = parse_number(text)?;
+    RiskModel::Semi { benchmark: value }
+        .validate()
+        .map(|()| value)
+        .map_err(|_| "a daily return between -1 and 1 is needed, e.g. 0 or 0.0001".to_string())
+}
+
+/// Options of `covariance` and `correlation`.
+#[derive(Debug, Clone, Args)]
+pub struct MatrixArgs {
+    /// Tickers, e.g. AAPL MSFT.
+    #[arg(required = true, value_name = "TICKER")]
+    pub tickers: Vec<String>,
+    /// Window and method.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// Return convention: log (scrilla) or simple (PyPortfolioOpt, scikit-learn on simple returns).
+    #[arg(long, value_enum, default_value = "log")]
+    pub returns: ReturnsArg,
+    /// Covariance estimator.
+    #[command(flatten)]
+    pub risk: RiskModelArgs,
+}
+
+/// Options shared by the allocation methods that need only a covariance.
+#[derive(Debug, Clone, Args)]
+pub struct AllocationArgs {
+    /// Tickers (at least two).
+    #[arg(required = true, num_args = 2.., value_name = "TICKER")]
+    pub tickers: Vec<String>,
+    /// Window and method.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// Return convention for μ (reported) and Σ.
+    #[arg(long, value_enum, default_value = "log")]
+    pub returns: ReturnsArg,
+    /// Covariance estimator.
+    #[command(flatten)]
+    pub risk: RiskModelArgs,
+    /// Risk-free rate for the Sharpe ratio, as a decimal (default: the RISK_FREE yield published on
+    /// or before the window's end).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub risk_free: Option<f64>,
+    /// Buy whole shares for this amount at the last closes; report the cash left.
+    #[arg(long, visible_alias = "investment", value_name = "AMOUNT", value_parser = parse_amount)]
+    pub invest: Option<f64>,
+}
+
+/// Linkage of the hierarchical clustering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LinkageArg {
+    /// Nearest members (PyPortfolioOpt's default).
+    Single,
+    /// Least increase of within-cluster variance.
+    Ward,
+    /// Mean distance over all pairs.
+    Average,
+    /// Farthest members.
+    Complete,
+}
+
+impl From<LinkageArg> for Linkage {
+    fn from(l: LinkageArg) -> Linkage {
+        match l {
+            LinkageArg::Single => Linkage::Single,
+            LinkageArg::Ward => Linkage::Ward,
+            LinkageArg::Average => Linkage::Average,
+            LinkageArg::Complete => Linkage::Complete,
+        }
+    }
+}
+
+/// Risk budgets as `TICKER=B,TICKER=B` (positive numbers, normalised to sum to 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budgets(pub Vec<(String, f64)>);
+
+pub(super) fn parse_budgets(text: &str) -> Result<Budgets, String> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (ticker, value) = part.split_once('=').ok_or_else(|| {
+            format!("{part:?} is not TICKER=BUDGET; give e.g. AAPL=0.5,MSFT=0.3,XOM=0.2")
+        })?;
+        let ticker = ticker.trim().to_ascii_uppercase();
+        let budget = parse_number(value)?;
+        if !(budget.is_finite() && budget > 0.0) {
+            return Err(format!(
+                "the budget of {ticker} is {value:?}; every budget must be a positive number"
+            ));
+        }
+        if out.iter().any(|(t, _)| *t == ticker) {
+            return Err(format!("{ticker} has two budgets; give each ticker once"));
+        }
+        out.push((ticker, budget));
+    }
+    if out.is_empty() {
+        return Err("no budgets given; give e.g. AAPL=0.5,MSFT=0.3,XOM=0.2".into());
+    }
+    Ok(Budgets(out))
+}

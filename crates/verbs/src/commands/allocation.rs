@@ -1,0 +1,89 @@
+//! Allocation verbs that need only a covariance: risk parity, HRP, maximum diversification,
+//! inverse volatility and equal weight. They answer with the same allocation object as
+//! `optimize-portfolio`, so clients read every method's result the same way.
+
+use super::*;
+use stratus_core::cluster::Linkage;
+
+/// Which method, with its options as the command line gave them.
+pub(super) enum Allocate<'a> {
+    RiskParity(Option<&'a [(String, f64)]>),
+    Hrp(Linkage),
+    MaxDiversification,
+    InverseVolatility,
+    EqualWeight,
+}
+
+pub(super) async fn allocate(
+    analytics: &Analytics,
+    a: &AllocationArgs,
+    method: Allocate<'_>,
+) -> Result<Output> {
+    let (tickers, window) = analytics
+        .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
+        .await?;
+    let request = PortfolioRequest {
+        tickers,
+        window,
+        method: method_of(analytics, &a.analysis),
+        convention: convention(a.returns),
+        min_weight: None,
+        max_weight: None,
+        max_assets: None,
+        risk_free: a.risk_free,
+        risk_model: a.risk.model(),
+    };
+    let method = match method {
+        Allocate::RiskParity(None) => AllocationMethod::RiskParity(None),
+        Allocate::RiskParity(Some(given)) => {
+            AllocationMethod::RiskParity(Some(budgets_in_order(&request.tickers, given)?))
+        }
+        Allocate::Hrp(linkage) => AllocationMethod::Hrp(linkage),
+        Allocate::MaxDiversification => AllocationMethod::MaxDiversification,
+        Allocate::InverseVolatility => AllocationMethod::InverseVolatility,
+        Allocate::EqualWeight => AllocationMethod::EqualWeight,
+    };
+    let mut allocation = analytics.allocate(&request, &method).await?;
+    if let Some(amount) = a.invest {
+        analytics
+            .invest(&mut allocation, request.window, amount)
+            .await?;
+    }
+    Ok(allocation_output(analytics, &request, &allocation))
+}
+
+/// The budgets in ticker order; every ticker needs exactly one.
+fn budgets_in_order(tickers: &[String], given: &[(String, f64)]) -> Result<Vec<f64>> {
+    let unknown: Vec<&str> = given
+        .iter()
+        .filter(|(t, _)| !tickers.contains(t))
+        .map(|(t, _)| t.as_str())
+        .collect();
+    let missing: Vec<&str> = tickers
+        .iter()
+        .filter(|t| !given.iter().any(|(g, _)| g == *t))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() || !missing.is_empty() {
+        return Err(AppError::InvalidInput {
+            field: "budgets",
+            message: format!(
+                "--budgets must name every ticker once{}{}",
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!("; missing {}", missing.join(", "))
+                },
+                if unknown.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not among the tickers: {}", unknown.join(", "))
+                }
+            ),
+        });
+    }
+    Ok(tickers
+        .iter()
+        .map(|t| given.iter().find(|(g, _)| g == t).map_or(0.0, |(_, b)| *b))
+        .collect())
+}
