@@ -1,0 +1,166 @@
+//! `cargo bench -p stratus-cli --bench models_bench`: the risk-model and allocation rows of issue
+//! 16, each beside its Python peer timed in the same run on the same matrix (one thread on both
+//! sides). Stratus writes the seeded synthetic returns to a temporary file, and
+//! `tools/bench/models_peer.py` times scikit-learn, PyPortfolioOpt and skfolio on them; without
+//! that Python stack the peer columns say so and only Stratus's times are printed.
+
+#![allow(missing_docs, clippy::print_stdout)]
+
+use std::hint::black_box;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use faer::Mat;
+use stratus_core::allocation::{hierarchical_risk_parity, risk_budgeting};
+use stratus_core::cluster::Linkage;
+use stratus_core::covariance::{Par, covariance_matrix};
+use stratus_core::risk_models::{RiskModel, estimate_covariance};
+use stratus_core::synthetic::universe;
+
+fn time<T>(runs: usize, mut work: impl FnMut() -> T) -> (f64, f64) {
+    black_box(work());
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(work());
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    (ms(samples[0]), ms(samples[samples.len() / 2]))
+}
+
+fn write_matrix(m: &Mat<f64>, file: &mut tempfile::NamedTempFile) {
+    let mut bytes = Vec::with_capacity(m.nrows() * m.ncols() * 8);
+    for t in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            bytes.extend_from_slice(&m[(t, j)].to_le_bytes());
+        }
+    }
+    file.write_all(&bytes).unwrap();
+    file.flush().unwrap();
+}
+
+fn python_peer(spec: &serde_json::Value) -> Option<serde_json::Value> {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/bench/models_peer.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(spec.to_string())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        println!(
+            "(Python peer unavailable: {})",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+        return None;
+    }
+    serde_json::from_slice(&output.stdout).ok()
+}
+
+fn main() {
+    let (days, big_n, mid_n) = (2520, 2000, 500);
+    let big = universe(20261130, big_n, days, 4).log_returns;
+    let mid = universe(7, mid_n, days, 4).log_returns;
+    let (mut big_file, mut mid_file) = (
+        tempfile::NamedTempFile::new().unwrap(),
+        tempfile::NamedTempFile::new().unwrap(),
+    );
+    write_matrix(&big, &mut big_file);
+    write_matrix(&mid, &mut mid_file);
+    let spec = serde_json::json!({
+        "big": big_file.path(), "big_shape": [days, big_n],
+        "mid": mid_file.path(), "mid_shape": [days, mid_n],
+    });
+    println!("timing Stratus …");
+    let lw = time(3, || {
+        estimate_covariance(big.as_ref(), RiskModel::LedoitWolf, 1.0, Par::Seq).unwrap()
+    });
+    let sample = time(3, || covariance_matrix(big.as_ref(), 1.0, Par::Seq));
+    let big_cov = covariance_matrix(big.as_ref(), 1.0, Par::Seq);
+    let hrp = time(3, || {
+        hierarchical_risk_parity(big_cov.as_ref(), Linkage::Single).unwrap()
+    });
+    let hrp_total = time(1, || {
+        let cov = covariance_matrix(big.as_ref(), 1.0, Par::Seq);
+        hierarchical_risk_parity(cov.as_ref(), Linkage::Single).unwrap()
+    });
+    let mid_cov = covariance_matrix(mid.as_ref(), 1.0, Par::Seq);
+    let parity = time(3, || risk_budgeting(mid_cov.as_ref(), None).unwrap());
+    let parity_total = time(1, || {
+        let cov = covariance_matrix(mid.as_ref(), 1.0, Par::Seq);
+        risk_budgeting(cov.as_ref(), None).unwrap()
+    });
+    println!("timing the Python peers (one thread) …");
+    let peer = python_peer(&spec);
+    let peer_ms = |key: &str| peer.as_ref().and_then(|p| p[key][0].as_f64());
+    println!();
+    println!(
+        "| task | size | Stratus min / median ms | Python peer | peer min ms | speed-up | target |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let rows: [(&str, String, (f64, f64), &str, &str, &str); 6] = [
+        (
+            "Ledoit–Wolf covariance",
+            format!("{big_n} × {days}"),
+            lw,
+            "scikit-learn LedoitWolf",
+            "ledoit-wolf",
+            "≥ 1×",
+        ),
+        (
+            "sample covariance",
+            format!("{big_n} × {days}"),
+            sample,
+            "numpy.cov",
+            "sample-cov",
+            "≥ 1.8× (issue 16)",
+        ),
+        (
+            "HRP, returns → weights",
+            format!("{big_n} assets"),
+            hrp_total,
+            "PyPortfolioOpt HRPOpt",
+            "hrp-pypfopt",
+            "≥ 10×",
+        ),
+        (
+            "HRP, returns → weights",
+            format!("{big_n} assets"),
+            hrp_total,
+            "skfolio HierarchicalRiskParity",
+            "hrp-skfolio",
+            "≥ 10×",
+        ),
+        (
+            "risk parity, returns → weights",
+            format!("{mid_n} assets"),
+            parity_total,
+            "skfolio RiskBudgeting",
+            "risk-parity-skfolio",
+            "≥ 10×",
+        ),
+        (
+            "  of which HRP / risk parity alone",
+            format!("{big_n} / {mid_n}"),
+            (hrp.0, parity.0),
+            "—",
+            "",
+            "",
+        ),
+    ];
+    for (task, size, (min, median), peer_name, key, target) in rows {
+        let (peer_cell, speed) = match peer_ms(key) {
+            Some(p) => (format!("{p:.1}"), format!("{:.1}×", p / min)),
+            None => ("—".into(), "—".into()),
+        };
+        println!(
+            "| {task} | {size} | {min:.1} / {median:.1} | {peer_name} | {peer_cell} | {speed} | {target} |"
+        );
+    }
+}

@@ -1,0 +1,57 @@
+"""The Python side of `cargo bench -p stratus-cli --bench models_bench`.
+
+Reads the returns matrices the Rust bench wrote (raw little-endian f64, row-major, with their
+shapes on the command line), times the same tasks with scikit-learn, PyPortfolioOpt and skfolio
+on one thread, and prints {task: [min_ms, median_ms]} as JSON. Run by the bench, not by hand.
+"""
+
+import json
+import os
+import sys
+import time
+import warnings
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from pypfopt import HRPOpt  # noqa: E402
+from sklearn.covariance import LedoitWolf  # noqa: E402
+from skfolio.optimization import HierarchicalRiskParity, RiskBudgeting  # noqa: E402
+
+
+def load(path, days, assets):
+    return np.fromfile(path, dtype="<f8").reshape(days, assets)
+
+
+def timed(runs, work, warm=True):
+    if warm:
+        work()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - start) * 1e3)
+    samples.sort()
+    return [samples[0], samples[len(samples) // 2]]
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    out = {}
+    big = load(spec["big"], *spec["big_shape"])
+    mid = load(spec["mid"], *spec["mid_shape"])
+    out["ledoit-wolf"] = timed(3, lambda: LedoitWolf().fit(big).covariance_)
+    out["sample-cov"] = timed(3, lambda: np.cov(big, rowvar=False))
+    frame = pd.DataFrame(big, columns=[f"A{i}" for i in range(big.shape[1])])
+    out["hrp-pypfopt"] = timed(1, lambda: HRPOpt(frame).optimize("single"))
+    # Over three minutes a run: timed once, without a warm-up.
+    out["hrp-skfolio"] = timed(1, lambda: HierarchicalRiskParity().fit(big).weights_, warm=False)
+    out["risk-parity-skfolio"] = timed(1, lambda: RiskBudgeting().fit(mid).weights_)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
