@@ -19,6 +19,11 @@ Universes:
   structure (stored in the fixture);
 - "wide": 60 days x 80 assets (fewer days than assets: a singular sample covariance), for the
   shrinkage estimators only.
+
+Risk reports ("report"): skfolio's measure functions (drawdowns on the compounded path, tail
+probability 0.05), skfolio's Portfolio for the annualised Sharpe and Sortino ratios at r_f = 0,
+numpy/scipy for the Gaussian VaR/CVaR, Omega and tail ratios (skfolio has none), and the CVaR
+contributions as the Euler allocation over the tail days (checked to sum to skfolio's CVaR).
 """
 
 import csv
@@ -35,6 +40,9 @@ import sklearn
 import skfolio
 from pypfopt import HRPOpt, expected_returns, risk_models
 from sklearn.covariance import OAS, LedoitWolf
+from scipy.stats import norm
+from skfolio import Portfolio
+from skfolio import measures as skm
 from skfolio.optimization import InverseVolatility, MaximumDiversification, RiskBudgeting
 
 warnings.filterwarnings("ignore")
@@ -106,6 +114,61 @@ def allocations(R):
     }
 
 
+def measures(r, alpha=0.05):
+    """One return series' measures: skfolio's functions, numpy/scipy where skfolio has none."""
+    beta = 1.0 - alpha
+    dd = skm.get_drawdowns(r, compounded=True)
+    mean, sd = skm.mean(r), skm.standard_deviation(r)
+    max_dd = skm.max_drawdown(dd)
+    z = norm.ppf(1 - alpha)
+    q95, q05 = np.percentile(r, 95), np.percentile(r, 5)
+    return {
+        "annual_return": 252 * mean,
+        "annual_volatility": np.sqrt(252) * sd,
+        "sharpe_ratio": Portfolio(X=r[:, None], weights=[1.0], annualization_factor=252).annualized_sharpe_ratio,
+        "sortino_ratio": Portfolio(X=r[:, None], weights=[1.0], annualization_factor=252).annualized_sortino_ratio,
+        "calmar_ratio": 252 * mean / max_dd,
+        "omega_ratio": np.maximum(r, 0).sum() / np.maximum(-r, 0).sum(),
+        "max_drawdown": max_dd,
+        "average_drawdown": skm.average_drawdown(dd),
+        "cdar": skm.cdar(dd, beta=beta),
+        "edar": skm.edar(dd, beta=beta),
+        "ulcer_index": skm.ulcer_index(dd),
+        "historical_var": skm.value_at_risk(r, beta=beta),
+        "historical_cvar": skm.cvar(r, beta=beta),
+        "gaussian_var": z * sd - mean,
+        "gaussian_cvar": sd * norm.pdf(z) / alpha - mean,
+        "evar": skm.evar(r, beta=beta),
+        "skew": skm.skew(r),
+        "kurtosis": skm.kurtosis(r),
+        "tail_ratio": abs(q95) / abs(q05),
+    }
+
+
+def report(R, tickers, weights):
+    """Per-asset measures, the portfolio's, and its volatility and CVaR contributions."""
+    w = np.array(weights)
+    C = np.cov(R, rowvar=False)
+    port = R @ w
+    vol_share = w * (C @ w) / (w @ C @ w)
+    T = len(port)
+    kappa = 0.05 * T
+    whole = int(np.floor(kappa))
+    order = np.argsort(port, kind="stable")
+    q = np.zeros(T)
+    q[order[:whole]] = 1 / kappa
+    q[order[whole]] = (kappa - whole) / kappa
+    cvar_part = -w * (q @ R)
+    assert abs(cvar_part.sum() - skm.cvar(port, beta=0.95)) < 1e-12
+    return {
+        "assets": {t: {k: float(v) for k, v in measures(R[:, i]).items()} for i, t in enumerate(tickers)},
+        "weights": list(weights),
+        "portfolio": {k: float(v) for k, v in measures(port).items()},
+        "volatility_contribution": vol_share.tolist(),
+        "cvar_contribution": (cvar_part / cvar_part.sum()).tolist(),
+    }
+
+
 def main():
     bundled = bundled_returns()
     synthetic = synthetic_returns(300, 40, 20261130)
@@ -114,9 +177,11 @@ def main():
         "versions": {"scikit-learn": sklearn.__version__, "skfolio": skfolio.__version__,
                      "numpy": np.__version__, "pandas": pd.__version__},
         "bundled": {"tickers": TICKERS, "start": "2015-01-02", "end": "2022-12-28", "days": len(bundled),
-                    "covariance": covariances(bundled), "allocation": allocations(bundled)},
+                    "covariance": covariances(bundled), "allocation": allocations(bundled),
+                    "report": report(bundled[:, [0, 9, 19]], ["AAPL", "KO", "XOM"], [0.5, 0.3, 0.2])},
         "synthetic": {"returns": synthetic.tolist(), "covariance": covariances(synthetic),
-                      "allocation": allocations(synthetic)},
+                      "allocation": allocations(synthetic),
+                      "report": report(synthetic[:, :4], ["S0", "S1", "S2", "S3"], [0.4, 0.3, 0.2, 0.1])},
         "wide": {"returns": wide.tolist(), "covariance": covariances(wide, ["ledoit-wolf", "oas", "ledoit-wolf-cc", "ledoit-wolf-sf"])},
     }
     if "--check" in sys.argv:

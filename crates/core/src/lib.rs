@@ -21,6 +21,7 @@ pub mod covariance;
 pub mod dividends;
 pub mod error;
 pub mod estimators;
+pub mod measures;
 pub mod moving_average;
 pub mod optimize;
 pub mod portfolio_cvar;
