@@ -15,7 +15,7 @@ use stratus_core::allocation::{
 use stratus_core::cluster::Linkage;
 use stratus_core::covariance::{Par, correlation_from_covariance};
 use stratus_core::risk_models::{RiskModel, estimate_covariance, repair_psd};
-use stratus_core::{Method, PriceSeries, RiskProfile, Window};
+use stratus_core::{Method, NaiveDate, PriceSeries, RiskProfile, Window};
 
 use crate::portfolio::{Allocation, PortfolioRequest, ReturnConvention};
 use crate::{Analytics, AppError};
@@ -92,6 +92,16 @@ impl Analytics {
         window: Window,
         convention: ReturnConvention,
     ) -> Result<Mat<f64>, AppError> {
+        Ok(self.dated_returns(tickers, window, convention).await?.1)
+    }
+
+    /// [`Analytics::aligned_returns`] with the date each row of returns ends on.
+    pub async fn dated_returns(
+        &self,
+        tickers: &[String],
+        window: Window,
+        convention: ReturnConvention,
+    ) -> Result<(Vec<NaiveDate>, Mat<f64>), AppError> {
         let mut series: Vec<PriceSeries> = Vec::with_capacity(tickers.len());
         for t in tickers {
             series.push(self.series(t, window).await?);
@@ -114,9 +124,11 @@ impl Analytics {
                 ReturnConvention::Log => s.simple_returns().iter().map(|r| r.ln_1p()).collect(),
             })
             .collect();
-        Ok(Mat::from_fn(returns[0].len(), tickers.len(), |t, j| {
-            returns[j][t]
-        }))
+        let dates = aligned[0].dates().iter().skip(1).copied().collect();
+        Ok((
+            dates,
+            Mat::from_fn(returns[0].len(), tickers.len(), |t, j| returns[j][t]),
+        ))
     }
 
     /// The annualised covariance of checked tickers under a convention and a risk model.

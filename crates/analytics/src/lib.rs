@@ -20,6 +20,7 @@ pub mod fundamentals;
 mod history;
 pub mod import;
 pub mod live;
+pub mod measures;
 pub mod portfolio;
 mod rates;
 mod risk;

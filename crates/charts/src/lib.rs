@@ -225,6 +225,9 @@ where
         .map_err(fail)
 }
 
+mod bars;
+pub use bars::grouped_bars;
+
 /// A labelled point: (label, x, y).
 pub type LabelledPoint = (String, f64, f64);
 
@@ -393,7 +396,13 @@ pub fn time_series(
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
             }
-            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+            // Drawdowns and other non-positive series hug the top edge: keep the legend below.
+            let position = if series.iter().all(|(_, s)| s.iter().all(|p| p.1 <= 0.0)) {
+                SeriesLabelPosition::LowerLeft
+            } else {
+                SeriesLabelPosition::UpperLeft
+            };
+            draw_legend(&mut chart, position)?;
             root.present().map_err(fail)
         }
     )

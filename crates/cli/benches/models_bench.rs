@@ -104,7 +104,9 @@ fn main() {
         "| task | size | Stratus min / median ms | Python peer | peer min ms | speed-up | target |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let rows: [(&str, String, (f64, f64), &str, &str, &str); 6] = [
+    /// Task, size, Stratus (min, median), peer name, peer key, target.
+    type Row<'a> = (&'a str, String, (f64, f64), &'a str, &'a str, &'a str);
+    let rows: [Row; 6] = [
         (
             "Ledoit–Wolf covariance",
             format!("{big_n} × {days}"),

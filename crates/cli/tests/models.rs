@@ -303,3 +303,103 @@ fn bad_model_options_are_refused_naming_the_flag() {
         assert!(out.is_empty());
     }
 }
+
+#[test]
+fn risk_report_equals_skfolio_measures() {
+    let reference = fixture();
+    let want = &reference["bundled"]["report"];
+    let mut args = vec![
+        "risk-report",
+        "AAPL",
+        "KO",
+        "XOM",
+        "--json",
+        "--risk-free",
+        "0",
+    ];
+    args.extend(WINDOW);
+    args.extend(["--weights", "AAPL=0.5 KO=0.3\nXOM=0.2"]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    let got: Value = serde_json::from_str(&out).unwrap();
+    let mut compared = 0;
+    for (name, got_measures, want_measures) in [
+        ("AAPL", &got["AAPL"], &want["assets"]["AAPL"]),
+        ("KO", &got["KO"], &want["assets"]["KO"]),
+        ("XOM", &got["XOM"], &want["assets"]["XOM"]),
+        (
+            "portfolio",
+            &got["portfolio"]["measures"],
+            &want["portfolio"],
+        ),
+    ] {
+        for (key, w) in want_measures.as_object().unwrap() {
+            let (g, w) = (f(&got_measures[key]), f(w));
+            let tol = if key.ends_with("evar") || key == "edar" {
+                1e-8
+            } else {
+                1e-10
+            };
+            assert!((g - w).abs() <= tol * w.abs(), "{name} {key}: {g} vs {w}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 4 * 19);
+    for (key, field) in [
+        ("volatility_contribution", "volatility_contribution"),
+        ("cvar_contribution", "cvar_contribution"),
+    ] {
+        let shares = got["portfolio"][field].as_array().unwrap();
+        for (g, w) in shares.iter().zip(want[key].as_array().unwrap()) {
+            assert!((f(g) - f(w)).abs() < 1e-10, "{key}: {g} vs {w}");
+        }
+    }
+    // Without weights there is no portfolio; a Sharpe ratio uses the stored risk-free rate.
+    let mut args = vec!["risk-report", "AAPL", "--json"];
+    args.extend(WINDOW);
+    let (code, out, _) = run(&args);
+    assert_eq!(code, ExitCode::SUCCESS);
+    let alone: Value = serde_json::from_str(&out).unwrap();
+    assert!(alone.get("portfolio").is_none());
+    assert!(f(&alone["AAPL"]["sharpe_ratio"]) < f(&want["assets"]["AAPL"]["sharpe_ratio"]));
+}
+
+#[test]
+fn bad_weights_and_tail_probabilities_are_refused() {
+    for (args, says) in [
+        (
+            vec!["risk-report", "AAPL", "KO", "--weights", "AAPL=0.5,KO=0.6"],
+            "sum to 1",
+        ),
+        (
+            vec!["risk-report", "AAPL", "KO", "--weights", "AAPL=NaN,KO=1"],
+            "--weights",
+        ),
+        (
+            vec!["risk-report", "AAPL", "KO", "--weights", "AAPL=1e300,KO=1"],
+            "--weights",
+        ),
+        (
+            vec!["risk-report", "AAPL", "KO", "--weights", "AAPL=1"],
+            "KO",
+        ),
+        (vec!["risk-report", "AAPL", "--prob", "0"], "--prob"),
+        (vec!["risk-report", "AAPL", "--prob", "1"], "--prob"),
+        (vec!["plot-rc", "AAPL"], "at least 2"),
+        (
+            vec![
+                "risk-report",
+                "AAPL",
+                "--start",
+                "2022-12-27",
+                "--end",
+                "2022-12-28",
+            ],
+            "AAPL",
+        ),
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
+        assert!(err.contains(says), "{args:?} should name {says}: {err}");
+    }
+}

@@ -87,6 +87,21 @@ fn every_chart_is_written_with_its_labels() {
     assert!(qq.contains("standard normal quantile") && qq.contains("daily log return (%)"));
     let dist = svg(&["plot-dist", "AAPL"], "dist.svg");
     assert!(dist.contains("number of days"));
+    let dd = svg(
+        &["plot-dd", "AAPL", "KO", "--weights", "AAPL=0.6,KO=0.4"],
+        "dd.svg",
+    );
+    assert!(dd.contains("drawdown (%)") && dd.contains("portfolio (max") && dd.contains("KO"));
+    let rc = svg(&["plot-rc", "AAPL", "KO", "XOM"], "rc.svg");
+    for label in [
+        "share of volatility",
+        "share of CVaR (0.05)",
+        "weight",
+        "XOM",
+        "% of total",
+    ] {
+        assert!(rc.contains(label), "risk contributions lack {label}");
+    }
 }
 
 #[test]

@@ -157,7 +157,11 @@ fn standardised_moment(returns: &[f64], order: i32) -> f64 {
 
 /// Every measure of a daily simple-return series; `risk_free` is an annual rate, `alpha` the tail
 /// probability (0.05 for the worst 5 %).
-pub fn risk_report(returns: &[f64], risk_free: f64, alpha: f64) -> Result<RiskReport, AnalyticsError> {
+pub fn risk_report(
+    returns: &[f64],
+    risk_free: f64,
+    alpha: f64,
+) -> Result<RiskReport, AnalyticsError> {
     crate::risk::check_probability("--prob", alpha)?;
     if returns.len() < 3 {
         return Err(AnalyticsError::InvalidParameter {
@@ -235,7 +239,13 @@ pub fn risk_report(returns: &[f64], risk_free: f64, alpha: f64) -> Result<RiskRe
 pub fn cvar_contributions(asset_returns: &[Vec<f64>], weights: &[f64], alpha: f64) -> Vec<f64> {
     let days = asset_returns.first().map_or(0, Vec::len);
     let portfolio: Vec<f64> = (0..days)
-        .map(|t| weights.iter().zip(asset_returns).map(|(w, r)| w * r[t]).sum())
+        .map(|t| {
+            weights
+                .iter()
+                .zip(asset_returns)
+                .map(|(w, r)| w * r[t])
+                .sum()
+        })
         .collect();
     // Days by loss, worst first; the tail holds κ = α·T days, the last one fractionally.
     let mut order: Vec<usize> = (0..days).collect();
@@ -295,8 +305,12 @@ mod tests {
 
     #[test]
     fn cvar_contributions_sum_to_one() {
-        let a: Vec<f64> = (0..100).map(|i| ((i * 13 % 29) as f64 - 14.0) / 500.0).collect();
-        let b: Vec<f64> = (0..100).map(|i| ((i * 7 % 31) as f64 - 15.0) / 400.0).collect();
+        let a: Vec<f64> = (0..100)
+            .map(|i| ((i * 13 % 29) as f64 - 14.0) / 500.0)
+            .collect();
+        let b: Vec<f64> = (0..100)
+            .map(|i| ((i * 7 % 31) as f64 - 15.0) / 400.0)
+            .collect();
         let shares = cvar_contributions(&[a, b], &[0.6, 0.4], 0.05);
         assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }

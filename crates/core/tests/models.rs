@@ -238,7 +238,11 @@ fn risk_reports_match_skfolio() {
                     assert_eq!(w, losses[kappa as usize], "skfolio's rule changed");
                     continue;
                 }
-                let tol = if key.ends_with("evar") || key == "edar" { 1e-8 } else { 1e-10 };
+                let tol = if key.ends_with("evar") || key == "edar" {
+                    1e-8
+                } else {
+                    1e-10
+                };
                 assert!(
                     (g - w).abs() <= tol * w.abs().max(1e-300),
                     "{universe} {name} {key}: {g} vs {w}"
@@ -246,8 +250,14 @@ fn risk_reports_match_skfolio() {
             }
         }
         let shares = cvar_contributions(&series, &weights, 0.05);
-        for (g, w) in shares.iter().zip(report["cvar_contribution"].as_array().unwrap()) {
-            assert!((g - w.as_f64().unwrap()).abs() < 1e-10, "{universe} cvar share");
+        for (g, w) in shares
+            .iter()
+            .zip(report["cvar_contribution"].as_array().unwrap())
+        {
+            assert!(
+                (g - w.as_f64().unwrap()).abs() < 1e-10,
+                "{universe} cvar share"
+            );
         }
     }
 }

@@ -163,7 +163,7 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_probability(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_probability(text: &str) -> Result<f64, String> {
     let value = parse_number(text)?;
     stratus_core::risk::check_probability("--prob", value)
         .map(|()| value)
@@ -270,6 +270,8 @@ impl Verb {
                 | Verb::PlotReturnQq { .. }
                 | Verb::PlotReturnDistribution { .. }
                 | Verb::PlotDividends { .. }
+                | Verb::PlotDrawdown(_)
+                | Verb::PlotRiskContribution(_)
         )
     }
 
@@ -278,6 +280,8 @@ impl Verb {
         match self {
             Verb::PlotEfficientFrontier { .. } => "efficient-frontier.svg",
             Verb::PlotRiskProfile(_) => "risk-profile.svg",
+            Verb::PlotDrawdown(_) => "drawdown.svg",
+            Verb::PlotRiskContribution(_) => "risk-contribution.svg",
             Verb::PlotCorrelations { .. } => "correlations.svg",
             Verb::PlotCorrelation(_) => "correlation-heatmap.svg",
             Verb::PlotMovingAverages(_) => "moving-averages.svg",
@@ -859,6 +863,17 @@ pub enum Verb {
     /// Equal weights (1/N), with the portfolio's return, volatility and Sharpe ratio.
     #[command(visible_alias = "ew")]
     EqualWeight(AllocationArgs),
+    /// Risk and performance measures of each ticker (and of a portfolio with --weights):
+    /// Sharpe, Sortino, Calmar, Omega, drawdowns, CDaR, Ulcer index, VaR/CVaR, EVaR, moments.
+    #[command(visible_alias = "rr")]
+    RiskReport(ReportArgs),
+    /// Chart: the drawdown of each ticker (and of the portfolio with --weights) over the window.
+    #[command(visible_alias = "plot-dd")]
+    PlotDrawdown(ReportArgs),
+    /// Chart: each asset's share of the portfolio's volatility and CVaR (equal weights unless
+    /// --weights).
+    #[command(visible_alias = "plot-rc")]
+    PlotRiskContribution(ReportArgs),
     /// Chart: the efficient frontier with each asset, minimum variance and maximum Sharpe marked.
     #[command(visible_alias = "plot-ef")]
     PlotEfficientFrontier {

@@ -68,6 +68,19 @@ pub const EXTREME_NUMBERS: &[&str] = &[
     "NaN", "inf", "-inf", "1e308", "-1e308", "1e300", "0", "-1", "2001", "1000000",
 ];
 pub const SERIES: &[&str] = &["UNRATE", "DGS10", "", "😀"];
+/// Portfolio weights, well and badly formed.
+pub const WEIGHTS: &[&str] = &[
+    "AAPL=0.5,MSFT=0.5",
+    "AAPL=0.6 KO=0.4",
+    "AAPL=1.5,MSFT=-0.5",
+    "AAPL=0.5,MSFT=0.6",
+    "AAPL=NaN,MSFT=1",
+    "AAPL=1e300,MSFT=-1e300",
+    "AAPL=1,AAPL=0",
+    "NOPE=1",
+    "AAPL",
+    "",
+];
 /// Risk budgets, well and badly formed.
 pub const BUDGETS: &[&str] = &[
     "AAPL=1,MSFT=2",
@@ -132,6 +145,7 @@ pub fn value_for(param: &ParamDoc) -> BoxedStrategy<Value> {
             .boxed(),
         ("first" | "second" | "ticker", _) => ticker(),
         ("budgets", _) => pick(BUDGETS),
+        ("weights", _) => pick(WEIGHTS),
         ("start" | "end" | "date", _) => pick(DATES),
         (_, "boolean") => prop_oneof![
             Just(json!(true)),

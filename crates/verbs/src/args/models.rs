@@ -140,30 +140,84 @@ impl From<LinkageArg> for Linkage {
     }
 }
 
-/// Risk budgets as `TICKER=B,TICKER=B` (positive numbers, normalised to sum to 1).
+/// A number per ticker, written `TICKER=V,TICKER=V` (commas, spaces or new lines between pairs,
+/// so `--weights "$(cat weights.txt)"` reads a file of `TICKER=V` lines).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Budgets(pub Vec<(String, f64)>);
+pub struct PerTicker(pub Vec<(String, f64)>);
 
-pub(super) fn parse_budgets(text: &str) -> Result<Budgets, String> {
+/// Risk budgets (positive numbers, normalised to sum to 1).
+pub type Budgets = PerTicker;
+
+/// Portfolio weights (finite, summing to 1).
+pub type Weights = PerTicker;
+
+fn parse_per_ticker(
+    text: &str,
+    what: &str,
+    valid: fn(f64) -> bool,
+    rule: &str,
+) -> Result<PerTicker, String> {
     let mut out: Vec<(String, f64)> = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (ticker, value) = part.split_once('=').ok_or_else(|| {
-            format!("{part:?} is not TICKER=BUDGET; give e.g. AAPL=0.5,MSFT=0.3,XOM=0.2")
-        })?;
+    let example = "e.g. AAPL=0.5,MSFT=0.3,XOM=0.2";
+    for part in text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+    {
+        let (ticker, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not TICKER={what}; give {example}"))?;
         let ticker = ticker.trim().to_ascii_uppercase();
-        let budget = parse_number(value)?;
-        if !(budget.is_finite() && budget > 0.0) {
-            return Err(format!(
-                "the budget of {ticker} is {value:?}; every budget must be a positive number"
-            ));
+        let number = parse_number(value)?;
+        if !valid(number) {
+            return Err(format!("the {what} of {ticker} is {value:?}; {rule}"));
         }
         if out.iter().any(|(t, _)| *t == ticker) {
-            return Err(format!("{ticker} has two budgets; give each ticker once"));
+            return Err(format!("{ticker} is given twice; give each ticker once"));
         }
-        out.push((ticker, budget));
+        out.push((ticker, number));
     }
     if out.is_empty() {
-        return Err("no budgets given; give e.g. AAPL=0.5,MSFT=0.3,XOM=0.2".into());
+        return Err(format!("nothing given; give {example}"));
     }
-    Ok(Budgets(out))
+    Ok(PerTicker(out))
+}
+
+pub(super) fn parse_budgets(text: &str) -> Result<Budgets, String> {
+    parse_per_ticker(
+        text,
+        "budget",
+        |v| v.is_finite() && v > 0.0,
+        "every budget must be a positive number",
+    )
+}
+
+pub(super) fn parse_weights(text: &str) -> Result<Weights, String> {
+    parse_per_ticker(
+        text,
+        "weight",
+        |v| v.is_finite() && v.abs() <= 100.0,
+        "every weight must be a finite number (they must sum to 1)",
+    )
+}
+
+/// Options of `risk-report`, `plot-drawdown` and `plot-risk-contribution`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Tickers, e.g. AAPL KO XOM.
+    #[arg(required = true, value_name = "TICKER")]
+    pub tickers: Vec<String>,
+    /// The window.
+    #[command(flatten)]
+    pub window: super::WindowArgs,
+    /// Portfolio weights as TICKER=W,TICKER=W (every ticker once, summing to 1); adds the
+    /// portfolio, rebalanced daily, and each asset's share of its risk.
+    #[arg(long, value_name = "TICKER=W,…", value_parser = parse_weights)]
+    pub weights: Option<Weights>,
+    /// Tail probability of the VaR, CVaR, CDaR, EVaR and EDaR, e.g. 0.05.
+    #[arg(long, default_value_t = 0.05, value_parser = super::parse_probability)]
+    pub prob: f64,
+    /// Risk-free rate for the Sharpe and Sortino ratios, as a decimal (default: the RISK_FREE
+    /// yield published on or before the window's end).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub risk_free: Option<f64>,
 }

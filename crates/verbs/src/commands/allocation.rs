@@ -36,7 +36,7 @@ pub(super) async fn allocate(
     let method = match method {
         Allocate::RiskParity(None) => AllocationMethod::RiskParity(None),
         Allocate::RiskParity(Some(given)) => {
-            AllocationMethod::RiskParity(Some(budgets_in_order(&request.tickers, given)?))
+            AllocationMethod::RiskParity(Some(in_ticker_order("budgets", &request.tickers, given)?))
         }
         Allocate::Hrp(linkage) => AllocationMethod::Hrp(linkage),
         Allocate::MaxDiversification => AllocationMethod::MaxDiversification,
@@ -52,8 +52,12 @@ pub(super) async fn allocate(
     Ok(allocation_output(analytics, &request, &allocation))
 }
 
-/// The budgets in ticker order; every ticker needs exactly one.
-fn budgets_in_order(tickers: &[String], given: &[(String, f64)]) -> Result<Vec<f64>> {
+/// Per-ticker values (`--budgets`, `--weights`) in ticker order; every ticker needs exactly one.
+pub(super) fn in_ticker_order(
+    field: &'static str,
+    tickers: &[String],
+    given: &[(String, f64)],
+) -> Result<Vec<f64>> {
     let unknown: Vec<&str> = given
         .iter()
         .filter(|(t, _)| !tickers.contains(t))
@@ -66,9 +70,9 @@ fn budgets_in_order(tickers: &[String], given: &[(String, f64)]) -> Result<Vec<f
         .collect();
     if !unknown.is_empty() || !missing.is_empty() {
         return Err(AppError::InvalidInput {
-            field: "budgets",
+            field,
             message: format!(
-                "--budgets must name every ticker once{}{}",
+                "--{field} must name every ticker once{}{}",
                 if missing.is_empty() {
                     String::new()
                 } else {

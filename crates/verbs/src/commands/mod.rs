@@ -7,8 +7,8 @@ use stratus_core::yield_curve::PointSource;
 use stratus_core::{Maturity, Method, Window};
 
 use crate::args::{
-    AllocationArgs, AnalysisArgs, Command, MatrixArgs, MethodArg, PortfolioArgs, ReturnsArg,
-    TickersArgs, VarArgs, Verb, WindowArgs,
+    AllocationArgs, AnalysisArgs, Command, MatrixArgs, MethodArg, PortfolioArgs, ReportArgs,
+    ReturnsArg, TickersArgs, VarArgs, Verb, WindowArgs,
 };
 use crate::cells;
 use crate::output::{Cell, Output, money, num, pct, price};
@@ -21,6 +21,7 @@ mod charts;
 mod fundamentals;
 mod market;
 mod portfolio;
+mod report;
 mod risk;
 
 use allocation::*;
@@ -28,6 +29,7 @@ use charts::*;
 use fundamentals::*;
 use market::*;
 use portfolio::*;
+use report::*;
 use risk::*;
 
 type Result<T> = std::result::Result<T, AppError>;
@@ -61,6 +63,9 @@ pub async fn run_verb(verb: &Verb, analytics: &Analytics, format: Format) -> Res
             plot_frontier(analytics, portfolio, *steps, format).await
         }
         Command::PlotRiskProfile(a) => plot_risk_profile(analytics, a, format).await,
+        Command::RiskReport(a) => risk_report(analytics, a).await,
+        Command::PlotDrawdown(a) => plot_drawdown(analytics, a, format).await,
+        Command::PlotRiskContribution(a) => plot_risk_contribution(analytics, a, format).await,
         Command::PlotCorrelations {
             first,
             second,
