@@ -17,6 +17,9 @@ use crate::AnalyticsError;
 use crate::risk::{gaussian_cvar, gaussian_var, historical_cvar, historical_var};
 use crate::stats;
 
+/// The smallest tail probability reported on.
+pub const MIN_TAIL: f64 = 1e-9;
+
 /// Trading days a year, the annualisation factor of daily measures.
 const YEAR: f64 = 252.0;
 
@@ -163,6 +166,13 @@ pub fn risk_report(
     alpha: f64,
 ) -> Result<RiskReport, AnalyticsError> {
     crate::risk::check_probability("--prob", alpha)?;
+    if alpha < MIN_TAIL {
+        return Err(AnalyticsError::InvalidParameter {
+            name: "--prob",
+            value: alpha.to_string(),
+            reason: "a tail probability of at least 1e-9 is needed (below it the Gaussian quantile is not finite), e.g. 0.05",
+        });
+    }
     if returns.len() < 3 {
         return Err(AnalyticsError::InvalidParameter {
             name: "returns",
@@ -208,7 +218,7 @@ pub fn risk_report(
         percentile_linear(&sorted, 0.95),
         percentile_linear(&sorted, 0.05),
     );
-    Ok(RiskReport {
+    let report = RiskReport {
         annual_return,
         annual_volatility,
         sharpe_ratio: (annual_return - risk_free) / annual_volatility,
@@ -230,7 +240,26 @@ pub fn risk_report(
         tail_ratio: finite_or_none(p95.abs() / p05.abs()),
         tail_probability: alpha,
         observations: returns.len(),
-    })
+    };
+    let required = [
+        ("annual return", report.annual_return),
+        ("annual volatility", report.annual_volatility),
+        ("Sharpe ratio", report.sharpe_ratio),
+        ("Gaussian VaR", report.gaussian_var),
+        ("Gaussian CVaR", report.gaussian_cvar),
+        ("EVaR", report.evar),
+        ("EDaR", report.edar),
+        ("skew", report.skew),
+        ("kurtosis", report.kurtosis),
+    ];
+    match required.iter().find(|(_, v)| !v.is_finite()) {
+        Some((what, _)) => Err(AnalyticsError::Undefined {
+            what,
+            ticker: "these returns".into(),
+            reason: "it is beyond floating-point range; check the prices or the window",
+        }),
+        None => Ok(report),
+    }
 }
 
 /// Each asset's share of the historical CVaR of a portfolio (Euler allocation): the CVaR is the
@@ -301,6 +330,7 @@ mod tests {
         assert!(risk_report(&[0.01, -1.0, 0.0, 0.2], 0.0, 0.05).is_err());
         assert!(risk_report(&[0.01, 0.02], 0.0, 0.05).is_err());
         assert!(risk_report(&[0.01, 0.02, 0.03], 0.0, 1.5).is_err());
+        assert!(risk_report(&[0.01, 0.02, 0.03], 0.0, 1e-300).is_err());
     }
 
     #[test]
