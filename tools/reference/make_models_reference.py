@@ -169,6 +169,27 @@ def report(R, tickers, weights):
     }
 
 
+def market_returns():
+    with gzip.open(DATA / "sp500_index.csv.gz", "rt") as handle:
+        rows = list(csv.reader(handle))
+    col = rows[0].index("SP500")
+    body = [r for r in rows[1:] if "2015-01-02" <= r[0] <= "2022-12-28"]
+    prices = np.array([float(r[col]) for r in body])
+    return prices[1:] / prices[:-1] - 1.0
+
+
+def expected(R, market):
+    frame = pd.DataFrame(R)
+    mkt = pd.DataFrame({"mkt": market})
+    return {
+        "mean": expected_returns.mean_historical_return(frame, returns_data=True, compounding=False).tolist(),
+        "ema-180": expected_returns.ema_historical_return(frame, returns_data=True, compounding=False, span=180).tolist(),
+        "ema-500": expected_returns.ema_historical_return(frame, returns_data=True, compounding=False, span=500).tolist(),
+        "capm-0.02": expected_returns.capm_return(frame, market_prices=mkt, returns_data=True, compounding=False,
+                                                  risk_free_rate=0.02).tolist(),
+    }
+
+
 def main():
     bundled = bundled_returns()
     synthetic = synthetic_returns(300, 40, 20261130)
@@ -178,7 +199,8 @@ def main():
                      "numpy": np.__version__, "pandas": pd.__version__},
         "bundled": {"tickers": TICKERS, "start": "2015-01-02", "end": "2022-12-28", "days": len(bundled),
                     "covariance": covariances(bundled), "allocation": allocations(bundled),
-                    "report": report(bundled[:, [0, 9, 19]], ["AAPL", "KO", "XOM"], [0.5, 0.3, 0.2])},
+                    "report": report(bundled[:, [0, 9, 19]], ["AAPL", "KO", "XOM"], [0.5, 0.3, 0.2]),
+                    "expected_returns": expected(bundled, market_returns())},
         "synthetic": {"returns": synthetic.tolist(), "covariance": covariances(synthetic),
                       "allocation": allocations(synthetic),
                       "report": report(synthetic[:, :4], ["S0", "S1", "S2", "S3"], [0.4, 0.3, 0.2, 0.1])},

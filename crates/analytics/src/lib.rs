@@ -31,6 +31,6 @@ pub use config::AnalyticsConfig;
 pub use error::{AppError, ErrorClass, checked_ticker, quoted};
 pub use import::ImportOutcome;
 pub use live::Providers;
-pub use portfolio::{Allocation, Goal, PortfolioRequest, ReturnConvention};
+pub use portfolio::{Allocation, ExpectedReturns, Goal, PortfolioRequest, ReturnConvention};
 pub use risk::{FullProfile, TailRisk};
 pub use service::{Analytics, LISTING_TTL, MergeOutcome, Progress, SeedProgress};

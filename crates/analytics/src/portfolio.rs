@@ -12,7 +12,7 @@ use stratus_core::cardinality::{Objective, solve_limited};
 use stratus_core::covariance::{Par, column_means};
 use stratus_core::optimize::{Portfolio, Problem, efficient_frontier};
 use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
-use stratus_core::risk_models::{RiskModel, estimate_covariance};
+use stratus_core::risk_models::{RiskModel, capm_means, estimate_covariance, exponential_means};
 use stratus_core::{Method, Window, checked};
 
 use crate::allocation::{CovarianceReport, scrilla_covariance};
@@ -49,6 +49,20 @@ pub struct PortfolioRequest {
     pub risk_free: Option<f64>,
     /// How the covariance is estimated.
     pub risk_model: RiskModel,
+    /// How expected returns are estimated.
+    pub mu: ExpectedReturns,
+}
+
+/// How expected returns are estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum ExpectedReturns {
+    /// The convention's own: scrilla's drift (log) or 252 × the mean (simple).
+    #[default]
+    Mean,
+    /// 252 × the exponentially weighted mean of the daily returns with this span.
+    Exponential(f64),
+    /// r_f + β(E[r_m] − r_f) against the configured market proxy.
+    Capm,
 }
 
 /// One line of an allocation (scrilla's holding object).
@@ -113,6 +127,9 @@ pub struct Allocation {
     /// How the covariance was estimated, unless it is the plain sample covariance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub covariance: Option<CovarianceReport>,
+    /// The expected-returns estimator, unless it is the convention's mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_returns: Option<String>,
 }
 
 fn bad_weight(name: &str, value: f64) -> AppError {
@@ -152,6 +169,17 @@ fn weight_bounds(request: &PortfolioRequest) -> Result<(f64, f64), AppError> {
         });
     }
     Ok((lower, upper))
+}
+
+impl ExpectedReturns {
+    /// The name the command line uses, unless it is the default.
+    pub fn name(&self) -> Option<String> {
+        match self {
+            ExpectedReturns::Mean => None,
+            ExpectedReturns::Exponential(span) => Some(format!("ema (span {span})")),
+            ExpectedReturns::Capm => Some("capm".into()),
+        }
+    }
 }
 
 impl Analytics {
@@ -205,6 +233,10 @@ impl Analytics {
                 (mean, (estimate.matrix, report))
             }
         };
+        let mean = match request.mu {
+            ExpectedReturns::Mean => mean,
+            other => self.expected_returns(request, other).await?,
+        };
         Ok((
             Problem {
                 mean,
@@ -214,6 +246,49 @@ impl Analytics {
             },
             report,
         ))
+    }
+
+    /// Expected returns by an estimator other than the convention's mean.
+    async fn expected_returns(
+        &self,
+        request: &PortfolioRequest,
+        mu: ExpectedReturns,
+    ) -> Result<Vec<f64>, AppError> {
+        match mu {
+            ExpectedReturns::Mean => unreachable!("the convention's mean is computed with Σ"),
+            ExpectedReturns::Exponential(span) => {
+                RiskModel::Exponential { span }.validate()?;
+                let returns = self
+                    .aligned_returns(&request.tickers, request.window, request.convention)
+                    .await?;
+                Ok(exponential_means(returns.as_ref(), span, 252.0))
+            }
+            ExpectedReturns::Capm => {
+                let proxy = &self.config().market_proxy;
+                let (market, _) = self.known(proxy).await.map_err(|e| match e {
+                    AppError::UnknownTicker { ticker, known } => AppError::NoData {
+                        message: format!(
+                            "--mu capm needs the market proxy {ticker}, which has no prices; set MARKET_PROXY to one of {}",
+                            known.join(", ")
+                        ),
+                    },
+                    other => other,
+                })?;
+                let names: Vec<String> = request.tickers.iter().cloned().chain([market]).collect();
+                let returns = self
+                    .aligned_returns(&names, request.window, request.convention)
+                    .await?;
+                let n = request.tickers.len();
+                let market: Vec<f64> = returns.col(n).iter().copied().collect();
+                let risk_free = self.request_risk_free(request).await?;
+                Ok(capm_means(
+                    returns.as_ref().subcols(0, n),
+                    &market,
+                    risk_free,
+                    252.0,
+                ))
+            }
+        }
     }
 
     async fn request_risk_free(&self, request: &PortfolioRequest) -> Result<f64, AppError> {
@@ -272,6 +347,7 @@ fn allocation_at(
             total: None,
             cash: None,
             covariance: report.is_notable().then(|| report.clone()),
+            expected_returns: request.mu.name(),
         }
     }
 }

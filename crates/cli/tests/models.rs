@@ -403,3 +403,35 @@ fn bad_weights_and_tail_probabilities_are_refused() {
         assert!(err.contains(says), "{args:?} should name {says}: {err}");
     }
 }
+
+#[test]
+fn expected_return_estimators_equal_pyportfolioopt() {
+    let reference = fixture();
+    let want = &reference["bundled"]["expected_returns"];
+    for (extra, key) in [
+        (vec!["--mu", "mean"], "mean"),
+        (vec!["--mu", "ema"], "ema-180"),
+        (vec!["--mu", "ema", "--span", "500"], "ema-500"),
+        (vec!["--mu", "capm", "--risk-free", "0.02"], "capm-0.02"),
+    ] {
+        let got = twenty("optimize-portfolio", &extra);
+        for (i, h) in got["holdings"].as_array().unwrap().iter().enumerate() {
+            let (g, w) = (f(&h["annual_return"]), f(&want[key][i]));
+            assert!(
+                (g - w).abs() <= 1e-10 * w.abs().max(1e-3),
+                "{key} {}: {g} vs {w}",
+                TWENTY[i]
+            );
+        }
+        if key == "mean" {
+            assert!(got.get("expected_returns").is_none());
+        } else {
+            assert!(
+                got["expected_returns"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&extra[1][..3])
+            );
+        }
+    }
+}

@@ -86,6 +86,37 @@ impl RiskModel {
     }
 }
 
+/// pandas' adjusted exponentially weighted mean of each column at its last row (α = 2/(span+1)),
+/// times `scale`: PyPortfolioOpt's `ema_historical_return` without compounding.
+pub fn exponential_means(returns: MatRef<'_, f64>, span: f64, scale: f64) -> Vec<f64> {
+    let days = returns.nrows();
+    let alpha = 2.0 / (span + 1.0);
+    let weights: Vec<f64> = (0..days)
+        .map(|d| (1.0 - alpha).powi((days - 1 - d) as i32))
+        .collect();
+    let total: f64 = weights.iter().sum();
+    (0..returns.ncols())
+        .map(|j| (0..days).map(|d| weights[d] * returns[(d, j)]).sum::<f64>() / total * scale)
+        .collect()
+}
+
+/// CAPM expected returns r_f + βᵢ(E[r_m] − r_f) with β from the sample covariance of each column
+/// with the market column and E[r_m] = `scale` × its mean: PyPortfolioOpt's `capm_return` without
+/// compounding.
+pub fn capm_means(
+    returns: MatRef<'_, f64>,
+    market: &[f64],
+    risk_free: f64,
+    scale: f64,
+) -> Vec<f64> {
+    let market_mean = market.iter().sum::<f64>() / market.len() as f64;
+    let betas = crate::covariance::betas(returns, market);
+    betas
+        .iter()
+        .map(|b| risk_free + b * (scale * market_mean - risk_free))
+        .collect()
+}
+
 /// A covariance estimate and how it was reached.
 #[derive(Debug, Clone)]
 pub struct CovarianceEstimate {

@@ -370,6 +370,9 @@ pub struct PortfolioArgs {
     /// Covariance estimator.
     #[command(flatten)]
     pub risk: RiskModelArgs,
+    /// Expected-returns estimator.
+    #[arg(long, value_enum, default_value = "mean")]
+    pub mu: MuArg,
     /// Minimum weight of every asset (default 0: long only).
     #[arg(long, value_name = "W", value_parser = parse_finite)]
     pub min_weight: Option<f64>,

@@ -26,6 +26,19 @@ pub enum CovArg {
     Semi,
 }
 
+/// Expected-returns estimator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MuArg {
+    /// The convention's mean: scrilla's drift (log) or 252 × the mean (simple).
+    Mean,
+    /// 252 × the exponentially weighted mean of daily returns (--span; PyPortfolioOpt's
+    /// ema_historical_return without compounding).
+    Ema,
+    /// CAPM: r_f + β(252 × mean market return − r_f) against MARKET_PROXY (PyPortfolioOpt's
+    /// capm_return without compounding).
+    Capm,
+}
+
 /// How the covariance is estimated.
 #[derive(Debug, Clone, Args)]
 pub struct RiskModelArgs {
@@ -33,7 +46,7 @@ pub struct RiskModelArgs {
     /// convention on the dates all tickers share, × 252.
     #[arg(long = "cov", value_enum, default_value = "sample")]
     pub cov: CovArg,
-    /// Span in days of the exponential weights of `--cov exp` (α = 2/(span + 1)).
+    /// Span in days of the exponential weights of `--cov exp` and `--mu ema` (α = 2/(span + 1)).
     #[arg(long, default_value_t = 180.0, value_parser = parse_span)]
     pub span: f64,
     /// Daily return below which `--cov semi` counts a day as a loss (PyPortfolioOpt's default

@@ -32,6 +32,7 @@ pub(super) async fn allocate(
         max_assets: None,
         risk_free: a.risk_free,
         risk_model: a.risk.model(),
+        mu: stratus_analytics::ExpectedReturns::Mean,
     };
     let method = match method {
         Allocate::RiskParity(None) => AllocationMethod::RiskParity(None),

@@ -1,6 +1,8 @@
 //! Portfolio verbs: optimisation goals, CVaR, the efficient frontier, and how an allocation is shown.
 
 use super::*;
+use crate::args::MuArg;
+use stratus_analytics::ExpectedReturns;
 
 pub(super) async fn portfolio_request(
     analytics: &Analytics,
@@ -20,6 +22,11 @@ pub(super) async fn portfolio_request(
         max_assets: a.max_assets,
         risk_free: a.risk_free,
         risk_model: a.risk.model(),
+        mu: match a.mu {
+            MuArg::Mean => ExpectedReturns::Mean,
+            MuArg::Ema => ExpectedReturns::Exponential(a.risk.span),
+            MuArg::Capm => ExpectedReturns::Capm,
+        },
     })
 }
 
@@ -105,6 +112,9 @@ pub(super) fn allocation_output(
         ));
     if let Some(report) = &allocation.covariance {
         out = out.note(report.note());
+    }
+    if let Some(mu) = &allocation.expected_returns {
+        out = out.note(format!("expected returns: {mu}"));
     }
     if let Some(cvar) = allocation.conditional_value_at_risk {
         out = out.note(format!("conditional value at risk {}", pct(cvar)));
