@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 import sklearn
 import skfolio
-from pypfopt import HRPOpt, expected_returns, risk_models
+from pypfopt import BlackLittermanModel, HRPOpt, expected_returns, risk_models
+from pypfopt import black_litterman as black_litterman_module
 from sklearn.covariance import OAS, LedoitWolf
 from scipy.stats import norm
 from skfolio import Portfolio
@@ -190,6 +191,25 @@ def expected(R, market):
     }
 
 
+BL_TICKERS = ["AAPL", "KO", "XOM", "JNJ", "MSFT"]
+BL_CAPS = {"AAPL": 2.0e12, "KO": 2.6e11, "XOM": 4.4e11, "JNJ": 4.3e11, "MSFT": 1.8e12}
+BL_VIEWS = "AAPL = 0.10 @ 0.6; MSFT - KO = 0.03 @ 0.3; 0.5*JNJ + 0.5*XOM - AAPL = -0.01"
+
+
+def black_litterman(R):
+    """PyPortfolioOpt's BlackLittermanModel (Idzorek confidences; ½ where none is given)."""
+    cols = [TICKERS.index(t) for t in BL_TICKERS]
+    cov = pd.DataFrame(252.0 * np.cov(R[:, cols], rowvar=False), index=BL_TICKERS, columns=BL_TICKERS)
+    pi = black_litterman_module.market_implied_prior_returns(pd.Series(BL_CAPS), 2.5, cov, risk_free_rate=0.02)
+    P = np.array([[1, 0, 0, 0, 0], [0, -1, 0, 0, 1], [-1, 0, 0.5, 0.5, 0]], dtype=float)
+    Q = np.array([0.10, 0.03, -0.01])
+    model = BlackLittermanModel(cov, pi=pi, P=P, Q=Q, omega="idzorek", view_confidences=[0.6, 0.3, 0.5], tau=0.05)
+    return {
+        "tickers": BL_TICKERS, "caps": BL_CAPS, "views": BL_VIEWS, "delta": 2.5, "tau": 0.05, "risk_free": 0.02,
+        "prior": pi.tolist(), "returns": model.bl_returns().tolist(), "covariance": model.bl_cov().values.tolist(),
+    }
+
+
 def main():
     bundled = bundled_returns()
     synthetic = synthetic_returns(300, 40, 20261130)
@@ -200,7 +220,8 @@ def main():
         "bundled": {"tickers": TICKERS, "start": "2015-01-02", "end": "2022-12-28", "days": len(bundled),
                     "covariance": covariances(bundled), "allocation": allocations(bundled),
                     "report": report(bundled[:, [0, 9, 19]], ["AAPL", "KO", "XOM"], [0.5, 0.3, 0.2]),
-                    "expected_returns": expected(bundled, market_returns())},
+                    "expected_returns": expected(bundled, market_returns()),
+                    "black_litterman": black_litterman(bundled)},
         "synthetic": {"returns": synthetic.tolist(), "covariance": covariances(synthetic),
                       "allocation": allocations(synthetic),
                       "report": report(synthetic[:, :4], ["S0", "S1", "S2", "S3"], [0.4, 0.3, 0.2, 0.1])},

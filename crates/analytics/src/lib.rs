@@ -14,6 +14,7 @@
 //! per command, and reads write only what they computed.
 
 pub mod allocation;
+pub mod black_litterman;
 pub mod config;
 pub mod error;
 pub mod fundamentals;
@@ -27,6 +28,7 @@ mod risk;
 pub mod service;
 
 pub use allocation::{AllocationMethod, CovarianceReport};
+pub use black_litterman::BlackLittermanSpec;
 pub use config::AnalyticsConfig;
 pub use error::{AppError, ErrorClass, checked_ticker, quoted};
 pub use import::ImportOutcome;

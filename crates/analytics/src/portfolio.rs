@@ -16,6 +16,7 @@ use stratus_core::risk_models::{RiskModel, capm_means, estimate_covariance, expo
 use stratus_core::{Method, Window, checked};
 
 use crate::allocation::{CovarianceReport, scrilla_covariance};
+use crate::black_litterman::BlackLittermanSpec;
 use crate::{Analytics, AppError};
 
 /// How expected returns and covariances are estimated.
@@ -54,7 +55,7 @@ pub struct PortfolioRequest {
 }
 
 /// How expected returns are estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum ExpectedReturns {
     /// The convention's own: scrilla's drift (log) or 252 × the mean (simple).
     #[default]
@@ -63,6 +64,8 @@ pub enum ExpectedReturns {
     Exponential(f64),
     /// r_f + β(E[r_m] − r_f) against the configured market proxy.
     Capm,
+    /// The Black–Litterman posterior of a market-implied prior and views.
+    BlackLitterman(BlackLittermanSpec),
 }
 
 /// One line of an allocation (scrilla's holding object).
@@ -178,6 +181,11 @@ impl ExpectedReturns {
             ExpectedReturns::Mean => None,
             ExpectedReturns::Exponential(span) => Some(format!("ema (span {span})")),
             ExpectedReturns::Capm => Some("capm".into()),
+            ExpectedReturns::BlackLitterman(spec) => Some(format!(
+                "Black–Litterman posterior of {} view{}",
+                spec.views.len(),
+                if spec.views.len() == 1 { "" } else { "s" }
+            )),
         }
     }
 }
@@ -233,8 +241,14 @@ impl Analytics {
                 (mean, (estimate.matrix, report))
             }
         };
-        let mean = match request.mu {
+        let mean = match &request.mu {
             ExpectedReturns::Mean => mean,
+            ExpectedReturns::BlackLitterman(spec) => {
+                self.black_litterman(request, &covariance, spec)
+                    .await?
+                    .0
+                    .returns
+            }
             other => self.expected_returns(request, other).await?,
         };
         Ok((
@@ -252,10 +266,12 @@ impl Analytics {
     async fn expected_returns(
         &self,
         request: &PortfolioRequest,
-        mu: ExpectedReturns,
+        mu: &ExpectedReturns,
     ) -> Result<Vec<f64>, AppError> {
-        match mu {
-            ExpectedReturns::Mean => unreachable!("the convention's mean is computed with Σ"),
+        match *mu {
+            ExpectedReturns::Mean | ExpectedReturns::BlackLitterman(_) => {
+                unreachable!("these are computed with Σ")
+            }
             ExpectedReturns::Exponential(span) => {
                 RiskModel::Exponential { span }.validate()?;
                 let returns = self
@@ -291,7 +307,10 @@ impl Analytics {
         }
     }
 
-    async fn request_risk_free(&self, request: &PortfolioRequest) -> Result<f64, AppError> {
+    pub(crate) async fn request_risk_free(
+        &self,
+        request: &PortfolioRequest,
+    ) -> Result<f64, AppError> {
         match request.risk_free {
             Some(rate) if rate.is_finite() => Ok(rate),
             Some(rate) => Err(AppError::NoData {

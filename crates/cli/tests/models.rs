@@ -435,3 +435,139 @@ fn expected_return_estimators_equal_pyportfolioopt() {
         }
     }
 }
+
+#[test]
+fn black_litterman_equals_pyportfolioopt() {
+    let reference = fixture();
+    let want = &reference["bundled"]["black_litterman"];
+    let caps: Vec<String> = want["caps"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(t, c)| format!("{t}={}", f(c)))
+        .collect();
+    let caps = caps.join(",");
+    let mut args: Vec<&str> = vec![
+        "black-litterman",
+        "AAPL",
+        "KO",
+        "XOM",
+        "JNJ",
+        "MSFT",
+        "--json",
+    ];
+    args.extend(WINDOW);
+    args.extend([
+        "--returns",
+        "simple",
+        "--views",
+        want["views"].as_str().unwrap(),
+        "--market-caps",
+        &caps,
+        "--delta",
+        "2.5",
+        "--tau",
+        "0.05",
+        "--risk-free",
+        "0.02",
+    ]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    let got: Value = serde_json::from_str(&out).unwrap();
+    for i in 0..5 {
+        for (key, field) in [("prior", "prior_returns"), ("returns", "posterior_returns")] {
+            let (g, w) = (f(&got[field][i]), f(&want[key][i]));
+            assert!((g - w).abs() <= 1e-10 * w.abs(), "{key} {i}: {g} vs {w}");
+        }
+        for j in 0..5 {
+            let (g, w) = (
+                f(&got["posterior_covariance"][i][j]),
+                f(&want["covariance"][i][j]),
+            );
+            assert!(
+                (g - w).abs() <= 1e-10 * w.abs(),
+                "covariance {i},{j}: {g} vs {w}"
+            );
+        }
+    }
+    // The same views through an optimiser: its expected returns are the posterior.
+    let mut args: Vec<&str> = vec!["opt", "AAPL", "KO", "XOM", "JNJ", "MSFT", "--json"];
+    args.extend(WINDOW);
+    let mu = format!("bl:{}", want["views"].as_str().unwrap());
+    args.extend(["--returns", "simple", "--risk-free", "0.02", "--mu", &mu]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    let opt: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        opt["expected_returns"]
+            .as_str()
+            .unwrap()
+            .contains("3 views")
+    );
+    // Equal-weight prior, δ implied by SP500 over the window: a different prior, same views.
+    assert_ne!(
+        opt["holdings"][0]["annual_return"],
+        got["posterior_returns"][0]
+    );
+}
+
+#[test]
+fn bad_views_and_black_litterman_options_are_refused() {
+    for (args, says) in [
+        (vec!["bl", "AAPL", "KO", "--views", "NOPE = 0.1"], "NOPE"),
+        (
+            vec!["bl", "AAPL", "KO", "--views", "AAPL = 0.1 @ 1.5"],
+            "--views",
+        ),
+        (vec!["bl", "AAPL", "KO", "--views", "AAPL"], "--views"),
+        (vec!["bl", "AAPL", "KO", "--views", ""], "--views"),
+        (
+            vec!["bl", "AAPL", "KO", "--views", "AAPL = 0.1", "--tau", "0"],
+            "--tau",
+        ),
+        (
+            vec!["bl", "AAPL", "KO", "--views", "AAPL = 0.1", "--delta=-1"],
+            "--delta",
+        ),
+        (
+            vec![
+                "bl",
+                "AAPL",
+                "KO",
+                "--views",
+                "AAPL = 0.1",
+                "--market-caps",
+                "AAPL=1",
+            ],
+            "KO",
+        ),
+        (
+            vec![
+                "bl",
+                "AAPL",
+                "KO",
+                "--views",
+                "AAPL = 0.1 @ 1; 2*AAPL = 0.3 @ 1",
+                "--delta",
+                "2.5",
+            ],
+            "linearly dependent",
+        ),
+        // The default window (late 2022) saw the market fall: no implied risk aversion.
+        (
+            vec!["bl", "AAPL", "KO", "--views", "AAPL = 0.1"],
+            "give --delta",
+        ),
+        (
+            vec!["opt", "AAPL", "KO", "--mu", "bl:AAPL = 0.1"],
+            "black-litterman",
+        ),
+        (vec!["opt", "AAPL", "KO", "--mu", "bl:"], "--mu"),
+        (vec!["opt", "AAPL", "KO", "--mu", "median"], "--mu"),
+        (vec!["opt", "AAPL", "KO", "--mu", "bl:XOM = 0.1"], "XOM"),
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
+        assert!(err.contains(says), "{args:?} should name {says}: {err}");
+    }
+}

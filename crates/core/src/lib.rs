@@ -12,6 +12,7 @@
 
 pub mod allocation;
 pub mod bivariate;
+pub mod black_litterman;
 pub mod calendar;
 pub mod cardinality;
 pub mod checked;

@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use stratus_core::{Method, checked};
 
 mod models;
+mod views;
 pub use models::*;
+pub use views::*;
 
 /// Stratus: portfolio and risk analytics over a local cache of real market data.
 ///
@@ -132,6 +134,16 @@ pub fn number_domain(long: &str) -> Option<NumberDomain> {
             minimum: Some(2.0),
             maximum: Some(checked::MAX_FRONTIER_STEPS as f64),
             integer: true,
+            ..domain
+        },
+        "tau" => NumberDomain {
+            exclusive_minimum: Some(0.0),
+            maximum: Some(10.0),
+            ..domain
+        },
+        "delta" => NumberDomain {
+            exclusive_minimum: Some(0.0),
+            maximum: Some(1000.0),
             ..domain
         },
         "span" => NumberDomain {
@@ -370,8 +382,9 @@ pub struct PortfolioArgs {
     /// Covariance estimator.
     #[command(flatten)]
     pub risk: RiskModelArgs,
-    /// Expected-returns estimator.
-    #[arg(long, value_enum, default_value = "mean")]
+    /// Expected returns: mean, ema (--span), capm (against MARKET_PROXY) or bl:VIEWS (the
+    /// Black–Litterman posterior, e.g. "bl:AAPL = 0.1 @ 0.6; MSFT - KO = 0.02").
+    #[arg(long, default_value = "mean", value_name = "ESTIMATOR", value_parser = parse_mu)]
     pub mu: MuArg,
     /// Minimum weight of every asset (default 0: long only).
     #[arg(long, value_name = "W", value_parser = parse_finite)]
@@ -838,6 +851,10 @@ pub enum Verb {
         #[arg(long, visible_alias = "frontier-steps", default_value_t = 5)]
         steps: usize,
     },
+    /// Black–Litterman: the market-implied prior moved by views, with the posterior returns and
+    /// covariance (use the views in any optimiser with --mu bl:VIEWS).
+    #[command(visible_alias = "bl")]
+    BlackLitterman(BlackLittermanArgs),
     /// Risk parity: long-only weights whose risk contributions are equal (or --budgets).
     #[command(visible_alias = "rparity")]
     RiskParity {

@@ -68,6 +68,32 @@ pub const EXTREME_NUMBERS: &[&str] = &[
     "NaN", "inf", "-inf", "1e308", "-1e308", "1e300", "0", "-1", "2001", "1000000",
 ];
 pub const SERIES: &[&str] = &["UNRATE", "DGS10", "", "😀"];
+/// Black–Litterman views, well and badly formed.
+pub const VIEWS: &[&str] = &[
+    "AAPL = 0.1",
+    "AAPL = 0.1 @ 0.6; MSFT - KO = 0.03",
+    "0.5*AAPL + 0.5*KO - MSFT = -0.01 @ 0",
+    "AAPL = 0.1 @ 1; 2*AAPL = 0.3 @ 1",
+    "AAPL = 1e6 @ 1",
+    "AAPL = 0.1 @ 1.5",
+    "AAPL = NaN",
+    "NOPE = 0.1",
+    "AAPL",
+    "",
+    ";;",
+];
+/// Expected-return estimators, well and badly formed.
+pub const MU: &[&str] = &[
+    "mean",
+    "ema",
+    "capm",
+    "bl:AAPL = 0.1 @ 0.6",
+    "bl:MSFT - KO = 0.02",
+    "bl:",
+    "bl:NOPE = 1",
+    "median",
+    "",
+];
 /// Portfolio weights, well and badly formed.
 pub const WEIGHTS: &[&str] = &[
     "AAPL=0.5,MSFT=0.5",
@@ -146,6 +172,9 @@ pub fn value_for(param: &ParamDoc) -> BoxedStrategy<Value> {
         ("first" | "second" | "ticker", _) => ticker(),
         ("budgets", _) => pick(BUDGETS),
         ("weights", _) => pick(WEIGHTS),
+        ("market_caps", _) => pick(BUDGETS),
+        ("views", _) => pick(VIEWS),
+        ("mu", _) => pick(MU),
         ("start" | "end" | "date", _) => pick(DATES),
         (_, "boolean") => prop_oneof![
             Just(json!(true)),

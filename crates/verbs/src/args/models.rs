@@ -26,8 +26,8 @@ pub enum CovArg {
     Semi,
 }
 
-/// Expected-returns estimator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Expected-returns estimator: `mean`, `ema`, `capm` or `bl:VIEWS`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum MuArg {
     /// The convention's mean: scrilla's drift (log) or 252 × the mean (simple).
     Mean,
@@ -37,6 +37,76 @@ pub enum MuArg {
     /// CAPM: r_f + β(252 × mean market return − r_f) against MARKET_PROXY (PyPortfolioOpt's
     /// capm_return without compounding).
     Capm,
+    /// The Black–Litterman posterior of these views over an equal-weight prior (τ 0.05, δ implied
+    /// by MARKET_PROXY); `black-litterman` shows it and takes caps, τ and δ.
+    Bl(super::Views),
+}
+
+pub(super) fn parse_mu(text: &str) -> Result<MuArg, String> {
+    match text.trim() {
+        "mean" => Ok(MuArg::Mean),
+        "ema" => Ok(MuArg::Ema),
+        "capm" => Ok(MuArg::Capm),
+        other => match other.strip_prefix("bl:") {
+            Some(views) => super::parse_views(views).map(MuArg::Bl),
+            None => Err(format!(
+                "{other:?} is not an estimator; use mean, ema, capm or bl:VIEWS (e.g. \"bl:AAPL = 0.1 @ 0.6\")"
+            )),
+        },
+    }
+}
+
+pub(super) fn parse_tau(text: &str) -> Result<f64, String> {
+    let value = parse_number(text)?;
+    if value.is_finite() && value > 0.0 && value <= 10.0 {
+        Ok(value)
+    } else {
+        Err("a positive τ of at most 10 is needed, e.g. 0.05".into())
+    }
+}
+
+pub(super) fn parse_delta(text: &str) -> Result<f64, String> {
+    let value = parse_number(text)?;
+    if value.is_finite() && value > 0.0 && value <= 1000.0 {
+        Ok(value)
+    } else {
+        Err("a positive risk aversion of at most 1000 is needed, e.g. 2.5".into())
+    }
+}
+
+/// Options of `black-litterman`.
+#[derive(Debug, Clone, Args)]
+pub struct BlackLittermanArgs {
+    /// Tickers (at least two).
+    #[arg(required = true, num_args = 2.., value_name = "TICKER")]
+    pub tickers: Vec<String>,
+    /// Window and method.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// Return convention for Σ.
+    #[arg(long, value_enum, default_value = "log")]
+    pub returns: ReturnsArg,
+    /// Covariance estimator.
+    #[command(flatten)]
+    pub risk: RiskModelArgs,
+    /// Views: "AAPL = 0.10 @ 0.6; MSFT - KO = 0.03" (annual returns; @ confidence 0–1, ½ if
+    /// omitted); separate views with ';' or new lines.
+    #[arg(long, required = true, value_name = "VIEWS", value_parser = super::parse_views)]
+    pub views: super::Views,
+    /// Market capitalisations as TICKER=CAP,… (every ticker once) for the prior's market
+    /// weights (default: equal weights).
+    #[arg(long, value_name = "TICKER=CAP,…", value_parser = parse_budgets)]
+    pub market_caps: Option<PerTicker>,
+    /// τ: the prior's uncertainty relative to Σ.
+    #[arg(long, default_value_t = 0.05, value_parser = parse_tau)]
+    pub tau: f64,
+    /// Risk aversion δ of the prior π = δΣw + r_f (default: implied by MARKET_PROXY over the
+    /// window, (E[r_m] − r_f)/σ²_m).
+    #[arg(long, value_parser = parse_delta)]
+    pub delta: Option<f64>,
+    /// Risk-free rate, as a decimal (default: the RISK_FREE yield as of the window's end).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub risk_free: Option<f64>,
 }
 
 /// How the covariance is estimated.

@@ -17,6 +17,7 @@ use stratus_charts::Format;
 use stratus_core::risk_models::RiskModel;
 
 mod allocation;
+mod black_litterman;
 mod charts;
 mod fundamentals;
 mod market;
@@ -25,6 +26,7 @@ mod report;
 mod risk;
 
 use allocation::*;
+use black_litterman::*;
 use charts::*;
 use fundamentals::*;
 use market::*;
@@ -138,6 +140,7 @@ pub async fn run_verb(verb: &Verb, analytics: &Analytics, format: Format) -> Res
         Command::EfficientFrontier { portfolio, steps } => {
             frontier(analytics, portfolio, *steps).await
         }
+        Command::BlackLitterman(a) => black_litterman(analytics, a).await,
         Command::RiskParity {
             allocation,
             budgets,

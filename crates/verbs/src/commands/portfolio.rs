@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::args::MuArg;
-use stratus_analytics::ExpectedReturns;
+use stratus_analytics::{BlackLittermanSpec, ExpectedReturns};
 
 pub(super) async fn portfolio_request(
     analytics: &Analytics,
@@ -12,6 +12,15 @@ pub(super) async fn portfolio_request(
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
+    let bl = match &a.mu {
+        MuArg::Bl(views) => Some(BlackLittermanSpec {
+            views: views_in_order(&tickers, views)?,
+            market_caps: None,
+            tau: 0.05,
+            delta: None,
+        }),
+        _ => None,
+    };
     Ok(PortfolioRequest {
         tickers,
         window,
@@ -22,10 +31,11 @@ pub(super) async fn portfolio_request(
         max_assets: a.max_assets,
         risk_free: a.risk_free,
         risk_model: a.risk.model(),
-        mu: match a.mu {
-            MuArg::Mean => ExpectedReturns::Mean,
-            MuArg::Ema => ExpectedReturns::Exponential(a.risk.span),
-            MuArg::Capm => ExpectedReturns::Capm,
+        mu: match (&a.mu, bl) {
+            (_, Some(spec)) => ExpectedReturns::BlackLitterman(spec),
+            (MuArg::Ema, _) => ExpectedReturns::Exponential(a.risk.span),
+            (MuArg::Capm, _) => ExpectedReturns::Capm,
+            (MuArg::Mean | MuArg::Bl(_), None) => ExpectedReturns::Mean,
         },
     })
 }
