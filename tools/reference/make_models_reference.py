@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 import skfolio
-from pypfopt import BlackLittermanModel, HRPOpt, expected_returns, risk_models
+from pypfopt import BlackLittermanModel, EfficientFrontier, HRPOpt, expected_returns, objective_functions, risk_models
 from pypfopt import black_litterman as black_litterman_module
 from sklearn.covariance import OAS, LedoitWolf
 from scipy.stats import norm
@@ -210,6 +210,52 @@ def black_litterman(R):
     }
 
 
+SECTORS = {"AAPL": "Tech", "AMD": "Tech", "MSFT": "Tech", "BAC": "Financials", "JPM": "Financials",
+           "CVX": "Energy", "XOM": "Energy", "RRC": "Energy", "JNJ": "Health", "LLY": "Health",
+           "MRK": "Health", "PFE": "Health", "UNH": "Health", "KO": "Staples", "PEP": "Staples",
+           "PG": "Staples", "WMT": "Staples", "BBY": "Consumer", "HD": "Consumer", "GE": "Industrials"}
+SECTOR_MAX = {"Health": 0.3, "Staples": 0.35}
+SECTOR_MIN = {"Tech": 0.1, "Energy": 0.05}
+CLARABEL_TIGHT = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
+
+
+def constrained(R):
+    """PyPortfolioOpt (cvxpy + Clarabel, tightened) with sector limits, a linear constraint,
+    L2 regularisation and transaction costs; weights, and the objective PyPortfolioOpt minimised."""
+    mu = pd.Series(252.0 * R.mean(axis=0), index=TICKERS)
+    S = pd.DataFrame(252.0 * np.cov(R, rowvar=False), index=TICKERS, columns=TICKERS)
+    idx = {t: i for i, t in enumerate(TICKERS)}
+    out = {"sectors": SECTORS, "sector_max": SECTOR_MAX, "sector_min": SECTOR_MIN}
+
+    def frontier():
+        ef = EfficientFrontier(mu, S, solver="CLARABEL", solver_options=CLARABEL_TIGHT)
+        ef.add_sector_constraints(SECTORS, SECTOR_MIN, SECTOR_MAX)
+        return ef
+
+    ef = frontier()
+    w = ef.min_volatility()
+    out["min_variance_sectors"] = [w[t] for t in TICKERS]
+    ef = frontier()
+    ef.add_constraint(lambda w: w[idx["AAPL"]] + w[idx["MSFT"]] <= 0.08)
+    w = ef.efficient_return(0.15)
+    out["target_0.15_sectors_aapl_msft_0.08"] = [w[t] for t in TICKERS]
+    ef = frontier()
+    w = ef.max_sharpe(risk_free_rate=0.02)
+    out["max_sharpe_0.02_sectors"] = [w[t] for t in TICKERS]
+    previous = np.full(len(TICKERS), 1.0 / len(TICKERS))
+    ef = EfficientFrontier(mu, S, solver="CLARABEL", solver_options=CLARABEL_TIGHT)
+    ef.add_objective(objective_functions.L2_reg, gamma=0.1)
+    ef.add_objective(objective_functions.transaction_cost, w_prev=previous, k=0.001)
+    w = ef.min_volatility()
+    weights = np.array([w[t] for t in TICKERS])
+    out["min_variance_l2_0.1_cost_10bps"] = {
+        "weights": weights.tolist(),
+        "objective": float(weights @ S.values @ weights + 0.1 * weights @ weights
+                           + 0.001 * np.abs(weights - previous).sum()),
+    }
+    return out
+
+
 def main():
     bundled = bundled_returns()
     synthetic = synthetic_returns(300, 40, 20261130)
@@ -221,7 +267,8 @@ def main():
                     "covariance": covariances(bundled), "allocation": allocations(bundled),
                     "report": report(bundled[:, [0, 9, 19]], ["AAPL", "KO", "XOM"], [0.5, 0.3, 0.2]),
                     "expected_returns": expected(bundled, market_returns()),
-                    "black_litterman": black_litterman(bundled)},
+                    "black_litterman": black_litterman(bundled),
+                    "constrained": constrained(bundled)},
         "synthetic": {"returns": synthetic.tolist(), "covariance": covariances(synthetic),
                       "allocation": allocations(synthetic),
                       "report": report(synthetic[:, :4], ["S0", "S1", "S2", "S3"], [0.4, 0.3, 0.2, 0.1])},
@@ -240,7 +287,7 @@ def main():
     print("wrote", OUT, f"({OUT.stat().st_size // 1024} KiB)")
 
 
-SOLVED = ("/risk_parity/", "/max_diversification/")
+SOLVED = ("/risk_parity/", "/max_diversification/", "/constrained/")
 
 
 def compare(want, got, path, problems):

@@ -97,6 +97,9 @@ pub enum AppError {
     /// An optimisation without a solution (infeasible target or bounds, singular covariance).
     #[error(transparent)]
     Optimize(#[from] OptimizeError),
+    /// A constrained portfolio without a solution (the conflicting constraints named).
+    #[error(transparent)]
+    Constrained(#[from] stratus_core::constrained::ConstrainedError),
     /// Data the question needs is not in the store.
     #[error("{message}")]
     NoData {
@@ -128,7 +131,7 @@ impl AppError {
                 ErrorClass::UserInput
             }
             AppError::Optimize(OptimizeError::Inconsistent(_)) => ErrorClass::Internal,
-            AppError::Optimize(_) => ErrorClass::UserInput,
+            AppError::Optimize(_) | AppError::Constrained(_) => ErrorClass::UserInput,
             AppError::Store(e) => match e.kind {
                 StoreErrorKind::Unavailable
                 | StoreErrorKind::Throttled

@@ -9,6 +9,7 @@
 use faer::Mat;
 use serde::Serialize;
 use stratus_core::cardinality::{Objective, solve_limited};
+use stratus_core::constrained::{self, Constraints, Solved, Target};
 use stratus_core::covariance::{Par, column_means};
 use stratus_core::optimize::{Portfolio, Problem, efficient_frontier};
 use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
@@ -52,6 +53,9 @@ pub struct PortfolioRequest {
     pub risk_model: RiskModel,
     /// How expected returns are estimated.
     pub mu: ExpectedReturns,
+    /// Constraints beyond per-asset bounds (sectors, linear, turnover, costs, L2, leverage); their
+    /// bounds are filled from `min_weight`/`max_weight`.
+    pub constraints: Option<Constraints>,
 }
 
 /// How expected returns are estimated.
@@ -133,6 +137,9 @@ pub struct Allocation {
     /// The expected-returns estimator, unless it is the convention's mean.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_returns: Option<String>,
+    /// Σ|w − w₀| against `--current`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turnover: Option<f64>,
 }
 
 fn bad_weight(name: &str, value: f64) -> AppError {
@@ -158,8 +165,12 @@ fn no_cardinality(request: &PortfolioRequest, what: &str) -> Result<(), AppError
 fn weight_bounds(request: &PortfolioRequest) -> Result<(f64, f64), AppError> {
     let lower = request.min_weight.unwrap_or(0.0);
     let upper = request.max_weight.unwrap_or(1.0);
-    if !(0.0..=1.0).contains(&lower) {
-        return Err(bad_weight("--min-weight", lower));
+    if !(-1.0..=1.0).contains(&lower) {
+        return Err(AppError::NoData {
+            message: format!(
+                "invalid --min-weight {lower}: a weight between -1 (short) and 1 is needed"
+            ),
+        });
     }
     if !(0.0..=1.0).contains(&upper) {
         return Err(bad_weight("--max-weight", upper));
@@ -367,6 +378,7 @@ fn allocation_at(
             cash: None,
             covariance: report.is_notable().then(|| report.clone()),
             expected_returns: request.mu.name(),
+            turnover: None,
         }
     }
 }
@@ -381,9 +393,37 @@ impl Analytics {
     ) -> Result<Allocation, AppError> {
         let inputs = self.problem(request).await?;
         let problem = &inputs.0;
+        if let Some(constraints) = self.qp_constraints(request, problem)? {
+            let target = match goal {
+                Goal::MinVariance => Target::MinVariance,
+                Goal::MaxSharpe => Target::MaxSharpe(self.request_risk_free(request).await?),
+                Goal::Target(r) => Target::Return(checked::finite("--target", r)?),
+                Goal::MaxReturn => Target::MaxReturn,
+            };
+            let solved = constrained::solve(
+                &problem.mean,
+                problem.covariance.as_ref(),
+                &constraints,
+                target,
+            )?;
+            return self.qp_allocation(request, &inputs, solved).await;
+        }
         let objective = match goal {
             Goal::MinVariance => Objective::MinVariance,
-            Goal::MaxSharpe => Objective::MaxSharpe(self.request_risk_free(request).await?),
+            Goal::MaxSharpe => {
+                let risk_free = self.request_risk_free(request).await?;
+                // PyPortfolioOpt's most reported failure: a "maximum Sharpe" portfolio when nothing
+                // earns the risk-free rate. The highest attainable return decides it.
+                let best = Objective::MaxReturn.solve(problem)?.expected_return;
+                if best <= risk_free {
+                    return Err(constrained::ConstrainedError::NothingBeatsRiskFree {
+                        risk_free,
+                        best,
+                    }
+                    .into());
+                }
+                Objective::MaxSharpe(risk_free)
+            }
             Goal::Target(r) => Objective::TargetReturn(checked::finite("--target", r)?),
             Goal::MaxReturn => Objective::MaxReturn,
         };
@@ -414,6 +454,46 @@ impl Analytics {
         }
     }
 
+    /// The constraints when the request needs the QP solver (anything beyond long-only bounds),
+    /// else `None` for the critical line algorithm.
+    fn qp_constraints(
+        &self,
+        request: &PortfolioRequest,
+        problem: &Problem,
+    ) -> Result<Option<Constraints>, AppError> {
+        let mut constraints = request.constraints.clone().unwrap_or_default();
+        constraints.lower = problem.lower.clone();
+        constraints.upper = problem.upper.clone();
+        constraints.names = request.tickers.clone();
+        if constraints.is_bounds_only() {
+            return Ok(None);
+        }
+        if let Some(k) = request.max_assets {
+            return Err(AppError::InvalidInput {
+                field: "max_assets",
+                message: format!(
+                    "--max-assets {k} cannot be combined with sector, linear, turnover, cost, L2, leverage or short constraints; drop one"
+                ),
+            });
+        }
+        Ok(Some(constraints))
+    }
+
+    async fn qp_allocation(
+        &self,
+        request: &PortfolioRequest,
+        inputs: &(Problem, CovarianceReport),
+        solved: Solved,
+    ) -> Result<Allocation, AppError> {
+        let portfolio = inputs.0.portfolio(solved.weights);
+        let mut allocation = self
+            .allocation_for(request, inputs, &portfolio, "clarabel (QP)")
+            .await?;
+        allocation.status = solved.status;
+        allocation.turnover = solved.turnover;
+        Ok(allocation)
+    }
+
     /// `points` portfolios from minimum variance to maximum return, both included.
     pub async fn frontier(
         &self,
@@ -424,8 +504,13 @@ impl Analytics {
         no_cardinality(request, "the efficient frontier")?;
         let inputs = self.problem(request).await?;
         let problem = &inputs.0;
-        let frontier = efficient_frontier(problem)?;
         let risk_free = self.request_risk_free(request).await?;
+        if let Some(constraints) = self.qp_constraints(request, problem)? {
+            return self
+                .qp_frontier(request, &inputs, &constraints, points, risk_free)
+                .await;
+        }
+        let frontier = efficient_frontier(problem)?;
         let portfolios = frontier.points(points);
         let total = portfolios.len() as u64;
         let mut out = Vec::with_capacity(portfolios.len());
@@ -443,6 +528,59 @@ impl Analytics {
         Ok(out)
     }
 
+    /// The constrained frontier: minimum variance, maximum return, and least variance at evenly
+    /// spaced returns between them (one QP each).
+    async fn qp_frontier(
+        &self,
+        request: &PortfolioRequest,
+        inputs: &(Problem, CovarianceReport),
+        constraints: &Constraints,
+        points: usize,
+        risk_free: f64,
+    ) -> Result<Vec<Allocation>, AppError> {
+        let problem = &inputs.0;
+        let solve = |target| {
+            constrained::solve(
+                &problem.mean,
+                problem.covariance.as_ref(),
+                constraints,
+                target,
+            )
+        };
+        let low = solve(Target::MinVariance)?;
+        let high = solve(Target::MaxReturn)?;
+        let (r0, r1) = (
+            problem.portfolio_return(&low.weights),
+            problem.portfolio_return(&high.weights),
+        );
+        let total = points as u64;
+        let mut out = Vec::with_capacity(points);
+        for k in 0..points {
+            self.report("frontier", k as u64, total);
+            let solved = match k {
+                0 => low.clone(),
+                _ if k + 1 == points => high.clone(),
+                _ => {
+                    let r = r0 + (r1 - r0) * k as f64 / (points - 1) as f64;
+                    solve(Target::Return(r))?
+                }
+            };
+            let turnover = solved.turnover;
+            let mut allocation = allocation_at(
+                request,
+                inputs,
+                &problem.portfolio(solved.weights),
+                "clarabel (QP)",
+                risk_free,
+            );
+            allocation.status = solved.status;
+            allocation.turnover = turnover;
+            out.push(allocation);
+        }
+        self.report("frontier", total, total);
+        Ok(out)
+    }
+
     /// The portfolio with the least CVaR at tail probability `prob` over `expiry` years:
     /// historical (scenario LP over overlapping horizon returns) or parametric (GBM).
     pub async fn optimize_cvar(
@@ -455,6 +593,12 @@ impl Analytics {
         stratus_core::risk::check_probability("--prob", prob)?;
         let horizon = checked::horizon_sessions("--expiry", expiry)?;
         no_cardinality(request, "optimize-cvar")?;
+        if request.constraints.is_some() || request.min_weight.is_some_and(|w| w < 0.0) {
+            return Err(AppError::InvalidInput {
+                field: "constraints",
+                message: "optimize-cvar takes --min-weight ≥ 0 and --max-weight only; sector, linear, turnover, cost, L2 and leverage constraints apply to optimize-portfolio, max-return and efficient-frontier".into(),
+            });
+        }
         let inputs = self.problem(request).await?;
         let problem = &inputs.0;
         if historical {

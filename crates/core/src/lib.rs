@@ -17,6 +17,7 @@ pub mod calendar;
 pub mod cardinality;
 pub mod checked;
 pub mod cluster;
+pub mod constrained;
 pub mod correlation;
 pub mod covariance;
 pub mod dividends;

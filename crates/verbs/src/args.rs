@@ -6,8 +6,10 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stratus_core::{Method, checked};
 
+mod constraints;
 mod models;
 mod views;
+pub use constraints::*;
 pub use models::*;
 pub use views::*;
 
@@ -124,9 +126,34 @@ pub fn number_domain(long: &str) -> Option<NumberDomain> {
             maximum: Some(MAX_RATE),
             ..domain
         },
-        "min-weight" | "max-weight" => NumberDomain {
+        "min-weight" => NumberDomain {
+            minimum: Some(-1.0),
+            maximum: Some(1.0),
+            ..domain
+        },
+        "max-weight" => NumberDomain {
             minimum: Some(0.0),
             maximum: Some(1.0),
+            ..domain
+        },
+        "turnover" => NumberDomain {
+            minimum: Some(0.0),
+            maximum: Some(200.0),
+            ..domain
+        },
+        "cost" => NumberDomain {
+            minimum: Some(0.0),
+            maximum: Some(10_000.0),
+            ..domain
+        },
+        "l2" => NumberDomain {
+            minimum: Some(0.0),
+            maximum: Some(1e6),
+            ..domain
+        },
+        "leverage" => NumberDomain {
+            minimum: Some(1.0),
+            maximum: Some(100.0),
             ..domain
         },
         "target" => domain,
@@ -392,6 +419,9 @@ pub struct PortfolioArgs {
     /// Maximum weight of every asset (default 1).
     #[arg(long, value_name = "W", value_parser = parse_finite)]
     pub max_weight: Option<f64>,
+    /// Sector, linear, turnover, cost, L2 and leverage constraints (solved with Clarabel).
+    #[command(flatten)]
+    pub constraints: ConstraintArgs,
     /// Hold at most K assets (exact enumeration when feasible, else a heuristic with its gap).
     #[arg(long, value_name = "K")]
     pub max_assets: Option<usize>,
@@ -405,6 +435,9 @@ pub struct PortfolioArgs {
 }
 
 /// The commands (scrilla's verbs and aliases).
+// One Command is parsed per process or request; boxing the portfolio options would only obscure
+// the clap declarations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// A verb (also served over HTTP and Lambda).

@@ -397,10 +397,12 @@ pub fn verb_docs() -> Vec<VerbDoc> {
                         "array"
                     } else if default.as_deref().is_some_and(|d| d.parse::<f64>().is_ok())
                         || a.get_value_names().is_some_and(|v| {
-                            v.iter()
-                                .any(|n| ["W", "K", "RATE", "AMOUNT"].contains(&n.as_str()))
+                            v.iter().any(|n| {
+                                ["W", "K", "RATE", "AMOUNT", "T", "BPS", "GAMMA", "L"]
+                                    .contains(&n.as_str())
+                            })
                         })
-                        || ["prob", "expiry", "target"].contains(&name.as_str())
+                        || ["prob", "expiry", "target", "delta"].contains(&name.as_str())
                     {
                         "number"
                     } else {

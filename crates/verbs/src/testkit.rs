@@ -68,6 +68,38 @@ pub const EXTREME_NUMBERS: &[&str] = &[
     "NaN", "inf", "-inf", "1e308", "-1e308", "1e300", "0", "-1", "2001", "1000000",
 ];
 pub const SERIES: &[&str] = &["UNRATE", "DGS10", "", "😀"];
+/// Sector maps, well and badly formed.
+pub const SECTORS: &[&str] = &[
+    "AAPL=Tech,MSFT=Tech,KO=Staples,PG=Staples,JPM=Fin,XOM=Energy",
+    "AAPL=Tech",
+    "AAPL=Tech,AAPL=Energy",
+    "NOPE=Tech",
+    "AAPL",
+    "",
+];
+/// Sector limits, well and badly formed.
+pub const SECTOR_LIMITS: &[&str] = &[
+    "Tech=0.3",
+    "Staples=0.1,Tech=0.1",
+    "Tech=0",
+    "Tech=-1",
+    "Tech=NaN",
+    "Nope=0.5",
+    "Tech",
+    "",
+];
+/// Linear constraints, well and badly formed.
+pub const CONSTRAINTS: &[&str] = &[
+    "AAPL + MSFT <= 0.3",
+    "KO >= 0.5",
+    "0.5*KO - PG = 0",
+    "AAPL <= -1",
+    "AAPL < 0.3",
+    "NOPE <= 1",
+    "AAPL + AAPL <= 1",
+    "AAPL <= NaN",
+    "",
+];
 /// Black–Litterman views, well and badly formed.
 pub const VIEWS: &[&str] = &[
     "AAPL = 0.1",
@@ -175,6 +207,18 @@ pub fn value_for(param: &ParamDoc) -> BoxedStrategy<Value> {
         ("market_caps", _) => pick(BUDGETS),
         ("views", _) => pick(VIEWS),
         ("mu", _) => pick(MU),
+        ("current", _) => pick(WEIGHTS),
+        ("sectors", _) => pick(SECTORS),
+        ("sector_max" | "sector_min", _) => prop_oneof![
+            pick(SECTOR_LIMITS),
+            proptest::collection::vec(pick(SECTOR_LIMITS), 0..3).prop_map(Value::Array),
+        ]
+        .boxed(),
+        ("constraint", _) => prop_oneof![
+            pick(CONSTRAINTS),
+            proptest::collection::vec(pick(CONSTRAINTS), 0..3).prop_map(Value::Array),
+        ]
+        .boxed(),
         ("start" | "end" | "date", _) => pick(DATES),
         (_, "boolean") => prop_oneof![
             Just(json!(true)),

@@ -34,7 +34,7 @@ fn number(text: &str, what: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_terms(lhs: &str) -> Result<Vec<(String, f64)>, String> {
+pub(super) fn parse_terms(lhs: &str) -> Result<Vec<(String, f64)>, String> {
     let mut terms: Vec<(String, f64)> = Vec::new();
     let mut rest = lhs.trim();
     let mut sign = 1.0;

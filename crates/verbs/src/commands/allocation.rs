@@ -33,6 +33,7 @@ pub(super) async fn allocate(
         risk_free: a.risk_free,
         risk_model: a.risk.model(),
         mu: stratus_analytics::ExpectedReturns::Mean,
+        constraints: None,
     };
     let method = match method {
         Allocate::RiskParity(None) => AllocationMethod::RiskParity(None),

@@ -60,6 +60,7 @@ pub(super) async fn black_litterman(
         risk_free: a.risk_free,
         risk_model: a.risk.model(),
         mu: ExpectedReturns::Mean,
+        constraints: None,
     };
     let (problem, report) = analytics.problem(&request).await?;
     let (post, delta) = analytics

@@ -23,7 +23,14 @@ pub(super) async fn plot_frontier(
     let request = portfolio_request(analytics, a).await?;
     let points = analytics.frontier(&request, steps).await?;
     let min_variance = analytics.optimize(&request, Goal::MinVariance).await?;
-    let max_sharpe = analytics.optimize(&request, Goal::MaxSharpe).await?;
+    // No maximum-Sharpe marker when nothing earns the risk-free rate (the frontier still draws).
+    let max_sharpe = match analytics.optimize(&request, Goal::MaxSharpe).await {
+        Ok(p) => Some(p),
+        Err(AppError::Constrained(
+            stratus_core::constrained::ConstrainedError::NothingBeatsRiskFree { .. },
+        )) => None,
+        Err(e) => return Err(e),
+    };
     let curve: Vec<(f64, f64)> = points
         .iter()
         .map(|p| (p.portfolio_volatility * 100.0, p.portfolio_return * 100.0))
@@ -39,18 +46,18 @@ pub(super) async fn plot_frontier(
             )
         })
         .collect();
-    let marked = vec![
-        (
-            "minimum variance".to_string(),
-            min_variance.portfolio_volatility * 100.0,
-            min_variance.portfolio_return * 100.0,
-        ),
-        (
+    let mut marked = vec![(
+        "minimum variance".to_string(),
+        min_variance.portfolio_volatility * 100.0,
+        min_variance.portfolio_return * 100.0,
+    )];
+    if let Some(max_sharpe) = &max_sharpe {
+        marked.push((
             format!("maximum Sharpe ({:.2})", max_sharpe.sharpe_ratio),
             max_sharpe.portfolio_volatility * 100.0,
             max_sharpe.portfolio_return * 100.0,
-        ),
-    ];
+        ));
+    }
     let title = format!(
         "Efficient frontier, {} to {}",
         request.window.start, request.window.end

@@ -12,6 +12,7 @@ pub(super) async fn portfolio_request(
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
+    let constraints = constraints_of(&tickers, &a.constraints)?;
     let bl = match &a.mu {
         MuArg::Bl(views) => Some(BlackLittermanSpec {
             views: views_in_order(&tickers, views)?,
@@ -37,6 +38,7 @@ pub(super) async fn portfolio_request(
             (MuArg::Capm, _) => ExpectedReturns::Capm,
             (MuArg::Mean | MuArg::Bl(_), None) => ExpectedReturns::Mean,
         },
+        constraints,
     })
 }
 
@@ -120,6 +122,9 @@ pub(super) fn allocation_output(
             allocation.solver,
             allocation.status
         ));
+    if let Some(turnover) = allocation.turnover {
+        out = out.note(format!("turnover against --current {}", pct(turnover)));
+    }
     if let Some(report) = &allocation.covariance {
         out = out.note(report.note());
     }
@@ -190,4 +195,119 @@ pub(super) async fn frontier(
         out = out.note(report.note());
     }
     Ok(out)
+}
+
+/// The core's constraints from the command line's, tickers resolved; `None` when none was given.
+pub(super) fn constraints_of(
+    tickers: &[String],
+    c: &crate::args::ConstraintArgs,
+) -> Result<Option<stratus_core::constrained::Constraints>> {
+    use crate::args::Comparison;
+    use stratus_core::constrained::{Constraints, LinearConstraint, Relation};
+    if !c.any() {
+        return Ok(None);
+    }
+    let invalid = |field: &'static str, message: String| AppError::InvalidInput { field, message };
+    let index = |field: &'static str, ticker: &str| {
+        tickers.iter().position(|t| t == ticker).ok_or_else(|| {
+            invalid(
+                field,
+                format!(
+                    "--{} names {ticker}, which is not among the tickers ({})",
+                    field.replace('_', "-"),
+                    tickers.join(", ")
+                ),
+            )
+        })
+    };
+    let mut linear = Vec::new();
+    let limits = |list: &[crate::args::SectorLimits]| -> Vec<(String, f64)> {
+        list.iter().flat_map(|l| l.0.iter().cloned()).collect()
+    };
+    let (maxima, minima) = (limits(&c.sector_max), limits(&c.sector_min));
+    if (!maxima.is_empty() || !minima.is_empty()) && c.sectors.is_none() {
+        return Err(invalid(
+            "sectors",
+            "--sector-max and --sector-min need --sectors TICKER=SECTOR,… to know each ticker's sector".into(),
+        ));
+    }
+    if let Some(map) = &c.sectors {
+        for (ticker, _) in &map.0 {
+            index("sectors", ticker)?;
+        }
+        for (sector, bound, relation, flag) in maxima
+            .iter()
+            .map(|(s, b)| (s, b, Relation::AtMost, "≤"))
+            .chain(minima.iter().map(|(s, b)| (s, b, Relation::AtLeast, "≥")))
+        {
+            let members: Vec<&String> = map
+                .0
+                .iter()
+                .filter(|(_, s)| s.eq_ignore_ascii_case(sector))
+                .map(|(t, _)| t)
+                .collect();
+            if members.is_empty() {
+                return Err(invalid(
+                    "sectors",
+                    format!("no ticker is in sector {sector:?}; check --sectors"),
+                ));
+            }
+            let coefficients = tickers
+                .iter()
+                .map(|t| if members.contains(&t) { 1.0 } else { 0.0 })
+                .collect();
+            let option = if relation == Relation::AtMost {
+                "--sector-max"
+            } else {
+                "--sector-min"
+            };
+            linear.push(LinearConstraint {
+                name: format!("sector {sector} {flag} {bound} ({option})"),
+                coefficients,
+                relation,
+                bound: *bound,
+            });
+        }
+    }
+    for spec in &c.constraint {
+        let mut coefficients = vec![0.0; tickers.len()];
+        for (ticker, v) in &spec.terms {
+            coefficients[index("constraint", ticker)?] = *v;
+        }
+        linear.push(LinearConstraint {
+            name: format!("\"{}\" (--constraint)", spec.text),
+            coefficients,
+            relation: match spec.comparison {
+                Comparison::AtMost => Relation::AtMost,
+                Comparison::AtLeast => Relation::AtLeast,
+                Comparison::Equal => Relation::Equal,
+            },
+            bound: spec.bound,
+        });
+    }
+    let current = match &c.current {
+        Some(given) => {
+            let mut w = vec![0.0; tickers.len()];
+            for (ticker, v) in &given.0 {
+                w[index("current", ticker)?] = *v;
+            }
+            Some(w)
+        }
+        None => None,
+    };
+    if (c.turnover.is_some() || c.cost.is_some()) && current.is_none() {
+        return Err(invalid(
+            "current",
+            "--turnover and --cost are measured against the portfolio held now; give --current TICKER=W,…".into(),
+        ));
+    }
+    Ok(Some(Constraints {
+        linear,
+        current,
+        turnover: c.turnover,
+        cost: c.cost.unwrap_or(0.0) / 10_000.0,
+        l2: c.l2.unwrap_or(0.0),
+        leverage: c.leverage,
+        ..Constraints::default()
+    }))
 }
