@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 import skfolio
-from pypfopt import BlackLittermanModel, EfficientFrontier, HRPOpt, expected_returns, objective_functions, risk_models
+from pypfopt import BlackLittermanModel, DiscreteAllocation, EfficientFrontier, HRPOpt, expected_returns, objective_functions, risk_models
 from pypfopt import black_litterman as black_litterman_module
 from sklearn.covariance import OAS, LedoitWolf
 from scipy.stats import norm
@@ -256,10 +256,34 @@ def constrained(R):
     return out
 
 
+def discrete(weights):
+    """PyPortfolioOpt's DiscreteAllocation at the closes of 2022-12-28: greedy shares, and the
+    lp_portfolio objective HiGHS reaches (its MIP gap tolerance tightened to 0)."""
+    with gzip.open(DATA / "sp500_dataset.csv.gz", "rt") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0][1:]
+    last = [r for r in rows[1:] if r[0] <= "2022-12-28"][-1]
+    prices = pd.Series({t: float(last[header.index(t) + 1]) for t in TICKERS})
+    out = {"weights": weights, "prices": prices.tolist()}
+    for total in [10_000, 100_000]:
+        w = {t: x for t, x in zip(TICKERS, weights)}
+        greedy, greedy_left = DiscreteAllocation(w, prices, total_portfolio_value=total).greedy_portfolio()
+        lp_alloc = DiscreteAllocation(w, prices, total_portfolio_value=total)
+        lp, lp_left = lp_alloc.lp_portfolio(solver="HIGHS")
+        shares = np.array([lp.get(t, 0) for t in TICKERS], dtype=float)
+        objective = float(np.abs(np.array(weights) * total - shares * prices.values).sum() + lp_left)
+        out[str(total)] = {
+            "greedy": [int(greedy.get(t, 0)) for t in TICKERS], "greedy_leftover": float(greedy_left),
+            "lp_objective": objective, "lp_leftover": float(lp_left),
+        }
+    return out
+
+
 def main():
     bundled = bundled_returns()
     synthetic = synthetic_returns(300, 40, 20261130)
     wide = synthetic_returns(60, 80, 7)
+    bundled_constrained = constrained(bundled)
     result = {
         "versions": {"scikit-learn": sklearn.__version__, "skfolio": skfolio.__version__,
                      "numpy": np.__version__, "pandas": pd.__version__},
@@ -268,7 +292,8 @@ def main():
                     "report": report(bundled[:, [0, 9, 19]], ["AAPL", "KO", "XOM"], [0.5, 0.3, 0.2]),
                     "expected_returns": expected(bundled, market_returns()),
                     "black_litterman": black_litterman(bundled),
-                    "constrained": constrained(bundled)},
+                    "constrained": bundled_constrained,
+                    "discrete": discrete(bundled_constrained["max_sharpe_0.02_sectors"])},
         "synthetic": {"returns": synthetic.tolist(), "covariance": covariances(synthetic),
                       "allocation": allocations(synthetic),
                       "report": report(synthetic[:, :4], ["S0", "S1", "S2", "S3"], [0.4, 0.3, 0.2, 0.1])},
@@ -287,7 +312,7 @@ def main():
     print("wrote", OUT, f"({OUT.stat().st_size // 1024} KiB)")
 
 
-SOLVED = ("/risk_parity/", "/max_diversification/", "/constrained/")
+SOLVED = ("/risk_parity/", "/max_diversification/", "/constrained/", "/discrete/")
 
 
 def compare(want, got, path, problems):

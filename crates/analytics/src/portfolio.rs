@@ -11,6 +11,8 @@ use serde::Serialize;
 use stratus_core::cardinality::{Objective, solve_limited};
 use stratus_core::constrained::{self, Constraints, Solved, Target};
 use stratus_core::covariance::{Par, column_means};
+use stratus_core::discrete;
+pub use stratus_core::discrete::Rounding;
 use stratus_core::optimize::{Portfolio, Problem, efficient_frontier};
 use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
 use stratus_core::risk_models::{RiskModel, capm_means, estimate_covariance, exponential_means};
@@ -89,6 +91,9 @@ pub struct Holding {
     /// The close the shares were priced at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// The weight the whole shares achieve (shares × price / amount).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub achieved_weight: Option<f64>,
 }
 
 /// How a cardinality limit was met.
@@ -140,6 +145,12 @@ pub struct Allocation {
     /// Σ|w − w₀| against `--current`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turnover: Option<f64>,
+    /// How whole shares were chosen (`floor`, `greedy`, `lp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding: Option<String>,
+    /// Whether the `lp` rounding is proven optimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_proven: Option<bool>,
 }
 
 fn bad_weight(name: &str, value: f64) -> AppError {
@@ -363,6 +374,7 @@ fn allocation_at(
                 annual_volatility: problem.covariance[(i, i)].sqrt(),
                 shares: None,
                 price: None,
+                achieved_weight: None,
             })
             .collect();
         Allocation {
@@ -379,6 +391,8 @@ fn allocation_at(
             covariance: report.is_notable().then(|| report.clone()),
             expected_returns: request.mu.name(),
             turnover: None,
+            rounding: None,
+            rounding_proven: None,
         }
     }
 }
@@ -658,26 +672,64 @@ impl Analytics {
         }
     }
 
-    /// Whole shares of each holding for `amount` at the window's last closes, and the cash left.
+    /// Whole shares of each holding for `amount` at the window's last closes, and the cash left:
+    /// rounded down (`floor`), then topped up greedily, or by the exact integer programme.
     pub async fn invest(
         &self,
         allocation: &mut Allocation,
         window: Window,
         amount: f64,
+        rounding: Rounding,
     ) -> Result<(), AppError> {
         let amount = checked::amount("--invest", amount)?;
-        let mut total = 0.0;
-        for holding in &mut allocation.holdings {
+        let mut prices = Vec::with_capacity(allocation.holdings.len());
+        for holding in &allocation.holdings {
             let series = self.series(&holding.ticker, window).await?;
             let (_, price) = series.last().ok_or_else(|| AppError::NoData {
                 message: format!("no close for {} in the window", holding.ticker),
             })?;
-            let budget = (holding.allocation * amount).max(0.0);
-            let shares = checked::whole_units(budget, price)?;
-            holding.shares = Some(shares);
-            holding.price = Some(price);
-            total += shares as f64 * price;
+            if holding.allocation < -1e-12 {
+                return Err(AppError::InvalidInput {
+                    field: "invest",
+                    message: format!(
+                        "--invest buys whole shares of a long-only portfolio, but {} has weight {:.4}; drop --invest or keep --min-weight ≥ 0",
+                        holding.ticker, holding.allocation
+                    ),
+                });
+            }
+            // Checks the price and that the share count is exactly representable.
+            checked::whole_units((holding.allocation * amount).max(0.0), price)?;
+            prices.push(price);
         }
+        let shares: Vec<u64> = match rounding {
+            Rounding::Floor => allocation
+                .holdings
+                .iter()
+                .zip(&prices)
+                .map(|(h, p)| checked::whole_units((h.allocation * amount).max(0.0), *p))
+                .collect::<Result<_, _>>()?,
+            other => {
+                let weights: Vec<f64> = allocation.holdings.iter().map(|h| h.allocation).collect();
+                let solved = discrete::allocate(&weights, &prices, amount, other)?;
+                allocation.rounding_proven = Some(solved.proven_optimal);
+                solved.shares
+            }
+        };
+        let mut total = 0.0;
+        for ((holding, price), n) in allocation.holdings.iter_mut().zip(&prices).zip(&shares) {
+            holding.shares = Some(*n);
+            holding.price = Some(*price);
+            holding.achieved_weight = Some(*n as f64 * price / amount);
+            total += *n as f64 * price;
+        }
+        allocation.rounding = Some(
+            match rounding {
+                Rounding::Floor => "floor",
+                Rounding::Greedy => "greedy",
+                Rounding::Lp => "lp",
+            }
+            .into(),
+        );
         allocation.total = Some(total);
         allocation.cash = Some(amount - total);
         Ok(())

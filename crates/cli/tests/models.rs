@@ -765,3 +765,61 @@ fn turnover_leverage_and_conflicts() {
         assert!(err.contains(says), "{args:?} should name {says}: {err}");
     }
 }
+
+#[test]
+fn whole_share_roundings() {
+    let cash = |rounding: &str| -> (f64, Value) {
+        let got = twenty(
+            "optimize-portfolio",
+            &["--invest", "10000", "--allocation", rounding],
+        );
+        (f(&got["cash"]), got)
+    };
+    let (floor, _) = cash("floor");
+    let (greedy, g) = cash("greedy");
+    let (lp, l) = cash("lp");
+    assert!(greedy <= floor && lp <= floor, "{floor} {greedy} {lp}");
+    assert_eq!(g["rounding"], "greedy");
+    assert_eq!(l["rounding"], "lp");
+    assert_eq!(l["rounding_proven"], true);
+    let achieved: f64 = l["holdings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| f(&h["achieved_weight"]))
+        .sum();
+    assert!((achieved + lp / 10000.0 - 1.0).abs() < 1e-9);
+    for (args, says) in [
+        (vec!["opt", "KO", "PG", "--allocation", "lp"], "--invest"),
+        (
+            vec![
+                "opt",
+                "KO",
+                "PG",
+                "--invest",
+                "1000",
+                "--allocation",
+                "round",
+            ],
+            "--allocation",
+        ),
+        (
+            vec![
+                "max-return",
+                "KO",
+                "PG",
+                "JNJ",
+                "--min-weight=-0.5",
+                "--leverage",
+                "2",
+                "--invest",
+                "1000",
+            ],
+            "long-only",
+        ),
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
+        assert!(err.contains(says), "{args:?} should name {says}: {err}");
+    }
+}

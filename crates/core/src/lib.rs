@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod constrained;
 pub mod correlation;
 pub mod covariance;
+pub mod discrete;
 pub mod dividends;
 pub mod error;
 pub mod estimators;

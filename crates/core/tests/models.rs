@@ -261,3 +261,41 @@ fn risk_reports_match_skfolio() {
         }
     }
 }
+
+/// Whole shares: greedy equal to PyPortfolioOpt's `greedy_portfolio` share for share; the exact
+/// lp rounding at least as good as HiGHS on PyPortfolioOpt's `lp_portfolio` (objective to 1e-6).
+#[test]
+fn discrete_allocation_matches_pyportfolioopt() {
+    use stratus_core::discrete::{Rounding, allocate, lp_objective};
+    let f = fixture();
+    let d = &f["bundled"]["discrete"];
+    let vector = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (weights, prices) = (vector(&d["weights"]), vector(&d["prices"]));
+    for total in ["10000", "100000"] {
+        let amount: f64 = total.parse().unwrap();
+        let want = &d[total];
+        let greedy = allocate(&weights, &prices, amount, Rounding::Greedy).unwrap();
+        let want_greedy: Vec<u64> = want["greedy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        assert_eq!(greedy.shares, want_greedy, "greedy at {total}");
+        assert!((greedy.leftover - want["greedy_leftover"].as_f64().unwrap()).abs() < 1e-6);
+        let lp = allocate(&weights, &prices, amount, Rounding::Lp).unwrap();
+        assert!(lp.proven_optimal);
+        let ours = lp_objective(&weights, &prices, amount, &lp.shares);
+        let theirs = want["lp_objective"].as_f64().unwrap();
+        assert!(
+            ours <= theirs + 1e-6,
+            "lp at {total}: ours {ours}, HiGHS {theirs}"
+        );
+    }
+}

@@ -432,6 +432,9 @@ pub struct PortfolioArgs {
     /// Buy whole shares for this amount at the last closes; report the cash left.
     #[arg(long, visible_alias = "investment", value_name = "AMOUNT", value_parser = parse_amount)]
     pub invest: Option<f64>,
+    /// How --invest rounds to whole shares: floor, greedy, or lp (exact integer programme).
+    #[arg(long, value_enum, default_value = "floor", requires = "invest")]
+    pub allocation: RoundingArg,
 }
 
 /// The commands (scrilla's verbs and aliases).

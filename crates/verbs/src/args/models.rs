@@ -197,6 +197,32 @@ pub struct AllocationArgs {
     /// Buy whole shares for this amount at the last closes; report the cash left.
     #[arg(long, visible_alias = "investment", value_name = "AMOUNT", value_parser = parse_amount)]
     pub invest: Option<f64>,
+    /// How --invest rounds to whole shares.
+    #[arg(long, value_enum, default_value = "floor", requires = "invest")]
+    pub allocation: RoundingArg,
+}
+
+/// How `--invest` rounds to whole shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoundingArg {
+    /// Round every position down (scrilla).
+    Floor,
+    /// Then buy one share at a time of the asset furthest below its weight (PyPortfolioOpt's
+    /// greedy_portfolio).
+    Greedy,
+    /// The integer programme min Σ|wᵢV − xᵢpᵢ| + cash, solved exactly (PyPortfolioOpt's
+    /// lp_portfolio objective).
+    Lp,
+}
+
+impl From<RoundingArg> for stratus_core::discrete::Rounding {
+    fn from(r: RoundingArg) -> Self {
+        match r {
+            RoundingArg::Floor => Self::Floor,
+            RoundingArg::Greedy => Self::Greedy,
+            RoundingArg::Lp => Self::Lp,
+        }
+    }
 }
 
 /// Linkage of the hierarchical clustering.

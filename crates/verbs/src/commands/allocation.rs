@@ -48,7 +48,7 @@ pub(super) async fn allocate(
     let mut allocation = analytics.allocate(&request, &method).await?;
     if let Some(amount) = a.invest {
         analytics
-            .invest(&mut allocation, request.window, amount)
+            .invest(&mut allocation, request.window, amount, a.allocation.into())
             .await?;
     }
     Ok(allocation_output(analytics, &request, &allocation))

@@ -55,7 +55,7 @@ pub(super) fn allocation_rows(allocation: &Allocation) -> (Vec<String>, Vec<Vec<
         .map(String::from)
         .to_vec();
     if invested {
-        header.extend(["shares", "price"].map(String::from));
+        header.extend(["shares", "price", "achieved weight"].map(String::from));
     }
     let rows = allocation
         .holdings
@@ -73,6 +73,7 @@ pub(super) fn allocation_rows(allocation: &Allocation) -> (Vec<String>, Vec<Vec<
                         .map_or(Cell::from("-"), |s| Cell::from(s.to_string())),
                 );
                 row.push(h.price.map_or("-".into(), money));
+                row.push(h.achieved_weight.map_or("-".into(), pct));
             }
             row
         })
@@ -98,7 +99,7 @@ pub(super) async fn optimize(
     };
     if let Some(amount) = a.invest {
         analytics
-            .invest(&mut allocation, request.window, amount)
+            .invest(&mut allocation, request.window, amount, a.allocation.into())
             .await?;
     }
     Ok(allocation_output(analytics, &request, &allocation))
@@ -149,8 +150,14 @@ pub(super) fn allocation_output(
     }
     if let (Some(total), Some(cash)) = (allocation.total, allocation.cash) {
         out = out.note(format!(
-            "invested {} in whole shares, {} left in cash",
+            "invested {} in whole shares ({}{}), {} left in cash",
             money(total),
+            allocation.rounding.as_deref().unwrap_or("floor"),
+            match allocation.rounding_proven {
+                Some(false) => ", best found within the search limit",
+                Some(true) => ", proven optimal",
+                None => "",
+            },
             money(cash)
         ));
     }
@@ -166,7 +173,9 @@ pub(super) async fn frontier(
     let mut points = analytics.frontier(&request, steps).await?;
     if let Some(amount) = a.invest {
         for point in &mut points {
-            analytics.invest(point, request.window, amount).await?;
+            analytics
+                .invest(point, request.window, amount, a.allocation.into())
+                .await?;
         }
     }
     let json = serde_json::to_value(&points).unwrap_or(Value::Null);
