@@ -55,6 +55,16 @@ fn twenty(command: &str, extra: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// Each command fails with exit code 2, prints nothing, and its error names the given text.
+fn refused(cases: &[(Vec<&str>, &str)]) {
+    for (args, says) in cases {
+        let (code, out, err) = run(args);
+        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
+        assert!(err.contains(says), "{args:?} should name {says}: {err}");
+        assert!(out.is_empty(), "{args:?} printed {out}");
+    }
+}
+
 fn fixture() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/models.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -213,7 +223,7 @@ fn risk_budgets_are_met_and_shrinkage_changes_the_optimum() {
 
 #[test]
 fn bad_model_options_are_refused_naming_the_flag() {
-    for (args, says) in [
+    refused(&[
         (
             vec![
                 "covariance",
@@ -296,12 +306,7 @@ fn bad_model_options_are_refused_naming_the_flag() {
         ),
         (vec!["hrp", "AAPL"], "TICKER"),
         (vec!["equal-weight", "AAPL", "NOPE"], "NOPE"),
-    ] {
-        let (code, out, err) = run(&args);
-        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
-        assert!(err.contains(says), "{args:?} should name {says}: {err}");
-        assert!(out.is_empty());
-    }
+    ]);
 }
 
 #[test]
@@ -366,7 +371,7 @@ fn risk_report_equals_skfolio_measures() {
 
 #[test]
 fn bad_weights_and_tail_probabilities_are_refused() {
-    for (args, says) in [
+    refused(&[
         (
             vec!["risk-report", "AAPL", "KO", "--weights", "AAPL=0.5,KO=0.6"],
             "sum to 1",
@@ -397,11 +402,7 @@ fn bad_weights_and_tail_probabilities_are_refused() {
             ],
             "AAPL",
         ),
-    ] {
-        let (code, out, err) = run(&args);
-        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
-        assert!(err.contains(says), "{args:?} should name {says}: {err}");
-    }
+    ]);
 }
 
 #[test]
@@ -513,7 +514,7 @@ fn black_litterman_equals_pyportfolioopt() {
 
 #[test]
 fn bad_views_and_black_litterman_options_are_refused() {
-    for (args, says) in [
+    refused(&[
         (vec!["bl", "AAPL", "KO", "--views", "NOPE = 0.1"], "NOPE"),
         (
             vec!["bl", "AAPL", "KO", "--views", "AAPL = 0.1 @ 1.5"],
@@ -565,11 +566,7 @@ fn bad_views_and_black_litterman_options_are_refused() {
         (vec!["opt", "AAPL", "KO", "--mu", "bl:"], "--mu"),
         (vec!["opt", "AAPL", "KO", "--mu", "median"], "--mu"),
         (vec!["opt", "AAPL", "KO", "--mu", "bl:XOM = 0.1"], "XOM"),
-    ] {
-        let (code, out, err) = run(&args);
-        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
-        assert!(err.contains(says), "{args:?} should name {says}: {err}");
-    }
+    ]);
 }
 
 fn sector_args(want: &Value) -> Vec<String> {
@@ -690,7 +687,7 @@ fn turnover_leverage_and_conflicts() {
         let w = weights(point);
         assert!(w[0] + w[12] <= 0.1 + 1e-8);
     }
-    for (args, says) in [
+    refused(&[
         (
             vec![
                 "opt",
@@ -759,11 +756,7 @@ fn turnover_leverage_and_conflicts() {
             "--max-assets",
         ),
         (vec!["opt-cvar", "KO", "PG", "--l2", "1"], "optimize-cvar"),
-    ] {
-        let (code, out, err) = run(&args);
-        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
-        assert!(err.contains(says), "{args:?} should name {says}: {err}");
-    }
+    ]);
 }
 
 #[test]
@@ -789,7 +782,7 @@ fn whole_share_roundings() {
         .map(|h| f(&h["achieved_weight"]))
         .sum();
     assert!((achieved + lp / 10000.0 - 1.0).abs() < 1e-9);
-    for (args, says) in [
+    refused(&[
         (vec!["opt", "KO", "PG", "--allocation", "lp"], "--invest"),
         (
             vec![
@@ -817,9 +810,5 @@ fn whole_share_roundings() {
             ],
             "long-only",
         ),
-    ] {
-        let (code, out, err) = run(&args);
-        assert_eq!(code, ExitCode::from(2), "{args:?}: {out} {err}");
-        assert!(err.contains(says), "{args:?} should name {says}: {err}");
-    }
+    ]);
 }
