@@ -44,7 +44,8 @@ from sklearn.covariance import OAS, LedoitWolf
 from scipy.stats import norm
 from skfolio import Portfolio
 from skfolio import measures as skm
-from skfolio.optimization import InverseVolatility, MaximumDiversification, RiskBudgeting
+from skfolio.optimization import (HierarchicalEqualRiskContribution, InverseVolatility,
+                                  MaximumDiversification, RiskBudgeting)
 
 warnings.filterwarnings("ignore")
 
@@ -108,6 +109,7 @@ def allocations(R):
     diversification = MaximumDiversification(solver_params=TIGHT).fit(R).weights_
     inverse = InverseVolatility().fit(R).weights_
     return {
+        "herc": [float(w) for w in HierarchicalEqualRiskContribution().fit(R).weights_],
         "hrp": hrp,
         "risk_parity": [float(w) for w in parity],
         "max_diversification": [float(w) for w in diversification],

@@ -10,7 +10,8 @@
 use faer::Mat;
 use serde::Serialize;
 use stratus_core::allocation::{
-    equal_weight, hierarchical_risk_parity, inverse_volatility, max_diversification, risk_budgeting,
+    equal_weight, hierarchical_equal_risk_contribution, hierarchical_risk_parity,
+    inverse_volatility, max_diversification, risk_budgeting,
 };
 use stratus_core::cluster::Linkage;
 use stratus_core::covariance::{Par, correlation_from_covariance};
@@ -68,6 +69,8 @@ pub enum AllocationMethod {
     MaxDiversification,
     /// Hierarchical risk parity with this linkage.
     Hrp(Linkage),
+    /// Hierarchical equal risk contribution with this linkage.
+    Herc(Linkage),
 }
 
 impl AllocationMethod {
@@ -80,6 +83,12 @@ impl AllocationMethod {
                 "critical-line (maximum diversification)".into()
             }
             AllocationMethod::Hrp(l) => format!("hierarchical risk parity ({} linkage)", l.name()),
+            AllocationMethod::Herc(l) => {
+                format!(
+                    "hierarchical equal risk contribution ({} linkage)",
+                    l.name()
+                )
+            }
         }
     }
 }
@@ -201,6 +210,11 @@ impl Analytics {
             AllocationMethod::MaxDiversification => max_diversification(cov).map_err(named)?,
             AllocationMethod::Hrp(linkage) => {
                 hierarchical_risk_parity(cov, *linkage).map_err(named)?.0
+            }
+            AllocationMethod::Herc(linkage) => {
+                hierarchical_equal_risk_contribution(cov, *linkage)
+                    .map_err(named)?
+                    .0
             }
         };
         let portfolio = inputs.0.portfolio(weights);

@@ -244,6 +244,136 @@ pub fn hierarchical_risk_parity(
     Ok((weights, order))
 }
 
+/// Hierarchical equal risk contribution (Raffinot 2018) as skfolio's
+/// `HierarchicalEqualRiskContribution` with its defaults: the same correlation distance, Ward
+/// linkage unless told otherwise, the number of clusters from the dendrogram by skfolio's
+/// two-order difference of the within-cluster mean distances (at most max(8, √n) clusters),
+/// inverse-variance weights inside each cluster, and the clusters' weights split top-down along
+/// the dendrogram in inverse proportion to the summed variance of the clusters on each side.
+/// Returns the weights and the number of clusters.
+pub fn hierarchical_equal_risk_contribution(
+    cov: MatRef<'_, f64>,
+    method: Linkage,
+) -> Result<(Vec<f64>, usize), AnalyticsError> {
+    let sd = check(cov, "hierarchical equal risk contribution")?;
+    let n = sd.len();
+    if n == 1 {
+        return Ok((vec![1.0], 1));
+    }
+    let distance = Mat::from_fn(n, n, |i, j| {
+        if i == j {
+            0.0
+        } else {
+            let rho = cov[(i, j)] / (sd[i] * sd[j]);
+            ((1.0 - rho) / 2.0).clamp(0.0, 1.0).sqrt()
+        }
+    });
+    let tree = linkage(distance.as_ref(), method);
+    // Leaves under every node (leaves 0..n, merges n..2n−1).
+    let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    for m in &tree.merges {
+        let mut both = members[m.left].clone();
+        both.extend_from_slice(&members[m.right]);
+        both.sort_unstable();
+        members.push(both);
+    }
+    // The k clusters left when the top k − 1 merges are undone.
+    let clusters_at = |k: usize| -> Vec<usize> {
+        let first_kept = 2 * n - 1 - (k - 1); // merges with id ≥ this are undone
+        let mut nodes = Vec::new();
+        let mut stack = vec![2 * n - 2];
+        while let Some(id) = stack.pop() {
+            if id >= n && id >= first_kept {
+                let m = tree.merges[id - n];
+                stack.push(m.right);
+                stack.push(m.left);
+            } else {
+                nodes.push(id);
+            }
+        }
+        nodes
+    };
+    let count = if n == 2 {
+        2
+    } else {
+        let max_clusters = n.min(8usize.max((n as f64).sqrt().round() as usize));
+        let dispersion: Vec<f64> = (1..=max_clusters)
+            .map(|k| {
+                clusters_at(k)
+                    .iter()
+                    .map(|&node| {
+                        let items = &members[node];
+                        let pairs = items.len() * (items.len() - 1) / 2;
+                        if pairs == 0 {
+                            return 0.0;
+                        }
+                        let mut total = 0.0;
+                        for (a, &i) in items.iter().enumerate() {
+                            for &j in &items[a + 1..] {
+                                total += distance[(i, j)];
+                            }
+                        }
+                        total / pairs as f64
+                    })
+                    .sum()
+            })
+            .collect();
+        let gaps: Vec<f64> = (0..max_clusters - 2)
+            .map(|k| dispersion[k + 2] + dispersion[k] - 2.0 * dispersion[k + 1])
+            .collect();
+        let mut best = 0;
+        for k in 1..gaps.len() {
+            if gaps[k] > gaps[best] {
+                best = k;
+            }
+        }
+        best + 2
+    };
+    let clusters = clusters_at(count);
+    let mut weights = vec![0.0; n];
+    let mut cluster_variance = Vec::with_capacity(clusters.len());
+    for &node in &clusters {
+        let items = &members[node];
+        let inverse: Vec<f64> = items.iter().map(|&i| 1.0 / cov[(i, i)]).collect();
+        let total: f64 = inverse.iter().sum();
+        for (&i, v) in items.iter().zip(&inverse) {
+            weights[i] = v / total;
+        }
+        cluster_variance.push(self::cluster_variance(cov, items));
+    }
+    let mut cluster_weight = vec![1.0; clusters.len()];
+    let mut pending = vec![2 * n - 2];
+    while let Some(node) = pending.pop() {
+        if clusters.contains(&node) {
+            continue;
+        }
+        let m = tree.merges[node - n];
+        let inside = |side: usize| -> Vec<usize> {
+            (0..clusters.len())
+                .filter(|&c| {
+                    members[clusters[c]]
+                        .iter()
+                        .all(|i| members[side].contains(i))
+                })
+                .collect()
+        };
+        let (left, right) = (inside(m.left), inside(m.right));
+        let left_risk: f64 = left.iter().map(|&c| cluster_variance[c]).sum();
+        let right_risk: f64 = right.iter().map(|&c| cluster_variance[c]).sum();
+        let alpha = 1.0 - left_risk / (left_risk + right_risk);
+        left.iter().for_each(|&c| cluster_weight[c] *= alpha);
+        right.iter().for_each(|&c| cluster_weight[c] *= 1.0 - alpha);
+        pending.push(m.left);
+        pending.push(m.right);
+    }
+    for (c, &node) in clusters.iter().enumerate() {
+        for &i in &members[node] {
+            weights[i] *= cluster_weight[c];
+        }
+    }
+    Ok((weights, count))
+}
+
 /// The variance of a cluster's inverse-variance portfolio.
 fn cluster_variance(cov: MatRef<'_, f64>, items: &[usize]) -> f64 {
     let inverse: Vec<f64> = items.iter().map(|&i| 1.0 / cov[(i, i)]).collect();

@@ -4,7 +4,8 @@
 //! 1.9.1, PyPortfolioOpt 1.6.0, skfolio 1.12.2; CI re-runs it with `--check`). Tolerances:
 //! - covariance estimators (closed forms): 1e-10 relative to the matrix's largest entry, and the
 //!   shrinkage intensity to 1e-10 relative;
-//! - HRP (closed form once the dendrogram is fixed): 1e-10 per weight;
+//! - HRP (closed form once the dendrogram is fixed): 1e-10 per weight; HERC (skfolio's defaults)
+//!   the same;
 //! - risk parity: 1e-6 per weight against skfolio's Clarabel solution (the bar), and the
 //!   risk contributions equal to 1e-10 (Stratus's own solution is exact);
 //! - maximum diversification: skfolio's solver stops early, so its diversification ratio may not
@@ -18,8 +19,8 @@ use faer::Mat;
 use serde_json::Value;
 use stratus_core::PriceSeries;
 use stratus_core::allocation::{
-    diversification_ratio, hierarchical_risk_parity, inverse_volatility, max_diversification,
-    risk_budgeting, risk_contributions,
+    diversification_ratio, hierarchical_equal_risk_contribution, hierarchical_risk_parity,
+    inverse_volatility, max_diversification, risk_budgeting, risk_contributions,
 };
 use stratus_core::cluster::Linkage;
 use stratus_core::covariance::Par;
@@ -156,6 +157,15 @@ fn allocations_match_pyportfolioopt_and_skfolio() {
                     "{universe} hrp {name} weight {i}: {g} vs {w}"
                 );
             }
+        }
+        let (herc, clusters) =
+            hierarchical_equal_risk_contribution(cov.as_ref(), Linkage::Ward).unwrap();
+        assert!(clusters >= 2);
+        for (i, (g, w)) in herc.iter().zip(vector(&alloc["herc"])).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-10,
+                "{universe} herc weight {i}: {g} vs {w} ({clusters} clusters)"
+            );
         }
         let parity = risk_budgeting(cov.as_ref(), None).unwrap();
         for (i, (g, w)) in parity.iter().zip(vector(&alloc["risk_parity"])).enumerate() {

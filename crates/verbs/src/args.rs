@@ -910,6 +910,16 @@ pub enum Verb {
         #[arg(long, value_enum, default_value = "single")]
         linkage: LinkageArg,
     },
+    /// Hierarchical equal risk contribution (Raffinot; skfolio's HierarchicalEqualRiskContribution):
+    /// clusters cut from the dendrogram, inverse variance inside, risk split between clusters.
+    Herc {
+        /// Allocation options.
+        #[command(flatten)]
+        allocation: AllocationArgs,
+        /// Linkage of the hierarchical clustering.
+        #[arg(long, value_enum, default_value = "ward")]
+        linkage: LinkageArg,
+    },
     /// Maximum diversification: the highest ratio of weighted volatilities to portfolio volatility.
     #[command(visible_alias = "maxdiv")]
     MaxDiversification(AllocationArgs),

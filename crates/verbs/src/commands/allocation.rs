@@ -9,6 +9,7 @@ use stratus_core::cluster::Linkage;
 pub(super) enum Allocate<'a> {
     RiskParity(Option<&'a [(String, f64)]>),
     Hrp(Linkage),
+    Herc(Linkage),
     MaxDiversification,
     InverseVolatility,
     EqualWeight,
@@ -41,6 +42,7 @@ pub(super) async fn allocate(
             AllocationMethod::RiskParity(Some(in_ticker_order("budgets", &request.tickers, given)?))
         }
         Allocate::Hrp(linkage) => AllocationMethod::Hrp(linkage),
+        Allocate::Herc(linkage) => AllocationMethod::Herc(linkage),
         Allocate::MaxDiversification => AllocationMethod::MaxDiversification,
         Allocate::InverseVolatility => AllocationMethod::InverseVolatility,
         Allocate::EqualWeight => AllocationMethod::EqualWeight,

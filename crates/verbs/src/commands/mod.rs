@@ -152,6 +152,10 @@ pub async fn run_verb(verb: &Verb, analytics: &Analytics, format: Format) -> Res
             allocation,
             linkage,
         } => allocate(analytics, allocation, Allocate::Hrp((*linkage).into())).await,
+        Command::Herc {
+            allocation,
+            linkage,
+        } => allocate(analytics, allocation, Allocate::Herc((*linkage).into())).await,
         Command::MaxDiversification(a) => {
             allocate(analytics, a, Allocate::MaxDiversification).await
         }
