@@ -159,7 +159,11 @@ fn allocation_verbs_equal_pyportfolioopt_and_skfolio() {
         }
     }
     let herc = weights(&twenty("herc", &[]));
-    for (i, (g, w)) in herc.iter().zip(alloc["herc"].as_array().unwrap()).enumerate() {
+    for (i, (g, w)) in herc
+        .iter()
+        .zip(alloc["herc"].as_array().unwrap())
+        .enumerate()
+    {
         assert!((g - f(w)).abs() <= 1e-10, "herc {}: {g} vs {w}", TWENTY[i]);
     }
     let parity = twenty("risk-parity", &[]);
