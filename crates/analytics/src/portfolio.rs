@@ -9,9 +9,8 @@
 use faer::Mat;
 use serde::Serialize;
 use stratus_core::cardinality::{Objective, solve_limited};
-use stratus_core::constrained::{self, Constraints, Solved, Target};
+use stratus_core::constrained::{self, Constraints, Target};
 use stratus_core::covariance::{Par, column_means};
-use stratus_core::discrete;
 pub use stratus_core::discrete::Rounding;
 use stratus_core::optimize::{Portfolio, Problem, efficient_frontier};
 use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
@@ -355,7 +354,7 @@ impl Analytics {
 }
 
 /// An allocation object for `portfolio`, its Sharpe ratio at `risk_free`.
-fn allocation_at(
+pub(crate) fn allocation_at(
     request: &PortfolioRequest,
     (problem, report): &(Problem, CovarianceReport),
     portfolio: &Portfolio,
@@ -468,46 +467,6 @@ impl Analytics {
         }
     }
 
-    /// The constraints when the request needs the QP solver (anything beyond long-only bounds),
-    /// else `None` for the critical line algorithm.
-    fn qp_constraints(
-        &self,
-        request: &PortfolioRequest,
-        problem: &Problem,
-    ) -> Result<Option<Constraints>, AppError> {
-        let mut constraints = request.constraints.clone().unwrap_or_default();
-        constraints.lower = problem.lower.clone();
-        constraints.upper = problem.upper.clone();
-        constraints.names = request.tickers.clone();
-        if constraints.is_bounds_only() {
-            return Ok(None);
-        }
-        if let Some(k) = request.max_assets {
-            return Err(AppError::InvalidInput {
-                field: "max_assets",
-                message: format!(
-                    "--max-assets {k} cannot be combined with sector, linear, turnover, cost, L2, leverage or short constraints; drop one"
-                ),
-            });
-        }
-        Ok(Some(constraints))
-    }
-
-    async fn qp_allocation(
-        &self,
-        request: &PortfolioRequest,
-        inputs: &(Problem, CovarianceReport),
-        solved: Solved,
-    ) -> Result<Allocation, AppError> {
-        let portfolio = inputs.0.portfolio(solved.weights);
-        let mut allocation = self
-            .allocation_for(request, inputs, &portfolio, "clarabel (QP)")
-            .await?;
-        allocation.status = solved.status;
-        allocation.turnover = solved.turnover;
-        Ok(allocation)
-    }
-
     /// `points` portfolios from minimum variance to maximum return, both included.
     pub async fn frontier(
         &self,
@@ -537,59 +496,6 @@ impl Analytics {
                 "critical-line",
                 risk_free,
             ));
-        }
-        self.report("frontier", total, total);
-        Ok(out)
-    }
-
-    /// The constrained frontier: minimum variance, maximum return, and least variance at evenly
-    /// spaced returns between them (one QP each).
-    async fn qp_frontier(
-        &self,
-        request: &PortfolioRequest,
-        inputs: &(Problem, CovarianceReport),
-        constraints: &Constraints,
-        points: usize,
-        risk_free: f64,
-    ) -> Result<Vec<Allocation>, AppError> {
-        let problem = &inputs.0;
-        let solve = |target| {
-            constrained::solve(
-                &problem.mean,
-                problem.covariance.as_ref(),
-                constraints,
-                target,
-            )
-        };
-        let low = solve(Target::MinVariance)?;
-        let high = solve(Target::MaxReturn)?;
-        let (r0, r1) = (
-            problem.portfolio_return(&low.weights),
-            problem.portfolio_return(&high.weights),
-        );
-        let total = points as u64;
-        let mut out = Vec::with_capacity(points);
-        for k in 0..points {
-            self.report("frontier", k as u64, total);
-            let solved = match k {
-                0 => low.clone(),
-                _ if k + 1 == points => high.clone(),
-                _ => {
-                    let r = r0 + (r1 - r0) * k as f64 / (points - 1) as f64;
-                    solve(Target::Return(r))?
-                }
-            };
-            let turnover = solved.turnover;
-            let mut allocation = allocation_at(
-                request,
-                inputs,
-                &problem.portfolio(solved.weights),
-                "clarabel (QP)",
-                risk_free,
-            );
-            allocation.status = solved.status;
-            allocation.turnover = turnover;
-            out.push(allocation);
         }
         self.report("frontier", total, total);
         Ok(out)
@@ -670,69 +576,6 @@ impl Analytics {
             allocation.conditional_value_at_risk = Some(cvar);
             Ok(allocation)
         }
-    }
-
-    /// Whole shares of each holding for `amount` at the window's last closes, and the cash left:
-    /// rounded down (`floor`), then topped up greedily, or by the exact integer programme.
-    pub async fn invest(
-        &self,
-        allocation: &mut Allocation,
-        window: Window,
-        amount: f64,
-        rounding: Rounding,
-    ) -> Result<(), AppError> {
-        let amount = checked::amount("--invest", amount)?;
-        let mut prices = Vec::with_capacity(allocation.holdings.len());
-        for holding in &allocation.holdings {
-            let series = self.series(&holding.ticker, window).await?;
-            let (_, price) = series.last().ok_or_else(|| AppError::NoData {
-                message: format!("no close for {} in the window", holding.ticker),
-            })?;
-            if holding.allocation < -1e-12 {
-                return Err(AppError::InvalidInput {
-                    field: "invest",
-                    message: format!(
-                        "--invest buys whole shares of a long-only portfolio, but {} has weight {:.4}; drop --invest or keep --min-weight ≥ 0",
-                        holding.ticker, holding.allocation
-                    ),
-                });
-            }
-            // Checks the price and that the share count is exactly representable.
-            checked::whole_units((holding.allocation * amount).max(0.0), price)?;
-            prices.push(price);
-        }
-        let shares: Vec<u64> = match rounding {
-            Rounding::Floor => allocation
-                .holdings
-                .iter()
-                .zip(&prices)
-                .map(|(h, p)| checked::whole_units((h.allocation * amount).max(0.0), *p))
-                .collect::<Result<_, _>>()?,
-            other => {
-                let weights: Vec<f64> = allocation.holdings.iter().map(|h| h.allocation).collect();
-                let solved = discrete::allocate(&weights, &prices, amount, other)?;
-                allocation.rounding_proven = Some(solved.proven_optimal);
-                solved.shares
-            }
-        };
-        let mut total = 0.0;
-        for ((holding, price), n) in allocation.holdings.iter_mut().zip(&prices).zip(&shares) {
-            holding.shares = Some(*n);
-            holding.price = Some(*price);
-            holding.achieved_weight = Some(*n as f64 * price / amount);
-            total += *n as f64 * price;
-        }
-        allocation.rounding = Some(
-            match rounding {
-                Rounding::Floor => "floor",
-                Rounding::Greedy => "greedy",
-                Rounding::Lp => "lp",
-            }
-            .into(),
-        );
-        allocation.total = Some(total);
-        allocation.cash = Some(amount - total);
-        Ok(())
     }
 }
 
