@@ -162,6 +162,13 @@ pub fn verb_tables(verb: &str, live: bool) -> BTreeMap<TableKind, bool> {
         | "optimize-cvar"
         | "efficient-frontier"
         | "plot-efficient-frontier"
+        | "black-litterman"
+        | "risk-parity"
+        | "hrp"
+        | "herc"
+        | "max-diversification"
+        | "inverse-volatility"
+        | "equal-weight"
         | "screen"
         | "discount-dividend-model" => &[
             (Prices, false),
@@ -187,6 +194,10 @@ pub fn verb_tables(verb: &str, live: bool) -> BTreeMap<TableKind, bool> {
         | "plot-return-qq"
         | "plot-return-distribution" => &[(Prices, false)],
         "yield-curve" | "risk-free" | "plot-yield-curve" | "interest" => &[(Interest, false)],
+        // Risk reports read returns and the risk-free rate; they cache nothing.
+        "risk-report" | "plot-drawdown" | "plot-risk-contribution" => {
+            &[(Prices, false), (Interest, false)]
+        }
         // Live-provider data (dividends, FRED series) and the watchlist file: no tables.
         _ => &[],
     };

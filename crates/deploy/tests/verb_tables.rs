@@ -29,6 +29,13 @@ const PARAMS: &[&[(&str, &str)]] = &[
     &[("ticker", "AAPL")],
     &[("first", "AAPL"), ("second", "MSFT")],
     &[("tickers", "AAPL,MSFT"), ("target", "0.2")],
+    &[
+        ("tickers", "AAPL,MSFT"),
+        ("views", "AAPL = 0.1"),
+        ("delta", "2.5"),
+        ("start", "2021-01-04"),
+        ("end", "2021-12-31"),
+    ],
     &[],
 ];
 
