@@ -427,8 +427,9 @@ impl Analytics {
                 let risk_free = self.request_risk_free(request).await?;
                 // PyPortfolioOpt's most reported failure: a "maximum Sharpe" portfolio when nothing
                 // earns the risk-free rate. The highest attainable return decides it.
-                let best = Objective::MaxReturn.solve(problem)?.expected_return;
-                if best <= risk_free {
+                if let Some(best) = max_attainable_return(problem)
+                    && best <= risk_free
+                {
                     return Err(constrained::ConstrainedError::NothingBeatsRiskFree {
                         risk_free,
                         best,
@@ -577,6 +578,31 @@ impl Analytics {
             Ok(allocation)
         }
     }
+}
+
+/// The highest return fully invested weights within the bounds can reach: fill the best assets
+/// first (a linear programme over a box and the budget needs no solver). `None` when the bounds
+/// cannot sum to 1, which the solver reports in its own words.
+fn max_attainable_return(problem: &Problem) -> Option<f64> {
+    let (low, high): (f64, f64) = (problem.lower.iter().sum(), problem.upper.iter().sum());
+    if low > 1.0 || high < 1.0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..problem.mean.len()).collect();
+    order.sort_by(|&a, &b| problem.mean[b].total_cmp(&problem.mean[a]));
+    let mut left = 1.0 - low;
+    let mut best: f64 = problem
+        .lower
+        .iter()
+        .zip(&problem.mean)
+        .map(|(w, m)| w * m)
+        .sum();
+    for i in order {
+        let extra = (problem.upper[i] - problem.lower[i]).min(left);
+        best += extra * problem.mean[i];
+        left -= extra;
+    }
+    Some(best)
 }
 
 /// What [`Analytics::optimize`] looks for.

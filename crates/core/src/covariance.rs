@@ -58,27 +58,36 @@ fn centred_columns(returns: MatRef<'_, f64>) -> Vec<f64> {
 pub fn covariance_matrix(returns: MatRef<'_, f64>, scale: f64, par: Par) -> Mat<f64> {
     let (days, assets) = (returns.nrows(), returns.ncols());
     assert!(days >= 2, "a covariance needs at least two observations");
-    let factor = scale / (days - 1) as f64;
-    let mut cov = Mat::<f64>::zeros(assets, assets);
     let buffer = centred_columns(returns);
-    let centred = MatRef::from_column_major_slice(&buffer, days, assets);
+    gram(
+        MatRef::from_column_major_slice(&buffer, days, assets),
+        scale / (days - 1) as f64,
+        par,
+    )
+}
+
+/// `factor · XᵀX`: only the lower triangle is multiplied (faer's triangular product, the cost of
+/// BLAS `syrk`), then mirrored.
+pub(crate) fn gram(x: MatRef<'_, f64>, factor: f64, par: Par) -> Mat<f64> {
+    let n = x.ncols();
+    let mut out = Mat::<f64>::zeros(n, n);
     matmul(
-        cov.as_mut(),
+        out.as_mut(),
         BlockStructure::TriangularLower,
         Accum::Replace,
-        centred.transpose(),
+        x.transpose(),
         BlockStructure::Rectangular,
-        centred,
+        x,
         BlockStructure::Rectangular,
         factor,
         par,
     );
-    for j in 0..assets {
+    for j in 0..n {
         for i in 0..j {
-            cov[(i, j)] = cov[(j, i)];
+            out[(i, j)] = out[(j, i)];
         }
     }
-    cov
+    out
 }
 
 /// Standard deviations (ddof 1) of each column, times √`scale`: annual volatilities of daily

@@ -20,8 +20,9 @@
 //! All of them need only the Gram matrix of the (centred or clipped) returns plus O(T·N) sums, so
 //! their cost is one symmetric rank-k update, the same as the sample covariance.
 
-use faer::linalg::matmul::triangular::{BlockStructure, matmul};
-use faer::{Accum, Mat, MatRef, Par, Side};
+use faer::{Mat, MatRef, Par, Side};
+
+use crate::covariance::gram;
 
 use crate::AnalyticsError;
 
@@ -249,29 +250,6 @@ fn centred(returns: MatRef<'_, f64>) -> Mat<f64> {
     Mat::from_fn(returns.nrows(), returns.ncols(), |t, j| {
         returns[(t, j)] - means[j]
     })
-}
-
-/// `factor · XᵀX`, the lower triangle multiplied and mirrored.
-pub(crate) fn gram(x: MatRef<'_, f64>, factor: f64, par: Par) -> Mat<f64> {
-    let n = x.ncols();
-    let mut out = Mat::<f64>::zeros(n, n);
-    matmul(
-        out.as_mut(),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        x.transpose(),
-        BlockStructure::Rectangular,
-        x,
-        BlockStructure::Rectangular,
-        factor,
-        par,
-    );
-    for j in 0..n {
-        for i in 0..j {
-            out[(i, j)] = out[(j, i)];
-        }
-    }
-    out
 }
 
 fn scaled(mut m: Mat<f64>, scale: f64) -> Mat<f64> {
