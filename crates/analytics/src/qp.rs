@@ -1,5 +1,6 @@
 //! The constrained path of the portfolio services: everything beyond long-only bounds goes to the
-//! core's Clarabel QP, and the frontier becomes one QP per point.
+//! core's QP (its structured interior point, Clarabel when that cannot settle a problem), and the
+//! frontier becomes one QP per point.
 
 use stratus_core::constrained::{self, Constraints, Solved, Target};
 use stratus_core::optimize::Problem;
@@ -42,7 +43,7 @@ impl Analytics {
     ) -> Result<Allocation, AppError> {
         let portfolio = inputs.0.portfolio(solved.weights);
         let mut allocation = self
-            .allocation_for(request, inputs, &portfolio, "clarabel (QP)")
+            .allocation_for(request, inputs, &portfolio, solved.solver)
             .await?;
         allocation.status = solved.status;
         allocation.turnover = solved.turnover;
@@ -91,7 +92,7 @@ impl Analytics {
                 request,
                 inputs,
                 &problem.portfolio(solved.weights),
-                "clarabel (QP)",
+                solved.solver,
                 risk_free,
             );
             allocation.status = solved.status;

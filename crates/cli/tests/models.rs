@@ -626,7 +626,7 @@ fn constrained_portfolios_equal_pyportfolioopt() {
         twenty("optimize-portfolio", &args)
     };
     let got = with(&[]);
-    assert_eq!(got["solver"], "clarabel (QP)");
+    assert_eq!(got["solver"], "interior point (dense QP)");
     close_weights(&got, &want["min_variance_sectors"], "min variance");
     let got = with(&["--target", "0.15", "--constraint", "AAPL + MSFT <= 0.08"]);
     close_weights(&got, &want["target_0.15_sectors_aapl_msft_0.08"], "target");

@@ -24,6 +24,7 @@ use clarabel::solver::{
 use faer::MatRef;
 
 mod explain;
+mod ipm;
 use explain::{irreducible, summarise};
 
 /// How a linear constraint compares.
@@ -112,9 +113,17 @@ pub struct Solved {
     pub weights: Vec<f64>,
     /// Σ|w − w₀|, when a current portfolio was given.
     pub turnover: Option<f64>,
-    /// Clarabel's status.
+    /// The solver's status.
     pub status: String,
+    /// Which solver answered: the structured interior point, or Clarabel when that one could not
+    /// settle the problem.
+    pub solver: &'static str,
 }
+
+/// The names [`Solved::solver`] takes.
+pub const DENSE_SOLVER: &str = "interior point (dense QP)";
+/// Clarabel's name in [`Solved::solver`].
+pub const CLARABEL: &str = "clarabel (QP)";
 
 /// Why a constrained portfolio has no solution.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -315,12 +324,32 @@ fn rows(c: &Constraints, mean: &[f64], target: Target, layout: &Layout) -> Vec<R
     out
 }
 
+/// Which QP solver runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QpSolver {
+    /// The structured interior point, with Clarabel for what it cannot settle.
+    Auto,
+    /// Clarabel alone (the reference the structured solver is checked against).
+    Clarabel,
+}
+
 /// Solves one constrained portfolio.
 pub fn solve(
     mean: &[f64],
     cov: MatRef<'_, f64>,
     constraints: &Constraints,
     target: Target,
+) -> Result<Solved, ConstrainedError> {
+    solve_with(mean, cov, constraints, target, QpSolver::Auto)
+}
+
+/// Solves one constrained portfolio with the chosen solver.
+pub fn solve_with(
+    mean: &[f64],
+    cov: MatRef<'_, f64>,
+    constraints: &Constraints,
+    target: Target,
+    solver: QpSolver,
 ) -> Result<Solved, ConstrainedError> {
     let n = mean.len();
     if n == 0 || cov.nrows() != n || constraints.lower.len() != n || constraints.upper.len() != n {
@@ -335,7 +364,7 @@ pub fn solve(
         ));
     }
     if let Target::MaxSharpe(rf) = target {
-        let best = solve(mean, cov, constraints, Target::MaxReturn)?;
+        let best = solve_with(mean, cov, constraints, Target::MaxReturn, solver)?;
         let best_return: f64 = best.weights.iter().zip(mean).map(|(w, m)| w * m).sum();
         if best_return <= rf + 1e-12 * rf.abs().max(1.0) {
             return Err(ConstrainedError::NothingBeatsRiskFree {
@@ -365,17 +394,32 @@ pub fn solve(
             q[layout.t(i)] = constraints.cost;
         }
     }
+    let p = quadratic.then(|| {
+        let variance = if matches!(target, Target::MaxReturn) {
+            0.0
+        } else {
+            2.0
+        };
+        faer::Mat::from_fn(n, n, |i, j| {
+            variance * cov[(i, j)] + if i == j { 2.0 * constraints.l2 } else { 0.0 }
+        })
+    });
+    let shape = ipm::Shape {
+        n,
+        slots: 1 + usize::from(layout.turnover_vars) + usize::from(layout.leverage_vars),
+        globals: usize::from(homogeneous),
+    };
+    if solver == QpSolver::Auto
+        && let Some(x) = ipm::solve(&shape, p.as_ref().map(|p| p.as_ref()), &q, &all)
+    {
+        return finish(&x, constraints, &layout, "solved".into(), DENSE_SOLVER);
+    }
     let mut p_columns: Vec<Vec<(usize, f64)>> = vec![Vec::new(); columns];
-    if quadratic {
-        let variance = !matches!(target, Target::MaxReturn);
+    if let Some(p) = &p {
         for j in 0..n {
             for i in 0..=j {
-                let mut v = if variance { 2.0 * cov[(i, j)] } else { 0.0 };
-                if i == j {
-                    v += 2.0 * constraints.l2;
-                }
-                if v != 0.0 {
-                    p_columns[j].push((i, v));
+                if p[(i, j)] != 0.0 {
+                    p_columns[j].push((i, p[(i, j)]));
                 }
             }
         }
@@ -397,11 +441,27 @@ pub fn solve(
         }
         other => return Err(ConstrainedError::Solver(format!("{other:?}"))),
     }
-    let x = &run.x;
-    let scale = if homogeneous { x[layout.kappa()] } else { 1.0 };
+    let status = format!("{status:?}").to_lowercase();
+    finish(&run.x, constraints, &layout, status, CLARABEL)
+}
+
+/// The weights of a solution (κ divided out of the homogeneous form).
+fn finish(
+    x: &[f64],
+    constraints: &Constraints,
+    layout: &Layout,
+    status: String,
+    solver: &'static str,
+) -> Result<Solved, ConstrainedError> {
+    let n = layout.n;
+    let scale = if layout.homogeneous {
+        x[layout.kappa()]
+    } else {
+        1.0
+    };
     if !(scale.is_finite() && scale > 0.0) {
         return Err(ConstrainedError::Solver(format!(
-            "{status:?} with κ = {scale}"
+            "{status} with κ = {scale}"
         )));
     }
     let weights: Vec<f64> = (0..n).map(|i| x[i] / scale).collect();
@@ -415,7 +475,8 @@ pub fn solve(
     Ok(Solved {
         weights,
         turnover,
-        status: format!("{status:?}").to_lowercase(),
+        status,
+        solver,
     })
 }
 
@@ -498,126 +559,4 @@ fn csc(rows: usize, columns: &[Vec<(usize, f64)>]) -> CscMatrix<f64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use faer::Mat;
-
-    fn three() -> (Vec<f64>, Mat<f64>) {
-        let sd = [0.1, 0.2, 0.3];
-        let rho = [[1.0, 0.3, 0.1], [0.3, 1.0, 0.5], [0.1, 0.5, 1.0]];
-        (
-            vec![0.05, 0.08, 0.12],
-            Mat::from_fn(3, 3, |i, j| sd[i] * sd[j] * rho[i][j]),
-        )
-    }
-
-    fn long_only(n: usize) -> Constraints {
-        Constraints {
-            lower: vec![0.0; n],
-            upper: vec![1.0; n],
-            ..Constraints::default()
-        }
-    }
-
-    #[test]
-    fn a_sector_cap_binds() {
-        let (mu, cov) = three();
-        let mut c = long_only(3);
-        c.linear.push(LinearConstraint {
-            name: "sector A ≤ 0.5".into(),
-            coefficients: vec![1.0, 0.0, 0.0],
-            relation: Relation::AtMost,
-            bound: 0.5,
-        });
-        let s = solve(&mu, cov.as_ref(), &c, Target::MinVariance).unwrap();
-        assert!((s.weights[0] - 0.5).abs() < 1e-7, "{:?}", s.weights);
-        assert!((s.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn conflicting_constraints_are_named() {
-        let (mu, cov) = three();
-        let mut c = long_only(3);
-        c.upper = vec![0.3; 3];
-        let err = solve(&mu, cov.as_ref(), &c, Target::MinVariance).unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains("budget") && text.contains("--max-weight"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn the_conflict_named_is_irreducible() {
-        // Health (assets 1–5) ≥ 0.6, assets 1–3 ≤ 0.2 together, assets 4 and 5 ≤ 0.1 each.
-        let n = 6;
-        let cov = Mat::from_fn(n, n, |i, j| if i == j { 0.04 } else { 0.01 });
-        let mut c = long_only(n);
-        c.upper = vec![0.1, 0.1, 0.1, 0.1, 0.1, 1.0];
-        c.linear.push(LinearConstraint {
-            name: "health ≥ 0.6".into(),
-            coefficients: vec![1.0, 1.0, 1.0, 1.0, 1.0, 0.0],
-            relation: Relation::AtLeast,
-            bound: 0.6,
-        });
-        c.linear.push(LinearConstraint {
-            name: "abc ≤ 0.2".into(),
-            coefficients: vec![1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
-            relation: Relation::AtMost,
-            bound: 0.2,
-        });
-        let Err(ConstrainedError::Infeasible { conflicting }) =
-            solve(&vec![0.1; n], cov.as_ref(), &c, Target::MinVariance)
-        else {
-            panic!("infeasible");
-        };
-        assert_eq!(
-            conflicting,
-            vec![
-                "asset 4 ≤ 0.1 (--max-weight)",
-                "asset 5 ≤ 0.1 (--max-weight)",
-                "health ≥ 0.6",
-                "abc ≤ 0.2"
-            ]
-        );
-    }
-
-    #[test]
-    fn max_sharpe_needs_a_return_above_the_risk_free_rate() {
-        let (mu, cov) = three();
-        let c = long_only(3);
-        assert!(matches!(
-            solve(&mu, cov.as_ref(), &c, Target::MaxSharpe(0.2)),
-            Err(ConstrainedError::NothingBeatsRiskFree { .. })
-        ));
-        let s = solve(&mu, cov.as_ref(), &c, Target::MaxSharpe(0.02)).unwrap();
-        assert!((s.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn turnover_is_respected_and_costs_slow_trading() {
-        let (mu, cov) = three();
-        let mut c = long_only(3);
-        c.current = Some(vec![0.0, 0.0, 1.0]);
-        c.turnover = Some(0.4);
-        let s = solve(&mu, cov.as_ref(), &c, Target::MinVariance).unwrap();
-        assert!(s.turnover.unwrap() <= 0.4 + 1e-8);
-        let free = solve(&mu, cov.as_ref(), &long_only(3), Target::MinVariance).unwrap();
-        let mut costly = long_only(3);
-        costly.current = Some(vec![0.0, 0.0, 1.0]);
-        costly.cost = 0.05;
-        let s = solve(&mu, cov.as_ref(), &costly, Target::MinVariance).unwrap();
-        assert!(s.weights[2] > free.weights[2] + 1e-4);
-    }
-
-    #[test]
-    fn long_short_with_a_leverage_limit() {
-        let (mu, cov) = three();
-        let mut c = long_only(3);
-        c.lower = vec![-1.0; 3];
-        c.leverage = Some(1.5);
-        let s = solve(&mu, cov.as_ref(), &c, Target::MaxReturn).unwrap();
-        let gross: f64 = s.weights.iter().map(|w| w.abs()).sum();
-        assert!(gross <= 1.5 + 1e-8 && s.weights[0] < 0.0, "{:?}", s.weights);
-    }
-}
+mod tests;
