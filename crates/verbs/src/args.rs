@@ -350,7 +350,7 @@ pub struct PortfolioArgs {
     /// Maximum weight of every asset (default 1).
     #[arg(long, value_name = "W", value_parser = parse_finite)]
     pub max_weight: Option<f64>,
-    /// Sector, linear, turnover, cost, L2 and leverage constraints (solved with Clarabel).
+    /// Sector, linear, turnover, cost, L2 and leverage constraints (solved as a QP).
     #[command(flatten)]
     pub constraints: ConstraintArgs,
     /// Hold at most K assets (exact enumeration when feasible, else a heuristic with its gap).

@@ -1,4 +1,4 @@
-//! Options of the constrained portfolio (Clarabel): sectors and their limits, linear constraints,
+//! Options of the constrained portfolio (the QP solver): sectors and their limits, linear constraints,
 //! turnover and costs against a current portfolio, L2 regularisation and gross exposure.
 
 use clap::{ArgAction, Args};
@@ -137,7 +137,7 @@ fn parse_leverage(text: &str) -> Result<f64, String> {
     bounded(text, 1.0, 100.0, "a gross exposure Σ|w| (1 = no leverage)")
 }
 
-/// Constraints that send a portfolio to the QP solver (Clarabel).
+/// Constraints that send a portfolio to the QP solver.
 #[derive(Debug, Clone, Args)]
 pub struct ConstraintArgs {
     /// Sector of each ticker, TICKER=SECTOR,… (`"$(cat sectors.txt)"` reads a file of lines).
