@@ -44,7 +44,7 @@ enum Weights {
 }
 
 /// How much larger than its row of |Σ| a weight's barrier term must be for it to count as pinned.
-const PIN: f64 = 1e4;
+const PIN: f64 = 1e3;
 
 impl Solver<'_> {
     /// Factors the Newton system for barrier weights z/s (local rows) and s/z (dense rows).
