@@ -8,6 +8,7 @@
 //! failed (everything else of the run was done). Errors go to stderr, one line, naming the input and the fix; stdout then stays
 //! empty, so a pipeline never sees a partial result.
 
+pub mod argfiles;
 mod cache;
 mod deploy;
 mod files;
