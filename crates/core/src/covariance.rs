@@ -4,11 +4,23 @@
 //! flops). It is computed as a symmetric rank-k update of the centred returns: only the lower
 //! triangle is multiplied (faer's triangular matmul, the same cost as BLAS `syrk`), then mirrored.
 //! One thread by default: on a small, busy machine threads cost more than they gain for the
-//! matrix sizes portfolios use, and callers can opt in with [`Par`].
+//! matrix sizes portfolios use, and callers can opt in with [`Par::Threads`]. The threads split
+//! the triangle into bands of columns carrying equal flops (each band's diagonal block plus the
+//! rectangle below it), so two threads do two halves of the work with no synchronisation but the
+//! join; faer's own parallelism would need its rayon pool, whose default also turns every other
+//! faer call multi-threaded.
 
-pub use faer::Par;
 use faer::linalg::matmul::triangular::{BlockStructure, matmul};
-use faer::{Accum, Mat, MatRef};
+use faer::{Accum, Mat, MatMut, MatRef};
+
+/// How many threads the covariance kernel may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Par {
+    /// The calling thread only (the default everywhere in Stratus).
+    Seq,
+    /// Up to this many threads (scoped, joined before returning); 0 and 1 mean one.
+    Threads(usize),
+}
 
 /// Column `j` as a slice, borrowed when the matrix is column-major (the usual case).
 fn column(returns: MatRef<'_, f64>, j: usize) -> std::borrow::Cow<'_, [f64]> {
@@ -71,23 +83,83 @@ pub fn covariance_matrix(returns: MatRef<'_, f64>, scale: f64, par: Par) -> Mat<
 pub(crate) fn gram(x: MatRef<'_, f64>, factor: f64, par: Par) -> Mat<f64> {
     let n = x.ncols();
     let mut out = Mat::<f64>::zeros(n, n);
-    matmul(
-        out.as_mut(),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        x.transpose(),
-        BlockStructure::Rectangular,
-        x,
-        BlockStructure::Rectangular,
-        factor,
-        par,
-    );
+    let threads = match par {
+        Par::Seq => 1,
+        Par::Threads(t) => t.clamp(1, n.max(1)),
+    };
+    let ends = bands(n, threads);
+    std::thread::scope(|scope| {
+        let mut rest = out.as_mut();
+        let mut start = 0;
+        for (k, &end) in ends.iter().enumerate() {
+            let (band, tail) = rest.split_at_col_mut(end - start);
+            rest = tail;
+            let work = move || lower_band(band, x, start, factor);
+            if k + 1 == ends.len() {
+                work();
+            } else {
+                scope.spawn(work);
+            }
+            start = end;
+        }
+    });
     for j in 0..n {
         for i in 0..j {
             out[(i, j)] = out[(j, i)];
         }
     }
     out
+}
+
+/// Column boundaries splitting the lower triangle of an n × n matrix into `threads` bands of
+/// equal work (column j holds n − j entries); no band is empty.
+fn bands(n: usize, threads: usize) -> Vec<usize> {
+    let total = (n * (n + 1) / 2) as f64;
+    let mut ends = Vec::with_capacity(threads);
+    let (mut done, mut j) = (0.0, 0);
+    for k in 1..threads {
+        let goal = total * k as f64 / threads as f64;
+        while j < n && done < goal {
+            done += (n - j) as f64;
+            j += 1;
+        }
+        if ends.last() != Some(&j) && j < n {
+            ends.push(j);
+        }
+    }
+    ends.push(n);
+    ends
+}
+
+/// Columns `start..start + band.ncols()` of the lower triangle: the diagonal block, then the
+/// rectangle below it.
+fn lower_band(band: MatMut<'_, f64>, x: MatRef<'_, f64>, start: usize, factor: f64) {
+    let width = band.ncols();
+    let columns = x.subcols(start, width);
+    let (_, lower) = band.split_at_row_mut(start);
+    let (diagonal, below) = lower.split_at_row_mut(width);
+    matmul(
+        diagonal,
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        columns.transpose(),
+        BlockStructure::Rectangular,
+        columns,
+        BlockStructure::Rectangular,
+        factor,
+        faer::Par::Seq,
+    );
+    if below.nrows() > 0 {
+        let rest = x.subcols(start + width, x.ncols() - start - width);
+        faer::linalg::matmul::matmul(
+            below,
+            Accum::Replace,
+            rest.transpose(),
+            columns,
+            factor,
+            faer::Par::Seq,
+        );
+    }
 }
 
 /// Standard deviations (ddof 1) of each column, times √`scale`: annual volatilities of daily
@@ -135,6 +207,35 @@ pub fn correlation_from_covariance(cov: MatRef<'_, f64>) -> Mat<f64> {
 mod tests {
     use super::*;
     use crate::stats;
+
+    #[test]
+    fn threads_split_the_work_evenly_and_change_nothing() {
+        assert_eq!(bands(10, 1), vec![10]);
+        assert_eq!(bands(1, 4), vec![1]);
+        let ends = bands(2000, 2);
+        // Equal work: the first band is 1 − 1/√2 of the columns.
+        assert!(
+            (ends[0] as f64 / 2000.0 - (1.0 - 0.5f64.sqrt())).abs() < 0.01,
+            "{ends:?}"
+        );
+        for n in [1, 2, 3, 7, 64, 130] {
+            for t in [2, 3, 5] {
+                let ends = bands(n, t);
+                assert!(ends.windows(2).all(|w| w[0] < w[1]) && ends.last() == Some(&n));
+            }
+            let x = Mat::from_fn(40, n, |t, j| ((t * 31 + j * 17) % 23) as f64 / 7.0 - 1.5);
+            let one = covariance_matrix(x.as_ref(), 1.0, Par::Seq);
+            for t in [0, 2, 3, 8] {
+                let many = covariance_matrix(x.as_ref(), 1.0, Par::Threads(t));
+                for i in 0..n {
+                    for j in 0..n {
+                        let scale = one[(i, i)].abs().max(one[(j, j)].abs()).max(1e-300);
+                        assert!((one[(i, j)] - many[(i, j)]).abs() <= 1e-13 * scale);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn both_paths_match_pairwise_two_pass_statistics() {

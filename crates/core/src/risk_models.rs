@@ -20,9 +20,9 @@
 //! All of them need only the Gram matrix of the (centred or clipped) returns plus O(T·N) sums, so
 //! their cost is one symmetric rank-k update, the same as the sample covariance.
 
-use faer::{Mat, MatRef, Par, Side};
+use faer::{Mat, MatRef, Side};
 
-use crate::covariance::gram;
+use crate::covariance::{Par, gram};
 
 use crate::AnalyticsError;
 
