@@ -16,6 +16,7 @@
 pub mod allocation;
 pub mod black_litterman;
 pub mod config;
+mod cvar;
 pub mod error;
 pub mod fundamentals;
 mod history;

@@ -6,14 +6,12 @@
 //! `simple` (PyPortfolioOpt's: μ = 252·mean of simple returns, Σ = 252·sample covariance, over
 //! the dates all tickers share).
 
-use faer::Mat;
 use serde::Serialize;
 use stratus_core::cardinality::{Objective, solve_limited};
 use stratus_core::constrained::{self, Constraints, Target};
 use stratus_core::covariance::{Par, column_means};
 pub use stratus_core::discrete::Rounding;
 use stratus_core::optimize::{Portfolio, Problem, efficient_frontier};
-use stratus_core::portfolio_cvar::{min_historical_cvar, min_parametric_cvar, parametric_cvar};
 use stratus_core::risk_models::{RiskModel, capm_means, estimate_covariance, exponential_means};
 use stratus_core::{Method, Window, checked};
 
@@ -159,7 +157,7 @@ fn bad_weight(name: &str, value: f64) -> AppError {
 }
 
 /// Refuses a cardinality limit where the method cannot honour it (rather than ignore it).
-fn no_cardinality(request: &PortfolioRequest, what: &str) -> Result<(), AppError> {
+pub(crate) fn no_cardinality(request: &PortfolioRequest, what: &str) -> Result<(), AppError> {
     match request.max_assets {
         Some(k) => Err(AppError::InvalidInput {
             field: "max_assets",
@@ -500,83 +498,6 @@ impl Analytics {
         }
         self.report("frontier", total, total);
         Ok(out)
-    }
-
-    /// The portfolio with the least CVaR at tail probability `prob` over `expiry` years:
-    /// historical (scenario LP over overlapping horizon returns) or parametric (GBM).
-    pub async fn optimize_cvar(
-        &self,
-        request: &PortfolioRequest,
-        prob: f64,
-        expiry: f64,
-        historical: bool,
-    ) -> Result<Allocation, AppError> {
-        stratus_core::risk::check_probability("--prob", prob)?;
-        let horizon = checked::horizon_sessions("--expiry", expiry)?;
-        no_cardinality(request, "optimize-cvar")?;
-        if request.constraints.is_some() || request.min_weight.is_some_and(|w| w < 0.0) {
-            return Err(AppError::InvalidInput {
-                field: "constraints",
-                message: "optimize-cvar takes --min-weight ≥ 0 and --max-weight only; sector, linear, turnover, cost, L2 and leverage constraints apply to optimize-portfolio, max-return and efficient-frontier".into(),
-            });
-        }
-        let inputs = self.problem(request).await?;
-        let problem = &inputs.0;
-        if historical {
-            let daily = self
-                .aligned_returns(&request.tickers, request.window, ReturnConvention::Simple)
-                .await?;
-            if daily.nrows() < horizon + 1 {
-                return Err(AppError::NoData {
-                    message: format!(
-                        "the window holds {} returns, fewer than the {horizon}-session horizon; widen the window",
-                        daily.nrows()
-                    ),
-                });
-            }
-            // Overlapping horizon returns from compounded daily returns.
-            let scenarios = Mat::from_fn(daily.nrows() + 1 - horizon, daily.ncols(), |t, j| {
-                (t..t + horizon)
-                    .map(|s| 1.0 + daily[(s, j)])
-                    .product::<f64>()
-                    - 1.0
-            });
-            let solution =
-                min_historical_cvar(scenarios.as_ref(), &problem.lower, &problem.upper, prob)?;
-            let portfolio = problem.portfolio(solution.weights.clone());
-            let mut allocation = self
-                .allocation_for(
-                    request,
-                    &inputs,
-                    &portfolio,
-                    "clarabel (Rockafellar–Uryasev LP)",
-                )
-                .await?;
-            allocation.status = solution.status.to_lowercase();
-            allocation.conditional_value_at_risk = Some(solution.cvar);
-            Ok(allocation)
-        } else {
-            let frontier = efficient_frontier(problem)?;
-            let portfolio = min_parametric_cvar(&frontier, prob, expiry)?;
-            let cvar = parametric_cvar(&portfolio, prob, expiry)?;
-            if !cvar.is_finite() {
-                return Err(AppError::NoData {
-                    message: format!(
-                        "the GBM CVaR at --prob {prob} over --expiry {expiry} years is beyond floating-point range; use a larger --prob or a shorter --expiry"
-                    ),
-                });
-            }
-            let mut allocation = self
-                .allocation_for(
-                    request,
-                    &inputs,
-                    &portfolio,
-                    "critical-line + golden section",
-                )
-                .await?;
-            allocation.conditional_value_at_risk = Some(cvar);
-            Ok(allocation)
-        }
     }
 }
 
