@@ -31,6 +31,12 @@ pub(super) struct Shape {
     pub(super) globals: usize,
 }
 
+impl Shape {
+    fn columns(&self) -> usize {
+        self.slots * self.n + self.globals
+    }
+}
+
 /// The convergence tolerance on the scaled residuals and the duality gap (Clarabel's, as run).
 const TOLERANCE: f64 = 1e-10;
 const MAX_ITERATIONS: usize = 80;
@@ -43,8 +49,18 @@ const EQUALITY_REGULARISATION: f64 = 1e-13;
 struct Inequality {
     entries: Vec<(usize, f64)>,
     rhs: f64,
-    /// The asset every local entry belongs to; `None` when the row spans several (dense).
-    local: Option<Option<usize>>,
+    reach: Reach,
+}
+
+/// Which columns an inequality row touches, which decides where its barrier term goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// One asset's slots (and perhaps globals): into that asset's small block.
+    Asset(usize),
+    /// Globals only: into the small block.
+    Global,
+    /// Several assets: a row (and dual) of its own in the small block.
+    Dense,
 }
 
 struct Equality {
@@ -83,8 +99,7 @@ pub(super) fn solve(
     q: &[f64],
     rows: &[Row],
 ) -> Option<Vec<f64>> {
-    let columns = shape.slots * shape.n + shape.globals;
-    if q.len() != columns || shape.slots > 3 {
+    if q.len() != shape.columns() || shape.slots > 3 {
         return None;
     }
     let mut ineq = Vec::new();
@@ -107,30 +122,24 @@ pub(super) fn solve(
         if row.equality {
             eq.push(Equality { entries, rhs });
         } else {
-            let mut asset = None;
-            let mut local = Some(None);
-            for &(j, _) in &entries {
-                if j < shape.slots * shape.n {
-                    let i = j % shape.n;
-                    match asset {
-                        None => asset = Some(i),
-                        Some(a) if a != i => local = None,
-                        _ => {}
-                    }
-                }
-            }
-            if local.is_some() {
-                local = Some(asset);
+            let mut reach = Reach::Global;
+            for &(j, _) in entries.iter().filter(|(j, _)| *j < shape.slots * shape.n) {
+                let i = j % shape.n;
+                reach = match reach {
+                    Reach::Global => Reach::Asset(i),
+                    Reach::Asset(a) if a == i => reach,
+                    _ => Reach::Dense,
+                };
             }
             ineq.push(Inequality {
                 entries,
                 rhs,
-                local,
+                reach,
             });
         }
     }
     let dense = (0..ineq.len())
-        .filter(|&r| ineq[r].local.is_none())
+        .filter(|&r| ineq[r].reach == Reach::Dense)
         .collect();
     let mut by_asset = vec![Vec::new(); shape.n];
     let mut cells = Vec::with_capacity(ineq.len());
@@ -140,7 +149,7 @@ pub(super) fn solve(
             aux: None,
             c: 0.0,
         };
-        if let Some(Some(i)) = row.local {
+        if let Reach::Asset(i) = row.reach {
             by_asset[i].push(r);
             for &(j, v) in &row.entries {
                 match j / shape.n {
@@ -202,7 +211,7 @@ struct Step {
 
 impl Solver<'_> {
     fn columns(&self) -> usize {
-        self.shape.slots * self.shape.n + self.shape.globals
+        self.shape.columns()
     }
 
     fn locals(&self) -> usize {
@@ -240,7 +249,7 @@ impl Solver<'_> {
         let globals = self.shape.globals;
         let mut rhs: Vec<f64> = rd.iter().map(|v| -v).collect();
         for (r, row) in self.ineq.iter().enumerate() {
-            if row.local.is_some() {
+            if row.reach != Reach::Dense {
                 let scale = (rc[r] - z[r] * ri[r]) / s[r];
                 for &(j, v) in &row.entries {
                     rhs[j] += v * scale;
@@ -384,7 +393,7 @@ impl Solver<'_> {
         let f = self.factor(&ones, &ones)?;
         let mut rhs: Vec<f64> = self.q.iter().map(|v| -v).collect();
         for row in &self.ineq {
-            if row.local.is_some() {
+            if row.reach != Reach::Dense {
                 for &(j, v) in &row.entries {
                     rhs[j] += v * row.rhs;
                 }

@@ -5,7 +5,7 @@
 use faer::linalg::solvers::SolveCore;
 use faer::{Conj, Mat, MatRef, Side};
 
-use super::{EQUALITY_REGULARISATION, Solver};
+use super::{EQUALITY_REGULARISATION, Reach, Solver};
 
 /// One Newton system's factorisation.
 pub(super) struct Factor {
@@ -58,7 +58,7 @@ impl Solver<'_> {
         let mut h = Mat::<f64>::zeros(m, m);
         // The local rows' terms that involve a global (κ) go to the small block.
         for (r, row) in self.ineq.iter().enumerate() {
-            if row.local.is_none() || !row.entries.iter().any(|&(j, _)| j >= nl) {
+            if row.reach == Reach::Dense || !row.entries.iter().any(|&(j, _)| j >= nl) {
                 continue;
             }
             let weight = z[r] / s[r];
