@@ -199,28 +199,34 @@ impl Analytics {
         method: &AllocationMethod,
     ) -> Result<Allocation, AppError> {
         let inputs = self.problem(request).await?;
-        let cov = inputs.0.covariance.as_ref();
-        let named = |e: stratus_core::AnalyticsError| name_asset(e, &request.tickers);
-        let weights = match method {
-            AllocationMethod::EqualWeight => equal_weight(request.tickers.len()),
-            AllocationMethod::InverseVolatility => inverse_volatility(cov).map_err(named)?,
-            AllocationMethod::RiskParity(budgets) => {
-                risk_budgeting(cov, budgets.as_deref()).map_err(named)?
-            }
-            AllocationMethod::MaxDiversification => max_diversification(cov).map_err(named)?,
-            AllocationMethod::Hrp(linkage) => {
-                hierarchical_risk_parity(cov, *linkage).map_err(named)?.0
-            }
-            AllocationMethod::Herc(linkage) => {
-                hierarchical_equal_risk_contribution(cov, *linkage)
-                    .map_err(named)?
-                    .0
-            }
-        };
+        let weights = allocation_weights(method, inputs.0.covariance.as_ref(), &request.tickers)?;
         let portfolio = inputs.0.portfolio(weights);
         self.allocation_for(request, &inputs, &portfolio, &method.solver())
             .await
     }
+}
+
+/// The weights of a method that needs only the covariance (errors name the ticker at fault).
+pub(crate) fn allocation_weights(
+    method: &AllocationMethod,
+    cov: faer::MatRef<'_, f64>,
+    tickers: &[String],
+) -> Result<Vec<f64>, AppError> {
+    let named = |e: stratus_core::AnalyticsError| name_asset(e, tickers);
+    Ok(match method {
+        AllocationMethod::EqualWeight => equal_weight(tickers.len()),
+        AllocationMethod::InverseVolatility => inverse_volatility(cov).map_err(named)?,
+        AllocationMethod::RiskParity(budgets) => {
+            risk_budgeting(cov, budgets.as_deref()).map_err(named)?
+        }
+        AllocationMethod::MaxDiversification => max_diversification(cov).map_err(named)?,
+        AllocationMethod::Hrp(linkage) => hierarchical_risk_parity(cov, *linkage).map_err(named)?.0,
+        AllocationMethod::Herc(linkage) => {
+            hierarchical_equal_risk_contribution(cov, *linkage)
+                .map_err(named)?
+                .0
+        }
+    })
 }
 
 /// scrilla's covariance σᵢσⱼρᵢⱼ, repaired when the correlations make it indefinite.

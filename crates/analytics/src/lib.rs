@@ -14,6 +14,7 @@
 //! per command, and reads write only what they computed.
 
 pub mod allocation;
+pub mod backtest;
 pub mod black_litterman;
 pub mod config;
 mod cvar;

@@ -193,6 +193,24 @@ fn weight_bounds(request: &PortfolioRequest) -> Result<(f64, f64), AppError> {
     Ok((lower, upper))
 }
 
+/// Expected returns, and a covariance with how it was estimated.
+pub(crate) type Estimates = (Vec<f64>, (faer::Mat<f64>, CovarianceReport));
+
+/// 252 × the mean daily simple return and the annualised covariance of a risk model.
+pub(crate) fn simple_estimates(
+    returns: faer::MatRef<'_, f64>,
+    model: RiskModel,
+) -> Result<Estimates, AppError> {
+    let mean = column_means(returns).iter().map(|m| 252.0 * m).collect();
+    let estimate = estimate_covariance(returns, model, 252.0, Par::Seq)?;
+    let report = CovarianceReport {
+        model: model.name().into(),
+        shrinkage: estimate.shrinkage,
+        repaired_min_eigenvalue: estimate.repair.map(|r| r.smallest_eigenvalue),
+    };
+    Ok((mean, (estimate.matrix, report)))
+}
+
 impl ExpectedReturns {
     /// The name the command line uses, unless it is the default.
     pub fn name(&self) -> Option<String> {
@@ -246,18 +264,7 @@ impl Analytics {
                 let returns = self
                     .aligned_returns(&request.tickers, request.window, request.convention)
                     .await?;
-                let mean = column_means(returns.as_ref())
-                    .iter()
-                    .map(|m| 252.0 * m)
-                    .collect();
-                let estimate =
-                    estimate_covariance(returns.as_ref(), request.risk_model, 252.0, Par::Seq)?;
-                let report = CovarianceReport {
-                    model: request.risk_model.name().into(),
-                    shrinkage: estimate.shrinkage,
-                    repaired_min_eigenvalue: estimate.repair.map(|r| r.smallest_eigenvalue),
-                };
-                (mean, (estimate.matrix, report))
+                simple_estimates(returns.as_ref(), request.risk_model)?
             }
         };
         let mean = match &request.mu {
@@ -394,6 +401,95 @@ pub(crate) fn allocation_at(
     }
 }
 
+/// A goal's optimum for prepared inputs: the weights and how they were found.
+#[derive(Debug, Clone)]
+pub(crate) struct Optimum {
+    pub(crate) portfolio: Portfolio,
+    pub(crate) solver: &'static str,
+    pub(crate) status: String,
+    pub(crate) turnover: Option<f64>,
+    pub(crate) cardinality: Option<CardinalityReport>,
+}
+
+/// Solves `goal` for a request's inputs at `risk_free`: the QP when the request has constraints
+/// beyond long-only bounds, else the critical line algorithm (with the cardinality search when
+/// `--max-assets` is set). Synchronous, so a backtest can call it once per rebalance.
+pub(crate) fn solve_goal(
+    request: &PortfolioRequest,
+    problem: &Problem,
+    goal: Goal,
+    risk_free: f64,
+) -> Result<Optimum, AppError> {
+    if let Some(constraints) = crate::qp::qp_constraints(request, problem)? {
+        let target = match goal {
+            Goal::MinVariance => Target::MinVariance,
+            Goal::MaxSharpe => Target::MaxSharpe(risk_free),
+            Goal::Target(r) => Target::Return(checked::finite("--target", r)?),
+            Goal::MaxReturn => Target::MaxReturn,
+        };
+        let solved = constrained::solve(
+            &problem.mean,
+            problem.covariance.as_ref(),
+            &constraints,
+            target,
+        )?;
+        return Ok(Optimum {
+            portfolio: problem.portfolio(solved.weights),
+            solver: solved.solver,
+            status: solved.status,
+            turnover: solved.turnover,
+            cardinality: None,
+        });
+    }
+    let objective = match goal {
+        Goal::MinVariance => Objective::MinVariance,
+        Goal::MaxSharpe => {
+            // PyPortfolioOpt's most reported failure: a "maximum Sharpe" portfolio when nothing
+            // earns the risk-free rate. The highest attainable return decides it.
+            if let Some(best) = max_attainable_return(problem)
+                && best <= risk_free
+            {
+                return Err(constrained::ConstrainedError::NothingBeatsRiskFree {
+                    risk_free,
+                    best,
+                }
+                .into());
+            }
+            Objective::MaxSharpe(risk_free)
+        }
+        Goal::Target(r) => Objective::TargetReturn(checked::finite("--target", r)?),
+        Goal::MaxReturn => Objective::MaxReturn,
+    };
+    Ok(match request.max_assets {
+        Some(k) => {
+            let limited = solve_limited(problem, objective, k)?;
+            Optimum {
+                portfolio: limited.portfolio,
+                solver: "critical-line",
+                status: if limited.proven_optimal {
+                    "optimal".into()
+                } else {
+                    "heuristic".into()
+                },
+                turnover: None,
+                cardinality: Some(CardinalityReport {
+                    max_assets: k,
+                    method: limited.method.into(),
+                    gap_to_relaxation: limited.gap,
+                    proven_optimal: limited.proven_optimal,
+                }),
+            }
+        }
+        None => Optimum {
+            portfolio: objective.solve(problem)?,
+            solver: "critical-line",
+            status: "optimal".into(),
+            turnover: None,
+            cardinality: None,
+        },
+    })
+}
+
 impl Analytics {
     /// Minimum variance, maximum Sharpe (r_f as of the window end), a return target, or maximum
     /// return, optionally with a cardinality limit.
@@ -403,67 +499,19 @@ impl Analytics {
         goal: Goal,
     ) -> Result<Allocation, AppError> {
         let inputs = self.problem(request).await?;
-        let problem = &inputs.0;
-        if let Some(constraints) = self.qp_constraints(request, problem)? {
-            let target = match goal {
-                Goal::MinVariance => Target::MinVariance,
-                Goal::MaxSharpe => Target::MaxSharpe(self.request_risk_free(request).await?),
-                Goal::Target(r) => Target::Return(checked::finite("--target", r)?),
-                Goal::MaxReturn => Target::MaxReturn,
-            };
-            let solved = constrained::solve(
-                &problem.mean,
-                problem.covariance.as_ref(),
-                &constraints,
-                target,
-            )?;
-            return self.qp_allocation(request, &inputs, solved).await;
-        }
-        let objective = match goal {
-            Goal::MinVariance => Objective::MinVariance,
-            Goal::MaxSharpe => {
-                let risk_free = self.request_risk_free(request).await?;
-                // PyPortfolioOpt's most reported failure: a "maximum Sharpe" portfolio when nothing
-                // earns the risk-free rate. The highest attainable return decides it.
-                if let Some(best) = max_attainable_return(problem)
-                    && best <= risk_free
-                {
-                    return Err(constrained::ConstrainedError::NothingBeatsRiskFree {
-                        risk_free,
-                        best,
-                    }
-                    .into());
-                }
-                Objective::MaxSharpe(risk_free)
-            }
-            Goal::Target(r) => Objective::TargetReturn(checked::finite("--target", r)?),
-            Goal::MaxReturn => Objective::MaxReturn,
-        };
-        match request.max_assets {
-            Some(k) => {
-                let limited = solve_limited(problem, objective, k)?;
-                let mut allocation = self
-                    .allocation_for(request, &inputs, &limited.portfolio, "critical-line")
-                    .await?;
-                allocation.status = if limited.proven_optimal {
-                    "optimal".into()
-                } else {
-                    "heuristic".into()
-                };
-                allocation.cardinality = Some(CardinalityReport {
-                    max_assets: k,
-                    method: limited.method.into(),
-                    gap_to_relaxation: limited.gap,
-                    proven_optimal: limited.proven_optimal,
-                });
-                Ok(allocation)
-            }
-            None => {
-                let portfolio = objective.solve(problem)?;
-                self.allocation_for(request, &inputs, &portfolio, "critical-line")
-                    .await
-            }
-        }
+        let risk_free = self.request_risk_free(request).await?;
+        let optimum = solve_goal(request, &inputs.0, goal, risk_free)?;
+        let mut allocation = allocation_at(
+            request,
+            &inputs,
+            &optimum.portfolio,
+            optimum.solver,
+            risk_free,
+        );
+        allocation.status = optimum.status;
+        allocation.turnover = optimum.turnover;
+        allocation.cardinality = optimum.cardinality;
+        Ok(allocation)
     }
 
     /// `points` portfolios from minimum variance to maximum return, both included.
@@ -477,7 +525,7 @@ impl Analytics {
         let inputs = self.problem(request).await?;
         let problem = &inputs.0;
         let risk_free = self.request_risk_free(request).await?;
-        if let Some(constraints) = self.qp_constraints(request, problem)? {
+        if let Some(constraints) = crate::qp::qp_constraints(request, problem)? {
             return self
                 .qp_frontier(request, &inputs, &constraints, points, risk_free)
                 .await;

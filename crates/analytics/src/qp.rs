@@ -2,54 +2,38 @@
 //! core's QP (its structured interior point, Clarabel when that cannot settle a problem), and the
 //! frontier becomes one QP per point.
 
-use stratus_core::constrained::{self, Constraints, Solved, Target};
+use stratus_core::constrained::{self, Constraints, Target};
 use stratus_core::optimize::Problem;
 
 use crate::allocation::CovarianceReport;
 use crate::portfolio::{Allocation, PortfolioRequest, allocation_at};
 use crate::{Analytics, AppError};
 
+/// The constraints when the request needs the QP solver (anything beyond long-only bounds),
+/// else `None` for the critical line algorithm.
+pub(crate) fn qp_constraints(
+    request: &PortfolioRequest,
+    problem: &Problem,
+) -> Result<Option<Constraints>, AppError> {
+    let mut constraints = request.constraints.clone().unwrap_or_default();
+    constraints.lower = problem.lower.clone();
+    constraints.upper = problem.upper.clone();
+    constraints.names = request.tickers.clone();
+    if constraints.is_bounds_only() {
+        return Ok(None);
+    }
+    if let Some(k) = request.max_assets {
+        return Err(AppError::InvalidInput {
+            field: "max_assets",
+            message: format!(
+                "--max-assets {k} cannot be combined with sector, linear, turnover, cost, L2, leverage or short constraints; drop one"
+            ),
+        });
+    }
+    Ok(Some(constraints))
+}
+
 impl Analytics {
-    /// The constraints when the request needs the QP solver (anything beyond long-only bounds),
-    /// else `None` for the critical line algorithm.
-    pub(crate) fn qp_constraints(
-        &self,
-        request: &PortfolioRequest,
-        problem: &Problem,
-    ) -> Result<Option<Constraints>, AppError> {
-        let mut constraints = request.constraints.clone().unwrap_or_default();
-        constraints.lower = problem.lower.clone();
-        constraints.upper = problem.upper.clone();
-        constraints.names = request.tickers.clone();
-        if constraints.is_bounds_only() {
-            return Ok(None);
-        }
-        if let Some(k) = request.max_assets {
-            return Err(AppError::InvalidInput {
-                field: "max_assets",
-                message: format!(
-                    "--max-assets {k} cannot be combined with sector, linear, turnover, cost, L2, leverage or short constraints; drop one"
-                ),
-            });
-        }
-        Ok(Some(constraints))
-    }
-
-    pub(crate) async fn qp_allocation(
-        &self,
-        request: &PortfolioRequest,
-        inputs: &(Problem, CovarianceReport),
-        solved: Solved,
-    ) -> Result<Allocation, AppError> {
-        let portfolio = inputs.0.portfolio(solved.weights);
-        let mut allocation = self
-            .allocation_for(request, inputs, &portfolio, solved.solver)
-            .await?;
-        allocation.status = solved.status;
-        allocation.turnover = solved.turnover;
-        Ok(allocation)
-    }
-
     /// The constrained frontier: minimum variance, maximum return, and least variance at evenly
     /// spaced returns between them (one QP each).
     pub(crate) async fn qp_frontier(

@@ -229,7 +229,10 @@ impl Analytics {
     }
 
     /// [`Self::known_tickers`] with each ticker's first date too, from one date-range lookup.
-    async fn known_ranges(&self, tickers: &[String]) -> Result<Vec<(String, DateRange)>, AppError> {
+    pub(crate) async fn known_ranges(
+        &self,
+        tickers: &[String],
+    ) -> Result<Vec<(String, DateRange)>, AppError> {
         let mut names: Vec<String> = Vec::with_capacity(tickers.len());
         for raw in tickers {
             let ticker = checked_ticker(raw)?;

@@ -8,8 +8,10 @@
 
 use std::ffi::OsString;
 
-/// The options whose value may be `@PATH` (and `--mu bl:@PATH`).
-pub const FILE_OPTIONS: [&str; 7] = [
+/// The options whose value may be `@PATH` (and `--mu bl:@PATH`, `--rebalance dates:@PATH`).
+pub const FILE_OPTIONS: [&str; 9] = [
+    "--tickers",
+    "--rebalance",
     "--views",
     "--market-caps",
     "--budgets",
@@ -72,6 +74,10 @@ fn expand_value(option: &str, value: &str) -> Result<String, ArgFileError> {
     let (prefix, path) = match (option, value) {
         ("--mu", v) => match v.strip_prefix("bl:@") {
             Some(path) => ("bl:", path),
+            None => return Ok(value.to_string()),
+        },
+        ("--rebalance", v) => match v.strip_prefix("dates:@") {
+            Some(path) => ("dates:", path),
             None => return Ok(value.to_string()),
         },
         (_, v) => match v.strip_prefix('@') {

@@ -152,11 +152,24 @@ pub fn risk_budgeting(
                 t = t.min(-0.99 * y[i] / step[(i, 0)]);
             }
         }
+        // Near the optimum the objective's change drowns in rounding, and a full Newton step can
+        // look like an ascent; it is taken when it shrinks the gradient instead (quadratic
+        // convergence then carries the budgets to machine precision).
+        let largest = |g: &[f64]| g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let gradient_at = |y: &[f64]| -> Vec<f64> {
+            (0..n)
+                .map(|i| (0..n).map(|j| corr[(i, j)] * y[j]).sum::<f64>() - b[i] / y[i])
+                .collect()
+        };
+        let full = t;
         let mut accepted = false;
         for _ in 0..60 {
             let trial: Vec<f64> = (0..n).map(|i| y[i] + t * step[(i, 0)]).collect();
             let trial_value = objective(&trial);
-            if trial_value <= value {
+            let shrinks = t == full
+                && (trial_value - value).abs() <= 1e-12 * value.abs().max(1.0)
+                && largest(&gradient_at(&trial)) < largest(&gradient);
+            if trial_value <= value || shrinks {
                 let moved = (0..n).any(|i| trial[i] != y[i]);
                 y = trial;
                 value = trial_value;

@@ -11,6 +11,7 @@
 //! where Stratus differs and why.
 
 pub mod allocation;
+pub mod backtest;
 pub mod bivariate;
 pub mod black_litterman;
 pub mod calendar;

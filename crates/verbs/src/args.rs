@@ -7,11 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use stratus_core::{Method, checked};
 
 mod admin;
+mod backtest;
 mod constraints;
 mod models;
 mod verbs;
 mod views;
 pub use admin::*;
+pub use backtest::*;
 pub use constraints::*;
 pub use models::*;
 pub use verbs::*;

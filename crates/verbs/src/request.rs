@@ -88,6 +88,19 @@ struct VerbParser {
     command: Verb,
 }
 
+/// Parses a verb's argument list (`["hrp", "--linkage", "ward", "--", "A", "B"]`).
+pub(crate) fn parse_verb(argv: &[String]) -> Result<Verb, clap::Error> {
+    VerbParser::try_parse_from(argv).map(|p| p.command)
+}
+
+/// The verb a name or alias stands for (`rparity` → `risk-parity`).
+pub(crate) fn canonical_verb(name: &str) -> Option<String> {
+    VerbParser::command()
+        .get_subcommands()
+        .find(|c| c.get_name() == name || c.get_all_aliases().any(|a| a == name))
+        .map(|c| c.get_name().to_string())
+}
+
 /// The long name of the option or positional a clap error is about (`--start <YYYY-MM-DD>` →
 /// `start`, `<TICKER>...` → `tickers`).
 fn field_of(error: &clap::Error, positional: &[(String, String)]) -> Option<String> {
@@ -251,7 +264,28 @@ pub fn command_from_params(verb: &str, params: &[(String, Value)]) -> Result<Ver
             }
             continue;
         }
-        for text in values_of(name, value, false)? {
+        // A repeatable option takes a JSON array as one value per occurrence (never split on
+        // commas, which its values may contain).
+        let values = match value {
+            Value::Array(items) if matches!(arg.get_action(), ArgAction::Append) => {
+                if items.len() > MAX_LIST_ITEMS {
+                    return Err(RequestError::TooLarge {
+                        field: as_id,
+                        message: format!(
+                            "{} {name} given; at most {MAX_LIST_ITEMS} per request",
+                            items.len()
+                        ),
+                    });
+                }
+                let mut all = Vec::with_capacity(items.len());
+                for item in items {
+                    all.extend(values_of(name, item, false)?);
+                }
+                all
+            }
+            _ => values_of(name, value, false)?,
+        };
+        for text in values {
             if long == "steps" && text.parse::<usize>().is_ok_and(|s| s > MAX_STEPS) {
                 return Err(RequestError::TooLarge {
                     field: "steps".into(),

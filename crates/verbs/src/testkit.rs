@@ -485,6 +485,9 @@ pub fn argv_of(verb: &str, params: &Map<String, Value>) -> Vec<String> {
                 Value::Array(items) => trailing.extend(items.iter().map(text)),
                 other => trailing.push(text(other)),
             }
+        } else if let Value::Array(items) = value {
+            let name = name.replace('_', "-");
+            argv.extend(items.iter().map(|item| format!("--{name}={}", text(item))));
         } else if value == &json!(true) {
             argv.push(format!("--{}", name.replace('_', "-")));
         } else if value != &json!(false) {

@@ -23,8 +23,13 @@ pub(crate) fn home() -> &'static Path {
 }
 
 pub(crate) fn run(args: &[&str]) -> (ExitCode, String, String) {
+    run_in(home(), args)
+}
+
+/// [`run`] with another data folder.
+pub(crate) fn run_in(home: &Path, args: &[&str]) -> (ExitCode, String, String) {
     let env: HashMap<String, String> =
-        [("STRATUS_HOME".to_string(), home().display().to_string())].into();
+        [("STRATUS_HOME".to_string(), home.display().to_string())].into();
     let lookup = move |k: &str| env.get(k).cloned();
     let mut full = vec!["stratus"];
     full.extend_from_slice(args);

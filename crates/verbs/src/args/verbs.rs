@@ -226,6 +226,11 @@ pub enum Verb {
     /// Equal weights (1/N), with the portfolio's return, volatility and Sharpe ratio.
     #[command(visible_alias = "ew")]
     EqualWeight(AllocationArgs),
+    /// Walk-forward backtest: each strategy rebalanced on a schedule from estimates over the
+    /// sessions before, weights drifting between rebalances, costs paid; equity, returns, turnover
+    /// and the full risk report beside a buy-and-hold benchmark.
+    #[command(visible_alias = "bt")]
+    Backtest(BacktestArgs),
     /// Risk and performance measures of each ticker (and of a portfolio with --weights):
     /// Sharpe, Sortino, Calmar, Omega, drawdowns, CDaR, Ulcer index, VaR/CVaR, EVaR, moments.
     #[command(visible_alias = "rr")]

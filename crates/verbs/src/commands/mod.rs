@@ -17,6 +17,7 @@ use stratus_charts::Format;
 use stratus_core::risk_models::RiskModel;
 
 mod allocation;
+mod backtest;
 mod black_litterman;
 mod charts;
 mod fundamentals;
@@ -26,6 +27,7 @@ mod report;
 mod risk;
 
 use allocation::*;
+use backtest::*;
 use black_litterman::*;
 use charts::*;
 use fundamentals::*;
@@ -66,6 +68,7 @@ pub async fn run_verb(verb: &Verb, analytics: &Analytics, format: Format) -> Res
         }
         Command::PlotRiskProfile(a) => plot_risk_profile(analytics, a, format).await,
         Command::RiskReport(a) => risk_report(analytics, a).await,
+        Command::Backtest(a) => backtest(analytics, a).await,
         Command::PlotDrawdown(a) => plot_drawdown(analytics, a, format).await,
         Command::PlotRiskContribution(a) => plot_risk_contribution(analytics, a, format).await,
         Command::PlotCorrelations {
@@ -179,6 +182,9 @@ pub fn is_long_run(command: &Command) -> bool {
     let Command::Verb(verb) = command else {
         return false;
     };
+    if let Verb::Backtest(_) = verb {
+        return true;
+    }
     let (args, steps) = match verb {
         Verb::OptimizePortfolio { portfolio, .. }
         | Verb::MaxReturn { portfolio }

@@ -12,7 +12,19 @@ pub(super) async fn portfolio_request(
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
-    let constraints = constraints_of(&tickers, &a.constraints)?;
+    request_of(tickers, window, method, a, &a.constraints)
+}
+
+/// The request of checked tickers over a window, with `constraints` in place of the arguments'
+/// own (a backtest fills in the current weights).
+pub(super) fn request_of(
+    tickers: Vec<String>,
+    window: Window,
+    method: Method,
+    a: &PortfolioArgs,
+    constraints: &crate::args::ConstraintArgs,
+) -> Result<PortfolioRequest> {
+    let constraints = constraints_of(&tickers, constraints)?;
     let bl = match &a.mu {
         MuArg::Bl(views) => Some(BlackLittermanSpec {
             views: views_in_order(&tickers, views)?,
