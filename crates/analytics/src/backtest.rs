@@ -144,12 +144,12 @@ pub struct Run {
 impl Run {
     /// Σ turnover over every rebalance.
     pub fn total_turnover(&self) -> f64 {
-        self.rebalances.iter().map(|r| r.turnover).sum()
+        self.rebalances.iter().fold(0.0, |t, r| t + r.turnover)
     }
 
     /// Σ costs over every rebalance.
     pub fn total_cost(&self) -> f64 {
-        self.rebalances.iter().map(|r| r.cost).sum()
+        self.rebalances.iter().fold(0.0, |t, r| t + r.cost)
     }
 }
 

@@ -67,33 +67,37 @@ fn ensure_font() -> Result<(), ChartError> {
 
 /// Draws with `draw` into the requested format and returns the file's bytes.
 macro_rules! render {
-    ($format:expr, $draw:expr) => {{
+    ($format:expr, $draw:expr) => {
+        render!($format, SIZE, $draw)
+    };
+    ($format:expr, $size:expr, $draw:expr) => {{
         ensure_font()?;
+        let size: (u32, u32) = $size;
         match $format {
             Format::Svg => {
                 let mut text = String::new();
                 {
-                    let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+                    let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
                     $draw(root)?;
                 }
                 Ok(text.into_bytes())
             }
             Format::Png => {
-                let mut pixels = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+                let mut pixels = vec![0u8; (size.0 * size.1 * 3) as usize];
                 {
-                    let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+                    let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
                     $draw(root)?;
                 }
-                encode_png(&pixels)
+                encode_png(&pixels, size)
             }
         }
     }};
 }
 
-fn encode_png(pixels: &[u8]) -> Result<Vec<u8>, ChartError> {
+fn encode_png(pixels: &[u8], size: (u32, u32)) -> Result<Vec<u8>, ChartError> {
     let mut bytes = Vec::new();
     {
-        let mut encoder = png::Encoder::new(&mut bytes, SIZE.0, SIZE.1);
+        let mut encoder = png::Encoder::new(&mut bytes, size.0, size.1);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(fail)?;
@@ -729,3 +733,8 @@ mod tests {
         assert_eq!(Format::from_path(std::path::Path::new("a.jpg")), None);
     }
 }
+
+mod backtest;
+pub use backtest::{
+    BacktestFigure, Dated, DatedWeights, backtest_figure, lines_chart, weights_chart,
+};

@@ -24,6 +24,34 @@ pub(crate) fn check_save_path(path: &Path, plot: bool) -> anyhow::Result<()> {
     }
 }
 
+/// Checks a --report path before any work: an .html file, for `backtest`, run here.
+pub(crate) fn check_report_path(
+    path: &Path,
+    command: &stratus_verbs::args::Command,
+    remote: bool,
+) -> anyhow::Result<()> {
+    use stratus_verbs::args::{Command, Verb};
+    if !matches!(command, Command::Verb(Verb::Backtest(_))) {
+        bail!("--report writes a backtest's tear sheet; use it with `stratus backtest`");
+    }
+    if remote {
+        bail!(
+            "--report is drawn locally; drop --remote, or save the JSON with --save and keep --remote"
+        );
+    }
+    let html = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    if !html {
+        bail!(
+            "cannot write the tear sheet to {}: use a .html file name",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename, so a failure never leaves half
 /// a file.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -21,7 +21,7 @@ use stratus_jobs::{Jobs, JobsError, SystemClock};
 use crate::args::{JobsAction, JobsConfigAction};
 use crate::output::Output;
 
-fn jobs_error(error: JobsError) -> AppError {
+pub(crate) fn jobs_error(error: JobsError) -> AppError {
     match error {
         JobsError::Job(e) => AppError::InvalidInput {
             field: "job",
@@ -35,6 +35,18 @@ fn jobs_error(error: JobsError) -> AppError {
     }
 }
 
+/// The job system over the configured task store.
+pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Arc<Jobs>> {
+    let store = open_task_store(settings, true).await?;
+    Ok(Arc::new(Jobs::new(
+        store,
+        Arc::new(SystemClock),
+        &settings.jobs.env,
+        settings.jobs.config_ttl,
+        "stratus-cli",
+    )))
+}
+
 /// Runs one `stratus jobs` action.
 pub(crate) fn run(
     action: &JobsAction,
@@ -46,14 +58,7 @@ pub(crate) fn run(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = open_task_store(&settings, true).await?;
-        let jobs = Arc::new(Jobs::new(
-            store,
-            Arc::new(SystemClock),
-            &settings.jobs.env,
-            settings.jobs.config_ttl,
-            "stratus-cli",
-        ));
+        let jobs = open(&settings).await?;
         match action {
             JobsAction::Submit {
                 file,
@@ -267,7 +272,7 @@ fn verb_job(
     Ok(job)
 }
 
-async fn submit(
+pub(crate) async fn submit(
     jobs: &Jobs,
     mut job: Map<String, Value>,
     settings: &Settings,
@@ -307,7 +312,7 @@ async fn submit(
     )))
 }
 
-async fn work(
+pub(crate) async fn work(
     jobs: &Arc<Jobs>,
     settings: &Settings,
     env: &dyn Fn(&str) -> Option<String>,

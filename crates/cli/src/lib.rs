@@ -16,6 +16,7 @@ mod ingest;
 mod jobs;
 mod package;
 mod remote;
+mod sweep;
 
 pub use ingest::EXIT_SOURCES_FAILED;
 
@@ -98,6 +99,19 @@ fn execute(
     if let Some(path) = &cli.global.save {
         files::check_save_path(path, cli.command.is_plot())?;
     }
+    if let Some(path) = &cli.global.report {
+        files::check_report_path(path, &cli.command, cli.global.remote.is_some())?;
+    }
+    if cli.global.sweep.is_some()
+        && (!matches!(cli.command, args::Command::Verb(args::Verb::Backtest(_)))
+            || cli.global.remote.is_some())
+    {
+        return Err(AppError::InvalidInput {
+            field: "sweep",
+            message: "--sweep runs a grid of `stratus backtest` here; use it with backtest and without --remote".into(),
+        }
+        .into());
+    }
     if matches!(cli.command, args::Command::Version) {
         let text = env!("CARGO_PKG_VERSION");
         let result = output::Output::table(serde_json::json!({ "version": text }), vec![], vec![])
@@ -169,6 +183,10 @@ fn execute(
         let result = jobs::run(action, settings, &layered, cli.global.quiet)?;
         return emit(&cli, &result, out).map(|()| 0);
     }
+    if let Some(grid) = &cli.global.sweep {
+        let result = sweep::run(&cli, grid, settings, &layered, cli.global.quiet)?;
+        return emit(&cli, &result, out).map(|()| 0);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -185,7 +203,18 @@ fn execute(
         }
         let format = stratus_charts::Format::from_path(&chart_path(&cli))
             .unwrap_or(stratus_charts::Format::Svg);
-        let result = commands::dispatch(&cli.command, &analytics, format).await;
+        let result = match (&cli.global.report, &cli.command) {
+            (Some(path), args::Command::Verb(args::Verb::Backtest(a))) => {
+                match commands::backtest_with_report(&analytics, a).await {
+                    Ok((result, html)) => {
+                        files::write_atomically(path, html.as_bytes())?;
+                        Ok(result.note(format!("wrote the tear sheet to {}", path.display())))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => commands::dispatch(&cli.command, &analytics, format).await,
+        };
         for notice in analytics.take_notices() {
             writeln!(err, "note: {notice}")?;
         }

@@ -65,7 +65,7 @@ fn url_scheme(url: &str) -> Option<&str> {
 }
 
 /// The served verb's name and its arguments as the API's JSON body.
-fn request_of(cli: &Cli) -> Result<(String, Map<String, Value>), RemoteError> {
+pub(crate) fn request_of(cli: &Cli) -> Result<(String, Map<String, Value>), RemoteError> {
     let root = Cli::command();
     let matches = root
         .clone()
@@ -110,6 +110,25 @@ fn request_of(cli: &Cli) -> Result<(String, Map<String, Value>), RemoteError> {
         body.insert(name, value);
     }
     Ok((verb.to_string(), body))
+}
+
+/// The command line of a verb's API parameters (the inverse of [`request_of`]): `--name=value`,
+/// a list as one `--name=item` each, `true` as the bare flag.
+pub(crate) fn argv_of(params: &Map<String, Value>) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let mut argv = Vec::new();
+    for (name, value) in params {
+        let name = name.replace('_', "-");
+        match value {
+            Value::Bool(true) => argv.push(format!("--{name}")),
+            Value::Bool(false) | Value::Null => {}
+            Value::Array(items) => {
+                argv.extend(items.iter().map(|i| format!("--{name}={}", text(i))))
+            }
+            other => argv.push(format!("--{name}={}", text(other))),
+        }
+    }
+    argv
 }
 
 fn client() -> Result<reqwest::Client, RemoteError> {

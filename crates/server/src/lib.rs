@@ -66,6 +66,7 @@ pub(crate) struct State {
 const INDEX_HTML: &str = include_str!("../web/index.html");
 const APP_JS: &str = include_str!("../web/app.js");
 const CHARTS_JS: &str = include_str!("../web/charts.js");
+const BACKTEST_JS: &str = include_str!("../web/backtest.js");
 const DOCS_HTML: &str = include_str!("../web/docs.html");
 
 fn asset(content_type: &'static str, body: &'static str) -> axum::response::Response {
@@ -90,6 +91,10 @@ pub fn router(analytics: Analytics, options: &ServerOptions) -> Router {
         .route(
             "/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/backtest.js",
+            get(|| async { asset("text/javascript; charset=utf-8", BACKTEST_JS) }),
         )
         .route(
             "/charts.js",

@@ -97,5 +97,5 @@
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
   const params = new URLSearchParams(location.search);
   for (const f of fields) if (params.has(f)) form.elements[f].value = params.get(f);
-  if (params.get("run") === "1") run();
+  if (params.get("run") === "1" && params.get("tab") !== "backtest") run();
 })();

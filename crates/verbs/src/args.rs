@@ -52,6 +52,13 @@ pub struct GlobalArgs {
     /// Also write the result to FILE (.json or .csv); for plot commands the chart (.svg or .png).
     #[arg(long, global = true, value_name = "FILE")]
     pub save: Option<PathBuf>,
+    /// For backtest: run a grid of backtests (strategies × risk models × lookbacks ×
+    /// rebalances, see the README) as tasks of the job system, and rank them.
+    #[arg(long, global = true, value_name = "GRID.toml")]
+    pub sweep: Option<PathBuf>,
+    /// For backtest: also write the self-contained HTML tear sheet to FILE (.html).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Data folder (overrides STRATUS_HOME).
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,

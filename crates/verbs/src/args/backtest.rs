@@ -290,6 +290,10 @@ pub struct BacktestArgs {
     /// How --invest rounds to whole shares.
     #[arg(long, value_enum, default_value = "floor", requires = "invest")]
     pub allocation: RoundingArg,
+    /// Only the measures: leave the equity curves, daily returns and each rebalance's weights
+    /// out of the JSON (what a sweep's tasks return).
+    #[arg(long)]
+    pub summary: bool,
     /// Tail probability of the risk reports' VaR, CVaR and drawdown measures.
     #[arg(long, default_value_t = 0.05, value_parser = parse_probability)]
     pub prob: f64,

@@ -19,6 +19,7 @@ impl Verb {
                 | Verb::PlotDividends { .. }
                 | Verb::PlotDrawdown(_)
                 | Verb::PlotRiskContribution(_)
+                | Verb::PlotBacktest(_)
         )
     }
 
@@ -28,6 +29,7 @@ impl Verb {
             Verb::PlotEfficientFrontier { .. } => "efficient-frontier.svg",
             Verb::PlotRiskProfile(_) => "risk-profile.svg",
             Verb::PlotDrawdown(_) => "drawdown.svg",
+            Verb::PlotBacktest(_) => "backtest.svg",
             Verb::PlotRiskContribution(_) => "risk-contribution.svg",
             Verb::PlotCorrelations { .. } => "correlations.svg",
             Verb::PlotCorrelation(_) => "correlation-heatmap.svg",
@@ -235,6 +237,10 @@ pub enum Verb {
     /// Sharpe, Sortino, Calmar, Omega, drawdowns, CDaR, Ulcer index, VaR/CVaR, EVaR, moments.
     #[command(visible_alias = "rr")]
     RiskReport(ReportArgs),
+    /// Chart: a backtest's equity, drawdown, rolling volatility and Sharpe ratio beside the
+    /// benchmark, and the first strategy's weights over time.
+    #[command(visible_alias = "plot-bt")]
+    PlotBacktest(BacktestArgs),
     /// Chart: the drawdown of each ticker (and of the portfolio with --weights) over the window.
     #[command(visible_alias = "plot-dd")]
     PlotDrawdown(ReportArgs),

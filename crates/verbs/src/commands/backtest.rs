@@ -197,7 +197,28 @@ fn allocator(
 pub(super) async fn backtest(analytics: &Analytics, a: &BacktestArgs) -> Result<Output> {
     let request = backtest_request(analytics, a).await?;
     let result = analytics.backtest(&request).await?;
-    Ok(backtest_output(&request, &result))
+    let mut output = backtest_output(&request, &result);
+    if a.summary {
+        summarise(&mut output.json);
+    }
+    Ok(output)
+}
+
+/// Drops the dated paths and weights, keeping every measure and total.
+fn summarise(json: &mut Value) {
+    let shrink = |run: &mut Value| {
+        if let Some(map) = run.as_object_mut() {
+            for key in ["equity_curve", "returns", "rebalances"] {
+                map.remove(key);
+            }
+        }
+    };
+    if let Some(runs) = json.get_mut("strategies").and_then(Value::as_array_mut) {
+        runs.iter_mut().for_each(shrink);
+    }
+    if let Some(run) = json.get_mut("benchmark") {
+        shrink(run);
+    }
 }
 
 /// `{date: value}` of a path whose k-th value belongs to `dates[k + offset]`.
@@ -230,6 +251,8 @@ fn run_json(result: &Backtest, run: &Run) -> Value {
         "equity_curve": dated(&result.dates, &run.equity, 0),
         "returns": dated(&result.dates, &run.returns, 1),
         "rebalances": rebalances,
+        "final_equity": run.equity.last(),
+        "rebalance_count": run.rebalances.len(),
         "total_turnover": run.total_turnover(),
         "total_cost": run.total_cost(),
         "risk_report": serde_json::to_value(&run.risk_report).unwrap_or(Value::Null),
@@ -281,8 +304,16 @@ pub(crate) fn backtest_output(request: &BacktestRequest, result: &Backtest) -> O
                 num(m.sharpe_ratio),
                 pct(m.max_drawdown),
                 run.rebalances.len().to_string(),
-                num(run.total_turnover()),
-                pct(run.total_cost()),
+                if is_benchmark {
+                    "-".into()
+                } else {
+                    num(run.total_turnover())
+                },
+                if is_benchmark {
+                    "-".into()
+                } else {
+                    pct(run.total_cost())
+                },
             ]
         })
         .collect();

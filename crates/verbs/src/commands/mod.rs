@@ -18,6 +18,7 @@ use stratus_core::risk_models::RiskModel;
 
 mod allocation;
 mod backtest;
+mod backtest_report;
 mod black_litterman;
 mod charts;
 mod fundamentals;
@@ -28,6 +29,8 @@ mod risk;
 
 use allocation::*;
 use backtest::*;
+pub use backtest_report::backtest_with_report;
+use backtest_report::*;
 use black_litterman::*;
 use charts::*;
 use fundamentals::*;
@@ -69,6 +72,7 @@ pub async fn run_verb(verb: &Verb, analytics: &Analytics, format: Format) -> Res
         Command::PlotRiskProfile(a) => plot_risk_profile(analytics, a, format).await,
         Command::RiskReport(a) => risk_report(analytics, a).await,
         Command::Backtest(a) => backtest(analytics, a).await,
+        Command::PlotBacktest(a) => plot_backtest(analytics, a, format).await,
         Command::PlotDrawdown(a) => plot_drawdown(analytics, a, format).await,
         Command::PlotRiskContribution(a) => plot_risk_contribution(analytics, a, format).await,
         Command::PlotCorrelations {
@@ -182,7 +186,7 @@ pub fn is_long_run(command: &Command) -> bool {
     let Command::Verb(verb) = command else {
         return false;
     };
-    if let Verb::Backtest(_) = verb {
+    if let Verb::Backtest(_) | Verb::PlotBacktest(_) = verb {
         return true;
     }
     let (args, steps) = match verb {
