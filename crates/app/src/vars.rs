@@ -244,6 +244,11 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "address `stratus serve` listens on (default 127.0.0.1:8080)",
     },
     EnvVar {
+        names: &["STRATUS_SERVE_WORKERS"],
+        key: None,
+        help: "`stratus serve`: run this many job workers beside the API, so `POST /api/backtest` with `Prefer: respond-async` answers 202 and a job to poll at /api/jobs/ID (default 0: off)",
+    },
+    EnvVar {
         names: &["STRATUS_CORS_ORIGINS"],
         key: None,
         help: "origins allowed to call the HTTP API from a browser, comma-separated (default: none)",

@@ -324,26 +324,7 @@ pub(crate) async fn work(
     let store = stratus_app::open_store(settings).await?;
     let analytics = stratus_app::analytics(store, settings);
     crate::seed_with_progress(&analytics, quiet).await?;
-    let owned: std::collections::HashMap<String, String> = stratus_app::ENV_VARS
-        .iter()
-        .flat_map(|v| v.names.iter())
-        .chain(
-            [
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_SESSION_TOKEN",
-                "AWS_REGION",
-                "AWS_ENDPOINT_URL",
-            ]
-            .iter(),
-        )
-        .filter_map(|name| env(name).map(|v| (name.to_string(), v)))
-        .collect();
-    let worker = stratus_work::Worker::new(
-        analytics,
-        settings.live.clone(),
-        Arc::new(move |name: &str| owned.get(name).cloned()),
-    );
+    let worker = worker(analytics, settings, env);
     let bar = progress(quiet);
     let draw = |status: &JobStatus| {
         bar.set_length(status.tasks);
@@ -379,6 +360,35 @@ pub(crate) async fn work(
             ]],
         ),
     })
+}
+
+/// A worker over `analytics` that sees the registry's variables and the AWS credentials of `env`
+/// (an ingest task's secrets), nothing else.
+pub(crate) fn worker(
+    analytics: stratus_analytics::Analytics,
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> stratus_work::Worker {
+    let owned: std::collections::HashMap<String, String> = stratus_app::ENV_VARS
+        .iter()
+        .flat_map(|v| v.names.iter())
+        .chain(
+            [
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_REGION",
+                "AWS_ENDPOINT_URL",
+            ]
+            .iter(),
+        )
+        .filter_map(|name| env(name).map(|v| (name.to_string(), v)))
+        .collect();
+    stratus_work::Worker::new(
+        analytics,
+        settings.live.clone(),
+        Arc::new(move |name: &str| owned.get(name).cloned()),
+    )
 }
 
 fn progress(quiet: bool) -> indicatif::ProgressBar {

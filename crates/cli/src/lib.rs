@@ -234,8 +234,33 @@ fn serve(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let options = stratus_server::ServerOptions::from_env(env);
+    let mut options = stratus_server::ServerOptions::from_env(env);
+    let workers = match stratus_app::vars::lookup(env, "STRATUS_SERVE_WORKERS") {
+        None => 0,
+        Some((name, text)) => text.trim().parse::<u16>().map_err(|_| AppError::Setup {
+            message: format!(
+                "{name}={text:?}: give a number of job workers from 0 to 65535, e.g. 2"
+            ),
+        })?,
+    };
     runtime.block_on(async {
+        if workers > 0 {
+            let jobs = jobs::open(&settings).await?;
+            options.jobs = Some(stratus_server::JobsHandle(jobs.clone()));
+            let store = stratus_app::open_store(&settings).await?;
+            let worker = jobs::worker(stratus_app::analytics(store, &settings), &settings, env);
+            let pool = stratus_jobs::pool::PoolOptions {
+                labourer_id: "local".into(),
+                concurrency: usize::from(workers),
+                scavenge: true,
+                scavenge_every: std::time::Duration::from_secs(1),
+                poll: std::time::Duration::from_millis(200),
+                until: stratus_jobs::pool::Until::Forever,
+            };
+            tokio::spawn(async move {
+                let _ = stratus_jobs::pool::run(jobs, Arc::new(worker), pool, &|_| {}).await;
+            });
+        }
         let analytics = open_analytics(settings, quiet, false, &mut std::io::sink()).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -10,7 +10,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use stratus_analytics::AppError;
@@ -81,8 +80,12 @@ struct Point {
 }
 
 fn read_grid(path: &Path) -> anyhow::Result<Grid> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the sweep file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        invalid(format!(
+            "cannot read the sweep file {}: {e}; give the path of a grid file (TOML)",
+            path.display()
+        ))
+    })?;
     toml::from_str(&text).map_err(|e| {
         invalid(format!(
             "{}: {}; see the sweep example in the README",

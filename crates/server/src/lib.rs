@@ -28,6 +28,19 @@ pub struct ServerOptions {
     pub cors_origins: Vec<String>,
     /// Largest request body accepted (bytes).
     pub max_body_bytes: usize,
+    /// The job system, when workers run beside the server: a backtest asked for with
+    /// `Prefer: respond-async` is queued and answered 202 with a job to poll.
+    pub jobs: Option<JobsHandle>,
+}
+
+/// The job system the server queues long work on.
+#[derive(Clone)]
+pub struct JobsHandle(pub Arc<stratus_jobs::Jobs>);
+
+impl std::fmt::Debug for JobsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobsHandle")
+    }
 }
 
 impl Default for ServerOptions {
@@ -35,6 +48,7 @@ impl Default for ServerOptions {
         ServerOptions {
             cors_origins: Vec::new(),
             max_body_bytes: 64 * 1024,
+            jobs: None,
         }
     }
 }
@@ -61,6 +75,7 @@ impl ServerOptions {
 pub(crate) struct State {
     pub(crate) analytics: Analytics,
     pub(crate) max_body_bytes: usize,
+    pub(crate) jobs: Option<Arc<stratus_jobs::Jobs>>,
 }
 
 const INDEX_HTML: &str = include_str!("../web/index.html");
@@ -82,6 +97,7 @@ pub fn router(analytics: Analytics, options: &ServerOptions) -> Router {
     let state = Arc::new(State {
         analytics,
         max_body_bytes: options.max_body_bytes,
+        jobs: options.jobs.as_ref().map(|j| j.0.clone()),
     });
     let mut app = Router::new()
         .route(
@@ -109,6 +125,7 @@ pub fn router(analytics: Analytics, options: &ServerOptions) -> Router {
         .route("/tickers", get(api::tickers))
         .route("/maturities", get(api::maturities))
         .route("/api/{verb}", get(api::get_verb).post(api::post_verb))
+        .route("/api/jobs/{job}", get(api::job))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(state)

@@ -103,6 +103,45 @@ fn answer_schema(verb: &str) -> Value {
             &["ticker", "first", "last", "prices"],
         )}),
         "optimize-portfolio" | "max-return" | "optimize-cvar" => allocation,
+        "backtest" => {
+            let run = object(
+                &[
+                    ("name", json!({"type": "string"})),
+                    ("equity_curve", map_of(number())),
+                    ("returns", map_of(number())),
+                    (
+                        "rebalances",
+                        json!({"type": "array", "items": {"type": "object"}}),
+                    ),
+                    ("final_equity", number()),
+                    ("rebalance_count", json!({"type": "integer"})),
+                    ("total_turnover", number()),
+                    ("total_cost", number()),
+                    ("risk_report", json!({"type": "object"})),
+                ],
+                &[
+                    "name",
+                    "final_equity",
+                    "rebalance_count",
+                    "total_turnover",
+                    "total_cost",
+                    "risk_report",
+                ],
+            );
+            object(
+                &[
+                    (
+                        "tickers",
+                        json!({"type": "array", "items": {"type": "string"}}),
+                    ),
+                    ("strategies", json!({"type": "array", "items": run})),
+                    ("benchmark", run),
+                    ("cost_bps", number()),
+                    ("risk_free", number()),
+                ],
+                &["tickers", "strategies", "benchmark"],
+            )
+        }
         "efficient-frontier" => json!({"type": "array", "items": allocation}),
         "discount-dividend-model" => map_of(object(
             &[
@@ -339,6 +378,23 @@ pub(crate) fn build(known: &[String]) -> Value {
         if !verb.aliases.is_empty() {
             get_op["description"] = json!(format!("CLI aliases: {}", verb.aliases.join(", ")));
         }
+        let mut post_responses = responses.clone();
+        if verb.name == "backtest" {
+            post_responses.insert(
+                "202".into(),
+                json_response(
+                    "queued on the job system (with `Prefer: respond-async`, when the server runs job workers): poll the job",
+                    object(
+                        &[
+                            ("job", json!({"type": "string"})),
+                            ("state", json!({"type": "string", "enum": ["queued"]})),
+                            ("poll", json!({"type": "string"})),
+                        ],
+                        &["job", "state", "poll"],
+                    ),
+                ),
+            );
+        }
         let post_op = json!({
             "operationId": format!("{id}_post"),
             "summary": format!("{} (parameters as a JSON object)", verb.about),
@@ -346,7 +402,7 @@ pub(crate) fn build(known: &[String]) -> Value {
                 "type": "object", "properties": properties, "required": required,
                 "additionalProperties": false
             }}}},
-            "responses": responses,
+            "responses": post_responses,
         });
         paths.insert(
             format!("/api/{}", verb.name),
@@ -404,6 +460,40 @@ pub(crate) fn build(known: &[String]) -> Value {
             "responses": {
                 "200": json_response("the maturities", maturities),
                 "405": error_response("a method other than GET")
+            }
+        }}),
+    );
+    let job = object(
+        &[
+            ("job", json!({"type": "string"})),
+            (
+                "state",
+                json!({"type": "string", "enum": ["queued", "running", "done", "failed"]}),
+            ),
+            ("tasks", json!({"type": "integer"})),
+            ("completed", json!({"type": "integer"})),
+            ("dead", json!({"type": "integer"})),
+            (
+                "result",
+                json!({"description": "the backtest's JSON, once done"}),
+            ),
+            ("error", json!({"type": ["string", "null"]})),
+        ],
+        &["job", "state", "tasks", "completed", "dead"],
+    );
+    paths.insert(
+        "/api/jobs/{job}".into(),
+        json!({"get": {
+            "operationId": "job_status",
+            "summary": "A queued backtest: its state, and its result once done",
+            "parameters": [
+                {"name": "job", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the job id a 202 answer named"}
+            ],
+            "responses": {
+                "200": json_response("the job's state", job),
+                "404": error_response("no such job, or the server runs no job workers"),
+                "405": error_response("a method other than GET"),
+                "503": error_response("the task store is unavailable")
             }
         }}),
     );

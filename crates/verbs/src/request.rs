@@ -432,7 +432,7 @@ pub fn verb_docs() -> Vec<VerbDoc> {
                     } else if default.as_deref().is_some_and(|d| d.parse::<f64>().is_ok())
                         || a.get_value_names().is_some_and(|v| {
                             v.iter().any(|n| {
-                                ["W", "K", "RATE", "AMOUNT", "T", "BPS", "GAMMA", "L"]
+                                ["W", "K", "RATE", "AMOUNT", "T", "BPS", "GAMMA", "L", "MAX"]
                                     .contains(&n.as_str())
                             })
                         })

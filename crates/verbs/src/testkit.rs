@@ -156,6 +156,69 @@ pub const BUDGETS: &[&str] = &[
     ",,,",
 ];
 
+/// Backtest strategies, well and badly formed.
+pub const STRATEGIES: &[&str] = &[
+    "min-variance",
+    "equal-weight",
+    "risk-parity",
+    "hrp --linkage ward",
+    "max-sharpe --cov ledoit-wolf",
+    "inverse-volatility --cov oas",
+    "target-return --target 0.1",
+    "min-variance --turnover 0.2 --cost 10",
+    "min-variance --mu capm",
+    "max-sharpe --mu bl:AAPL = 0.2",
+    "",
+    "backtest",
+    "covariance",
+    "hrp AAPL",
+    "min-variance --start 2020-01-02",
+    "min-variance \"--cov",
+    "max-sharpe --risk-free 0.9",
+    "min-variance --cov bogus",
+    "target-return",
+    "risk-parity --budgets NOPE=1",
+];
+/// The strategies a careful user would send.
+pub const VALID_STRATEGIES: &[&str] = &[
+    "min-variance",
+    "equal-weight",
+    "risk-parity",
+    "hrp",
+    "max-sharpe --cov ledoit-wolf",
+    "inverse-volatility",
+];
+/// Backtest lookbacks, well and badly formed.
+pub const LOOKBACKS: &[&str] = &[
+    "252",
+    "504",
+    "expanding",
+    "20",
+    "19",
+    "0",
+    "-1",
+    "NaN",
+    "1e308",
+    "10001",
+    "abc",
+    "",
+];
+/// Rebalance schedules, well and badly formed.
+pub const SCHEDULES: &[&str] = &[
+    "monthly",
+    "weekly",
+    "quarterly",
+    "daily",
+    "21",
+    "0",
+    "-5",
+    "dates:2021-03-01,2021-06-01",
+    "dates:",
+    "dates:2021-02-30",
+    "yearly",
+    "",
+];
+
 pub fn pick(pool: &'static [&'static str]) -> BoxedStrategy<Value> {
     proptest::sample::select(pool)
         .prop_map(|s| Value::String(s.to_string()))
@@ -220,6 +283,14 @@ pub fn value_for(param: &ParamDoc) -> BoxedStrategy<Value> {
         ]
         .boxed(),
         ("start" | "end" | "date", _) => pick(DATES),
+        ("strategy" | "compare", _) => prop_oneof![
+            pick(STRATEGIES),
+            proptest::collection::vec(pick(STRATEGIES), 0..4).prop_map(Value::Array),
+        ]
+        .boxed(),
+        ("lookback", _) => pick(LOOKBACKS),
+        ("rebalance", _) => pick(SCHEDULES),
+        ("benchmark", "string") => prop_oneof![pick(KNOWN), pick(ODD_TICKERS)].boxed(),
         (_, "boolean") => prop_oneof![
             Just(json!(true)),
             Just(json!(false)),
@@ -262,6 +333,16 @@ pub fn valid_value_for(param: &ParamDoc) -> BoxedStrategy<Value> {
             .prop_map(|t| json!(t))
             .boxed(),
         ("series", _) => Just(json!(["UNRATE"])).boxed(),
+        ("strategy" | "compare", _) => {
+            proptest::sample::subsequence(VALID_STRATEGIES.to_vec(), 1..3)
+                .prop_map(|s| json!(s))
+                .boxed()
+        }
+        // Daily rebalancing over an expanding window is quadratic work: valid, but kept for the
+        // odd-value draws so a property run stays quick.
+        ("lookback", _) => pick(&["252", "504", "60"]),
+        ("rebalance", _) => pick(&["monthly", "quarterly", "63"]),
+        ("benchmark", "string") => pick(&["SP500", "AAPL", "MTUM"]),
         ("first" | "ticker", _) => Just(json!("AAPL")).boxed(),
         ("second", _) => Just(json!("KO")).boxed(),
         ("start", _) => pick(&["2019-01-02", "2020-03-16", "2014-01-02", "2010-01-04"]),

@@ -34,8 +34,12 @@ pub(crate) fn run_in(home: &Path, args: &[&str]) -> (ExitCode, String, String) {
     let mut full = vec!["stratus"];
     full.extend_from_slice(args);
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = match stratus_cli::args::Cli::try_parse_from(full) {
-        Ok(cli) => stratus_cli::run(cli, &lookup, &mut out, &mut err),
+    let code = match stratus_cli::args::Cli::try_parse_from(&full) {
+        Ok(mut cli) => {
+            // As the binary does: `--remote` and `--sweep` re-read the arguments as given.
+            cli.argv = full.iter().map(std::ffi::OsString::from).collect();
+            stratus_cli::run(cli, &lookup, &mut out, &mut err)
+        }
         Err(e) => {
             err.extend_from_slice(e.to_string().as_bytes());
             ExitCode::from(2)

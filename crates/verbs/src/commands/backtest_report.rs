@@ -308,7 +308,7 @@ p.config {{ color: #444; }}
 table {{ border-collapse: collapse; margin: 1rem 0 2rem; font-variant-numeric: tabular-nums; }}
 th, td {{ padding: .3rem .7rem; border-bottom: 1px solid #ddd; text-align: right; }}
 thead th {{ border-bottom: 2px solid #444; }}
-tbody th {{ text-align: left; font-weight: normal; }}
+tbody th, thead th:first-child {{ text-align: left; font-weight: normal; }}
 figure {{ margin: 0 0 1.5rem; }}
 svg.chart {{ width: 100%; height: auto; }}
 footer {{ color: #777; font-size: .85rem; margin-top: 2rem; }}
