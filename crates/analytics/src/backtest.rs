@@ -212,7 +212,18 @@ impl Analytics {
         } else {
             None
         };
-        let panel = self.panel(&names, request.end).await?;
+        // Only the sessions a fixed lookback reaches back to are read (with a margin for days the
+        // data skips); if the data has more holes than that, everything before is read instead.
+        let from = match (request.lookback, request.start) {
+            (Lookback::Sessions(l), Some(start)) => {
+                Some(self.calendar().sessions_back(start, l + 1) - chrono::Duration::days(31))
+            }
+            _ => None,
+        };
+        let mut panel = self.panel(&names, from, request.end).await?;
+        if from.is_some() && self.sessions_of(request, &panel).is_err() {
+            panel = self.panel(&names, None, request.end).await?;
+        }
         let (first, last) = self.sessions_of(request, &panel)?;
         let dates = panel.dates[first..=last].to_vec();
         let mut risk_free_at = RiskFreeCache::default();
@@ -315,14 +326,27 @@ impl Analytics {
         })
     }
 
-    /// Every price of `names` up to `end`, on the dates all of them share.
-    async fn panel(&self, names: &[String], end: Option<NaiveDate>) -> Result<Panel, AppError> {
+    /// The prices of `names` from `from` (default: their common start) to `end`, on the dates all
+    /// of them share.
+    async fn panel(
+        &self,
+        names: &[String],
+        from: Option<NaiveDate>,
+        end: Option<NaiveDate>,
+    ) -> Result<Panel, AppError> {
         let ranges = self.known_ranges(names).await?;
-        let first = ranges
+        let common = ranges
             .iter()
             .map(|(_, r)| r.first)
             .max()
             .unwrap_or_default();
+        let first = from.map_or(common, |f| f.max(common));
+        // A start after the end reads from the common start, so the error names the real range.
+        let first = if end.is_some_and(|e| e < first) {
+            common
+        } else {
+            first
+        };
         let latest = ranges.iter().map(|(_, r)| r.last).min().unwrap_or_default();
         let end = end.map_or(latest, |e| e.min(latest));
         if end < first {

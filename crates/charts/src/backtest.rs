@@ -19,6 +19,8 @@ pub struct BacktestFigure<'a> {
     pub equity: &'a [(String, Dated)],
     /// Drawdown in % per run (≤ 0).
     pub drawdown: &'a [(String, Dated)],
+    /// Sessions of the rolling measures.
+    pub rolling: usize,
     /// Rolling annualised volatility in % per run.
     pub volatility: &'a [(String, Dated)],
     /// Rolling Sharpe ratio per run.
@@ -52,79 +54,6 @@ const MANY: [RGBColor; 20] = [
     RGBColor(23, 190, 207),
     RGBColor(158, 218, 229),
 ];
-
-fn date_range<'a>(
-    dates: impl Iterator<Item = &'a NaiveDate>,
-) -> Result<(NaiveDate, NaiveDate), ChartError> {
-    let (first, last) = dates.fold((NaiveDate::MAX, NaiveDate::MIN), |(a, b), d| {
-        (a.min(*d), b.max(*d))
-    });
-    if first > last {
-        return Err(ChartError("no data points to draw".into()));
-    }
-    Ok((
-        first,
-        if last == first {
-            last + chrono::Duration::days(1)
-        } else {
-            last
-        },
-    ))
-}
-
-/// Lines on a date axis in one drawing area.
-pub(crate) fn draw_lines<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    title: &str,
-    y_description: &str,
-    series: &[(String, Dated)],
-) -> Result<(), ChartError> {
-    let (first, last) = date_range(series.iter().flat_map(|(_, s)| s.iter().map(|p| &p.0)))?;
-    let y_range = padded(series.iter().flat_map(|(_, s)| s.iter().map(|p| p.1)));
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, title_style())
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d(first..last, y_range)
-        .map_err(fail)?;
-    chart
-        .configure_mesh()
-        .x_desc("date")
-        .y_desc(y_description)
-        .x_labels(6)
-        .x_label_formatter(&|d: &NaiveDate| d.format("%Y-%m").to_string())
-        .label_style(label_style())
-        .axis_desc_style(label_style())
-        .draw()
-        .map_err(fail)?;
-    for (i, (name, points)) in series.iter().enumerate() {
-        // The benchmark (last) is drawn grey so the strategies stand out.
-        let color = if i + 1 == series.len() && series.len() > 1 {
-            RGBColor(110, 110, 110)
-        } else {
-            PALETTE[i % PALETTE.len()]
-        };
-        // Thousands of daily points read better as a thin line.
-        let width = if points.len() > 600 { 1 } else { 2 };
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().copied(),
-                color.stroke_width(width),
-            ))
-            .map_err(fail)?
-            .label(name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-    }
-    let position = if series.iter().all(|(_, s)| s.iter().all(|p| p.1 <= 0.0)) {
-        SeriesLabelPosition::LowerLeft
-    } else {
-        SeriesLabelPosition::UpperLeft
-    };
-    draw_legend(&mut chart, position)
-}
 
 /// Weights over time as stacked areas (long positions only stack meaningfully; negative
 /// weights are drawn from zero down).
@@ -213,19 +142,33 @@ pub fn backtest_figure(figure: &BacktestFigure<'_>, format: Format) -> Result<Ve
                 .map_err(fail)?;
             let (upper, lower) = root.split_vertically(FIGURE.1 * 62 / 100);
             let cells = upper.split_evenly((2, 2));
-            draw_lines(&cells[0], "Growth of 1", "equity", figure.equity)?;
-            draw_lines(&cells[1], "Drawdown", "drawdown (%)", figure.drawdown)?;
+            draw_lines(
+                &cells[0],
+                "Growth of 1",
+                "equity",
+                figure.equity,
+                Lines::AgainstBenchmark,
+            )?;
+            draw_lines(
+                &cells[1],
+                "Drawdown",
+                "drawdown (%)",
+                figure.drawdown,
+                Lines::AgainstBenchmark,
+            )?;
             draw_lines(
                 &cells[2],
-                "Rolling volatility (126 sessions)",
+                &format!("Rolling volatility ({} sessions)", figure.rolling),
                 "annualised (%)",
                 figure.volatility,
+                Lines::AgainstBenchmark,
             )?;
             draw_lines(
                 &cells[3],
-                "Rolling Sharpe ratio (126 sessions)",
+                &format!("Rolling Sharpe ratio ({} sessions)", figure.rolling),
                 "Sharpe ratio",
                 figure.sharpe,
+                Lines::AgainstBenchmark,
             )?;
             if let Some((name, tickers, points)) = figure.weights {
                 draw_stacked(&lower, &format!("Weights of {name}"), tickers, points)?;
@@ -264,7 +207,7 @@ pub fn lines_chart(
         format,
         |root: DrawingArea<_, Shift>| -> Result<(), ChartError> {
             root.fill(&WHITE).map_err(fail)?;
-            draw_lines(&root, title, y_description, series)?;
+            draw_lines(&root, title, y_description, series, Lines::AgainstBenchmark)?;
             root.present().map_err(fail)
         }
     )

@@ -17,6 +17,9 @@ use stratus_core::covariance::{Par, covariance_matrix};
 use stratus_core::risk_models::{RiskModel, estimate_covariance};
 use stratus_core::synthetic::universe;
 
+#[path = "support/peer.rs"]
+mod peer;
+
 fn time<T>(runs: usize, mut work: impl FnMut() -> T) -> (f64, f64) {
     black_box(work());
     let mut samples: Vec<Duration> = (0..runs)
@@ -40,27 +43,6 @@ fn write_matrix(m: &Mat<f64>, file: &mut tempfile::NamedTempFile) {
     }
     file.write_all(&bytes).unwrap();
     file.flush().unwrap();
-}
-
-fn python_peer(spec: &serde_json::Value) -> Option<serde_json::Value> {
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/bench/models_peer.py");
-    let output = std::process::Command::new("python3")
-        .arg(script)
-        .arg(spec.to_string())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        println!(
-            "(Python peer unavailable: {})",
-            String::from_utf8_lossy(&output.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        );
-        return None;
-    }
-    serde_json::from_slice(&output.stdout).ok()
 }
 
 fn main() {
@@ -143,7 +125,7 @@ fn main() {
     };
     let (constrained, constrained_clarabel) = constrained;
     println!("timing the Python peers (one thread) …");
-    let peer = python_peer(&spec);
+    let peer = peer::python_peer("models_peer.py", &spec);
     let peer_ms = |key: &str| peer.as_ref().and_then(|p| p[key][0].as_f64());
     println!();
     println!(

@@ -386,3 +386,40 @@ fn bad_backtests_are_refused_with_the_fix() {
         ),
     ]);
 }
+
+#[test]
+fn the_figure_and_the_tear_sheet_are_written_even_for_a_short_backtest() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("bt.png");
+    let html = dir.path().join("bt.html");
+    let short = [
+        "--tickers",
+        "AAPL,KO,PG",
+        "--start",
+        "2022-10-03",
+        "--end",
+        "2022-12-28",
+        "--lookback",
+        "60",
+        "--strategy",
+        "equal-weight",
+        "--compare",
+        "min-variance",
+    ];
+    let save = format!("--save={}", png.display());
+    let mut args = vec!["plot-backtest", save.as_str()];
+    args.extend(short);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let report = format!("--report={}", html.display());
+    let mut args = vec!["backtest", report.as_str()];
+    args.extend(short);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    assert!(out.contains("wrote the tear sheet"), "{out}");
+    let text = std::fs::read_to_string(&html).unwrap();
+    // Fewer than 126 returns: the rolling measures use the whole backtest instead of nothing.
+    assert!(text.starts_with("<!DOCTYPE html>") && text.contains("Rolling volatility ("));
+    assert!(!text.contains("(126 sessions)"));
+}

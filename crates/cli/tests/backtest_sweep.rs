@@ -158,3 +158,62 @@ fn bad_grids_and_misplaced_flags_are_refused_before_any_work() {
         (vec!["risk-profile", "AAPL", "--report=r.html"], "--report"),
     ]);
 }
+
+mod any_grid {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("strategies = [\"equal-weight\"]".to_string()),
+            Just("strategies = [\"hrp\", \"risk-parity\"]".to_string()),
+            Just("strategies = [\"min-variance --cov nope\"]".to_string()),
+            Just("strategies = []".to_string()),
+            Just("strategies = \"hrp\"".to_string()),
+            Just("risk_models = [\"oas\"]".to_string()),
+            Just("risk_models = [\"\"]".to_string()),
+            Just("lookbacks = [60]".to_string()),
+            Just("lookbacks = [\"expanding\", 60]".to_string()),
+            Just("lookbacks = [-1, 1e308]".to_string()),
+            Just("lookbacks = [99999999999999999999]".to_string()),
+            Just("rebalances = [\"quarterly\"]".to_string()),
+            Just("rebalances = [\"0\", \"dates:\"]".to_string()),
+            Just("rank_by = \"max_drawdown\"".to_string()),
+            Just("rank_by = \"\"".to_string()),
+            Just("best = 0".to_string()),
+            Just("best = -3".to_string()),
+            Just("workers = 0".to_string()),
+            Just("workers = 70000".to_string()),
+            Just("colour = \"red\"".to_string()),
+            Just("[[[".to_string()),
+            Just("\u{0}".to_string()),
+            "[a-z_ =\"\\[\\]0-9,]{0,30}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Whatever a grid file holds, the sweep ranks its points (exit 0, JSON) or refuses it
+        /// (exit 2 with a message) — no panic, no other failure.
+        #[test]
+        fn any_grid_file_is_ranked_or_refused(lines in prop::collection::vec(line(), 0..5)) {
+            let grid = lines.join("\n");
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("grid.toml");
+            std::fs::write(&file, &grid).unwrap();
+            let file = file.display().to_string();
+            let (code, out, err) = run(&[
+                "backtest", "--json", "--tickers", "AAPL,KO", "--start", "2022-06-01", "--end",
+                "2022-12-28", "--lookback", "60", "--sweep", &file,
+            ]);
+            if code == ExitCode::SUCCESS {
+                let result: Value = serde_json::from_str(&out).unwrap();
+                prop_assert!(!result["points"].as_array().unwrap().is_empty());
+            } else {
+                prop_assert_eq!(code, ExitCode::from(2), "{}: {}", grid, err);
+                prop_assert!(err.starts_with("error: "), "{}", err);
+            }
+        }
+    }
+}

@@ -92,6 +92,23 @@ async fn seeded(home: &Path) -> stratus_analytics::Analytics {
     analytics
 }
 
+/// A server over a freshly seeded data folder, on a free port.
+async fn serve_seeded(
+    home: &Path,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let analytics = seeded(home).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(stratus_server::serve(
+        listener,
+        router(analytics, &ServerOptions::default()),
+    ));
+    (addr, server)
+}
+
 /// The API's answer to one request, over a plain socket.
 async fn api(addr: std::net::SocketAddr, method: &str, url: &str, body: &str) -> Value {
     let (method, url, body) = (method.to_string(), url.to_string(), body.to_string());
@@ -117,13 +134,7 @@ async fn api(addr: std::net::SocketAddr, method: &str, url: &str, body: &str) ->
 async fn the_page_runs_an_optimisation_and_shows_the_apis_weights() {
     let Some(browser) = chromium() else { return };
     let home = tempfile::tempdir().unwrap();
-    let analytics = seeded(home.path()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(stratus_server::serve(
-        listener,
-        router(analytics, &ServerOptions::default()),
-    ));
+    let (addr, server) = serve_seeded(home.path()).await;
 
     let query = "tickers=AAPL,MSFT,JPM,KO,XOM&start=2021-01-04&end=2021-12-31&objective=sharpe";
     let page = format!("http://{addr}/?{query}&run=1");
@@ -216,13 +227,7 @@ fn measures_shown(dom: &str) -> Vec<(String, Vec<String>)> {
 async fn the_backtest_tab_posts_and_shows_the_apis_numbers() {
     let Some(browser) = chromium() else { return };
     let home = tempfile::tempdir().unwrap();
-    let analytics = seeded(home.path()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(stratus_server::serve(
-        listener,
-        router(analytics, &ServerOptions::default()),
-    ));
+    let (addr, server) = serve_seeded(home.path()).await;
     let page = format!(
         "http://{addr}/?tab=backtest&tickers=AAPL,MSFT,KO,PG,XOM&start=2018-01-02&end=2021-12-31&strategies=min-variance,equal-weight&lookback=252&rebalance=monthly&cost=10&run=1"
     );

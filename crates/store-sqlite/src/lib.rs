@@ -37,8 +37,13 @@ pub use tasks::SqliteTaskStore;
 
 const SCHEMA_VERSION: i64 = 2;
 
+// `prices_covering` answers a ticker's price history from the index alone, in date order,
+// instead of one table lookup per row through the UNIQUE index: reading twenty 16-year histories
+// (a backtest's panel) takes about half the time. Created when missing on every writable open,
+// so files made before it (and scrilla's) gain it without a schema version; scrilla never sees it.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS prices(ticker text, date text, open real, close real, UNIQUE(ticker, date));
+CREATE INDEX IF NOT EXISTS prices_covering ON prices(ticker, date, close, open);
 CREATE TABLE IF NOT EXISTS interest(maturity text, date text, value real, UNIQUE(maturity, date));
 CREATE TABLE IF NOT EXISTS profile(id INTEGER PRIMARY KEY, ticker TEXT, start_date TEXT, end_date TEXT,
     annual_return REAL, annual_volatility REAL, sharpe_ratio REAL, asset_beta REAL, equity_cost REAL,

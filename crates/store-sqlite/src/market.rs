@@ -28,13 +28,15 @@ impl PriceStore for SqliteStore {
                 .map_err(query_failed)?;
             let rows = query
                 .query_map(params![ticker, date_text(start), date_text(end)], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<f64>>(1)?, r.get::<_, Option<f64>>(2)?))
+                    // The date is read in place (no String per row): long histories are read often.
+                    let date = parse_date("prices", r.get_ref(0)?.as_str()?);
+                    Ok((date, r.get::<_, Option<f64>>(1)?, r.get::<_, Option<f64>>(2)?))
                 })
                 .map_err(query_failed)?;
             let mut out = Vec::new();
             for row in rows {
                 let (date, open, close) = row.map_err(query_failed)?;
-                let date = parse_date("prices", &date)?;
+                let date = date?;
                 let close = close.ok_or_else(|| {
                     StoreError::new(StoreErrorKind::Invalid, format!("prices row {ticker} {date} has no close"))
                 })?;

@@ -23,19 +23,13 @@ pub(super) async fn allocate(
     let (tickers, window) = analytics
         .window(&a.tickers, a.analysis.window.start, a.analysis.window.end)
         .await?;
-    let request = PortfolioRequest {
+    let request = allocation_request(
         tickers,
         window,
-        method: method_of(analytics, &a.analysis),
-        convention: convention(a.returns),
-        min_weight: None,
-        max_weight: None,
-        max_assets: None,
-        risk_free: a.risk_free,
-        risk_model: a.risk.model(),
-        mu: stratus_analytics::ExpectedReturns::Mean,
-        constraints: None,
-    };
+        method_of(analytics, &a.analysis),
+        convention(a.returns),
+        a,
+    );
     let method = match method {
         Allocate::RiskParity(None) => AllocationMethod::RiskParity(None),
         Allocate::RiskParity(Some(given)) => {
@@ -54,6 +48,29 @@ pub(super) async fn allocate(
             .await?;
     }
     Ok(allocation_output(analytics, &request, &allocation))
+}
+
+/// The request of an allocation method: no bounds beyond long only, no expected-returns model.
+pub(super) fn allocation_request(
+    tickers: Vec<String>,
+    window: Window,
+    method: Method,
+    convention: ReturnConvention,
+    a: &AllocationArgs,
+) -> PortfolioRequest {
+    PortfolioRequest {
+        tickers,
+        window,
+        method,
+        convention,
+        min_weight: None,
+        max_weight: None,
+        max_assets: None,
+        risk_free: a.risk_free,
+        risk_model: a.risk.model(),
+        mu: stratus_analytics::ExpectedReturns::Mean,
+        constraints: None,
+    }
 }
 
 /// Per-ticker values (`--budgets`, `--weights`) in ticker order; every ticker needs exactly one.

@@ -96,17 +96,10 @@ fn strategy_of(tickers: &[String], spec: &StrategySpec) -> Result<Strategy> {
             portfolio,
             sharpe,
             target,
-        } => {
-            let goal = match (sharpe, target) {
-                (true, _) => Goal::MaxSharpe,
-                (false, Some(r)) => Goal::Target(*r),
-                (false, None) => Goal::MinVariance,
-            };
-            (
-                optimizer_request(tickers, portfolio).map_err(named)?,
-                Rule::Optimize(goal),
-            )
-        }
+        } => (
+            optimizer_request(tickers, portfolio).map_err(named)?,
+            Rule::Optimize(goal_of(*sharpe, *target)),
+        ),
         Verb::MaxReturn { portfolio } => (
             optimizer_request(tickers, portfolio).map_err(named)?,
             Rule::Optimize(Goal::MaxReturn),
@@ -177,19 +170,13 @@ fn allocator(
     method: AllocationMethod,
 ) -> (PortfolioRequest, Rule) {
     (
-        PortfolioRequest {
-            tickers: tickers.to_vec(),
-            window: ANY_WINDOW,
-            method: Method::Moments,
-            convention: ReturnConvention::Simple,
-            min_weight: None,
-            max_weight: None,
-            max_assets: None,
-            risk_free: a.risk_free,
-            risk_model: a.risk.model(),
-            mu: stratus_analytics::ExpectedReturns::Mean,
-            constraints: None,
-        },
+        allocation_request(
+            tickers.to_vec(),
+            ANY_WINDOW,
+            Method::Moments,
+            ReturnConvention::Simple,
+            a,
+        ),
         Rule::Allocate(method),
     )
 }

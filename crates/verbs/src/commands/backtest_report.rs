@@ -15,6 +15,8 @@ const ROLLING: usize = 126;
 
 /// The series every picture of a backtest draws from.
 struct Panels {
+    /// Sessions of the rolling measures (126, or fewer for a short backtest).
+    window: usize,
     equity: Vec<(String, Dated)>,
     drawdown: Vec<(String, Dated)>,
     volatility: Vec<(String, Dated)>,
@@ -31,15 +33,17 @@ fn panels(result: &Backtest) -> Panels {
     let series = |f: &dyn Fn(&Run) -> Dated| -> Vec<(String, Dated)> {
         runs(result).map(|r| (r.name.clone(), f(r))).collect()
     };
+    let window = ROLLING.min(after_first.len()).max(2);
     let rolling = |run: &Run, stat: &dyn Fn(&[f64]) -> f64| -> Dated {
         run.returns
-            .windows(ROLLING)
+            .windows(window)
             .enumerate()
-            .map(|(k, w)| (after_first[k + ROLLING - 1], stat(w)))
+            .map(|(k, w)| (after_first[k + window - 1], stat(w)))
             .collect()
     };
     let risk_free = result.risk_free;
     Panels {
+        window,
         equity: series(&|r| {
             dates
                 .iter()
@@ -109,6 +113,7 @@ pub(super) async fn plot_backtest(
             title: &title(&result),
             equity: &p.equity,
             drawdown: &p.drawdown,
+            rolling: p.window,
             volatility: &p.volatility,
             sharpe: &p.sharpe,
             weights: Some((&first.name, &result.tickers, &steps)),
@@ -203,12 +208,12 @@ pub(crate) fn tear_sheet(request: &BacktestRequest, result: &Backtest) -> Result
             &p.drawdown,
         )?,
         chart(
-            "Rolling volatility (126 sessions)",
+            &format!("Rolling volatility ({} sessions)", p.window),
             "annualised volatility (%)",
             &p.volatility,
         )?,
         chart(
-            "Rolling Sharpe ratio (126 sessions)",
+            &format!("Rolling Sharpe ratio ({} sessions)", p.window),
             "Sharpe ratio",
             &p.sharpe,
         )?,

@@ -119,14 +119,7 @@ pub async fn run_verb(verb: &Verb, analytics: &Analytics, format: Format) -> Res
             portfolio,
             sharpe,
             target,
-        } => {
-            let goal = match (sharpe, target) {
-                (true, _) => Goal::MaxSharpe,
-                (false, Some(r)) => Goal::Target(*r),
-                (false, None) => Goal::MinVariance,
-            };
-            optimize(analytics, portfolio, Some(goal), None).await
-        }
+        } => optimize(analytics, portfolio, Some(goal_of(*sharpe, *target)), None).await,
         Command::MaxReturn { portfolio } => {
             optimize(analytics, portfolio, Some(Goal::MaxReturn), None).await
         }
@@ -198,6 +191,15 @@ pub fn is_long_run(command: &Command) -> bool {
         _ => return false,
     };
     args.tickers.len() >= 500 || steps >= 1000
+}
+
+/// The goal `optimize-portfolio`'s flags ask for.
+pub(super) fn goal_of(sharpe: bool, target: Option<f64>) -> Goal {
+    match (sharpe, target) {
+        (true, _) => Goal::MaxSharpe,
+        (false, Some(r)) => Goal::Target(r),
+        (false, None) => Goal::MinVariance,
+    }
 }
 
 pub(super) fn method_of(analytics: &Analytics, args: &AnalysisArgs) -> Method {
