@@ -340,15 +340,11 @@ impl Analytics {
             .map(|(_, r)| r.first)
             .max()
             .unwrap_or_default();
-        let first = from.map_or(common, |f| f.max(common));
-        // A start after the end reads from the common start, so the error names the real range.
-        let first = if end.is_some_and(|e| e < first) {
-            common
-        } else {
-            first
-        };
         let latest = ranges.iter().map(|(_, r)| r.last).min().unwrap_or_default();
         let end = end.map_or(latest, |e| e.min(latest));
+        // A start after the end reads from the common start, so the error names the real range.
+        let first = from.map_or(common, |f| f.max(common));
+        let first = if end < first { common } else { first };
         if end < first {
             return Err(AppError::NoData {
                 message: format!(

@@ -194,10 +194,12 @@ pub fn verb_tables(verb: &str, live: bool) -> BTreeMap<TableKind, bool> {
         | "plot-return-qq"
         | "plot-return-distribution" => &[(Prices, false)],
         "yield-curve" | "risk-free" | "plot-yield-curve" | "interest" => &[(Interest, false)],
-        // Risk reports read returns and the risk-free rate; they cache nothing.
-        "risk-report" | "plot-drawdown" | "plot-risk-contribution" => {
-            &[(Prices, false), (Interest, false)]
-        }
+        // Risk reports and backtests read returns and the risk-free rate; they cache nothing.
+        "risk-report"
+        | "plot-drawdown"
+        | "plot-risk-contribution"
+        | "backtest"
+        | "plot-backtest" => &[(Prices, false), (Interest, false)],
         // Live-provider data (dividends, FRED series) and the watchlist file: no tables.
         _ => &[],
     };
