@@ -10,19 +10,18 @@
 //! Estimates are made from simple returns (PyPortfolioOpt's and skfolio's convention): a backtest
 //! compounds simple returns, and scrilla's log-return drift has no meaning for a rebalanced book.
 
-use faer::Mat;
 use serde::Serialize;
 use stratus_core::backtest::{Book, Schedule, limit_turnover};
-use stratus_core::black_litterman::{implied_prior, posterior};
 use stratus_core::discrete::{Rounding, allocate};
 use stratus_core::measures::{RiskReport, risk_report};
-use stratus_core::optimize::Problem;
-use stratus_core::risk_models::{RiskModel, capm_means, exponential_means};
-use stratus_core::{NaiveDate, PriceSeries, Window, stats};
+use stratus_core::{NaiveDate, PriceSeries, Window};
 
-use crate::allocation::{AllocationMethod, allocation_weights};
-use crate::portfolio::{ExpectedReturns, Goal, PortfolioRequest, simple_estimates, solve_goal};
+use crate::allocation::AllocationMethod;
+use crate::portfolio::{ExpectedReturns, Goal, PortfolioRequest};
 use crate::{Analytics, AppError, ErrorClass};
+
+mod weights;
+use weights::{Holdings, target_weights};
 
 /// How many sessions of returns each rebalance estimates from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -484,92 +483,6 @@ fn lookback_rows(lookback: Lookback, k: usize) -> (usize, usize) {
         Lookback::Expanding => 1,
     };
     (first, last)
-}
-
-/// The book a rebalance starts from.
-#[derive(Clone, Copy)]
-struct Holdings<'a> {
-    /// The drifted weights.
-    weights: &'a [f64],
-    /// Whether this is the first allocation (from cash).
-    first: bool,
-}
-
-/// The strategy's weights from the returns ending on panel rows `first..=last`. A strategy with
-/// its own `--turnover` or `--cost` measures them against the drifted weights (the first
-/// allocation, from cash, is not turnover-limited).
-fn target_weights(
-    strategy: &Strategy,
-    panel: &Panel,
-    (first, last): (usize, usize),
-    market_col: Option<usize>,
-    risk_free: f64,
-    held: Holdings<'_>,
-) -> Result<Vec<f64>, AppError> {
-    let n = strategy.request.tickers.len();
-    let returns = Mat::from_fn(last - first + 1, n, |t, j| panel.returns(j, first + t));
-    let (mut mean, (covariance, _)) =
-        simple_estimates(returns.as_ref(), strategy.request.risk_model)?;
-    let market = || -> Vec<f64> {
-        let col = market_col.unwrap_or_else(|| unreachable!("loaded when needed"));
-        (first..=last).map(|k| panel.returns(col, k)).collect()
-    };
-    match &strategy.request.mu {
-        ExpectedReturns::Mean => {}
-        ExpectedReturns::Exponential(span) => {
-            RiskModel::Exponential { span: *span }.validate()?;
-            mean = exponential_means(returns.as_ref(), *span, 252.0);
-        }
-        ExpectedReturns::Capm => mean = capm_means(returns.as_ref(), &market(), risk_free, 252.0),
-        ExpectedReturns::BlackLitterman(spec) => {
-            let delta = match spec.delta {
-                Some(d) => d,
-                None => {
-                    let m = market();
-                    let d =
-                        (252.0 * stats::mean(&m) - risk_free) / (252.0 * stats::variance(&m, 1));
-                    if !(d.is_finite() && d > 0.0) {
-                        return Err(AppError::NoData {
-                            message: format!(
-                                "the market proxy earned less than the risk-free rate over the lookback, so its implied risk aversion ({d:.3}) cannot price a Black–Litterman prior; give a longer --lookback"
-                            ),
-                        });
-                    }
-                    d
-                }
-            };
-            let caps = spec.market_caps.clone().unwrap_or_else(|| vec![1.0; n]);
-            let prior = implied_prior(covariance.as_ref(), &caps, delta, risk_free);
-            mean = posterior(covariance.as_ref(), &prior, spec.tau, &spec.views)?.returns;
-        }
-    }
-    match &strategy.rule {
-        Rule::Allocate(method) => {
-            allocation_weights(method, covariance.as_ref(), &strategy.request.tickers)
-        }
-        Rule::Optimize(goal) => {
-            let lower = strategy.request.min_weight.unwrap_or(0.0);
-            let upper = strategy.request.max_weight.unwrap_or(1.0);
-            let problem = Problem {
-                mean,
-                covariance,
-                lower: vec![lower; n],
-                upper: vec![upper; n],
-            };
-            let mut request = strategy.request.clone();
-            if let Some(c) = request.constraints.as_mut()
-                && c.current.is_some()
-            {
-                c.current = Some(held.weights.to_vec());
-                if held.first {
-                    c.turnover = None;
-                }
-            }
-            Ok(solve_goal(&request, &problem, *goal, risk_free)?
-                .portfolio
-                .weights)
-        }
-    }
 }
 
 /// Names the strategy and the rebalance in an error the user can act on.

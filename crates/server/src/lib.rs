@@ -10,6 +10,7 @@
 //! The router is built by [`router`] so tests drive it in process; [`serve`] puts it on a socket.
 
 mod api;
+mod jobs;
 mod openapi;
 
 use std::sync::Arc;
@@ -125,7 +126,7 @@ pub fn router(analytics: Analytics, options: &ServerOptions) -> Router {
         .route("/tickers", get(api::tickers))
         .route("/maturities", get(api::maturities))
         .route("/api/{verb}", get(api::get_verb).post(api::post_verb))
-        .route("/api/jobs/{job}", get(api::job))
+        .route("/api/jobs/{job}", get(jobs::job))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(state)
