@@ -220,23 +220,26 @@ impl Analytics {
             _ => None,
         };
         let mut panel = self.panel(&names, from, request.end).await?;
-        if from.is_some() && self.sessions_of(request, &panel).is_err() {
+        let mut span = self.sessions_of(request, &panel);
+        if from.is_some() && span.is_err() {
             panel = self.panel(&names, None, request.end).await?;
+            span = self.sessions_of(request, &panel);
         }
-        let (first, last) = self.sessions_of(request, &panel)?;
+        let (first, last) = span?;
         let dates = panel.dates[first..=last].to_vec();
         let mut risk_free_at = RiskFreeCache::default();
         let report_rf = self.risk_free(panel.dates[last]).await?.1;
         let total = (request.strategies.len() * (last - first + 1)) as u64;
+        // The same sessions for every strategy: the schedule is a function of the dates alone.
+        let rebalances: Vec<usize> = request
+            .schedule
+            .rebalances(&dates)
+            .into_iter()
+            .map(|i| i + first)
+            .collect();
         let mut runs = Vec::with_capacity(request.strategies.len());
         for (s, strategy) in request.strategies.iter().enumerate() {
             let base = (s * (last - first + 1)) as u64;
-            let rebalances: Vec<usize> = request
-                .schedule
-                .rebalances(&dates)
-                .into_iter()
-                .map(|i| i + first)
-                .collect();
             let mut book = Book::new(n);
             let mut equity = Vec::with_capacity(dates.len());
             let mut records = Vec::with_capacity(rebalances.len());
