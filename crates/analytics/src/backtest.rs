@@ -10,6 +10,7 @@
 //! Estimates are made from simple returns (PyPortfolioOpt's and skfolio's convention): a backtest
 //! compounds simple returns, and scrilla's log-return drift has no meaning for a rebalanced book.
 
+use faer::Mat;
 use serde::Serialize;
 use stratus_core::backtest::{Book, Schedule, limit_turnover};
 use stratus_core::discrete::{Rounding, allocate};
@@ -172,11 +173,26 @@ struct Panel {
     dates: Vec<NaiveDate>,
     /// `prices[j][k]`: ticker j at `dates[k]`.
     prices: Vec<Vec<f64>>,
+    /// `returns[(k, j)]`: ticker j's simple return from `dates[k − 1]` to `dates[k]` (row 0 is
+    /// NaN). Computed once, so a rebalance's window of returns is a view of rows, not a copy.
+    returns: Mat<f64>,
 }
 
 impl Panel {
+    fn new(dates: Vec<NaiveDate>, prices: Vec<Vec<f64>>) -> Panel {
+        let returns = Mat::from_fn(dates.len(), prices.len(), |k, j| match k {
+            0 => f64::NAN,
+            _ => prices[j][k] / prices[j][k - 1] - 1.0,
+        });
+        Panel {
+            dates,
+            prices,
+            returns,
+        }
+    }
+
     fn returns(&self, j: usize, k: usize) -> f64 {
-        self.prices[j][k] / self.prices[j][k - 1] - 1.0
+        self.returns[(k, j)]
     }
 }
 
@@ -370,10 +386,7 @@ impl Analytics {
             .iter()
             .map(|s| s.restricted_to_dates_of(&common).closes().to_vec())
             .collect();
-        Ok(Panel {
-            dates: common.dates().to_vec(),
-            prices,
-        })
+        Ok(Panel::new(common.dates().to_vec(), prices))
     }
 
     /// The first and last panel index of the backtest, checked against the lookback.

@@ -392,10 +392,7 @@ impl Analytics {
 
     /// Prices of one (checked) ticker in a window.
     pub async fn series(&self, ticker: &str, window: Window) -> Result<PriceSeries, AppError> {
-        let rows = self.store.prices(ticker, window.start, window.end).await?;
-        Ok(PriceSeries::new(
-            ticker,
-            rows.into_iter().map(|r| (r.date, r.close)),
-        )?)
+        let rows = self.store.closes(ticker, window.start, window.end).await?;
+        Ok(PriceSeries::new(ticker, rows)?)
     }
 }

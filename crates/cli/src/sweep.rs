@@ -237,23 +237,34 @@ pub(crate) fn run(
     let results = runtime.block_on(async {
         let jobs = crate::jobs::open(&settings).await?;
         crate::jobs::submit(&jobs, job, &settings).await?;
-        if labourer != "local" {
-            return anyhow::Ok(None);
+        if labourer == "local" {
+            let until = stratus_jobs::pool::Until::JobDone(id.clone());
+            crate::jobs::work(&jobs, &settings, env, &labourer, workers, until, quiet).await?;
+        } else {
+            // Deployed workers run it; the same command run again (the same job) ranks it once
+            // they are done.
+            let status = jobs.status(&id).await.map_err(crate::jobs::jobs_error)?;
+            if !status.is_done() {
+                return anyhow::Ok(Err(status));
+            }
         }
-        let until = stratus_jobs::pool::Until::JobDone(id.clone());
-        crate::jobs::work(&jobs, &settings, env, &labourer, workers, until, quiet).await?;
         let results = jobs.results(&id).await.map_err(crate::jobs::jobs_error)?;
-        anyhow::Ok(Some(results))
+        anyhow::Ok(Ok(results))
     })?;
-    let Some(results) = results else {
-        return Ok(Output::text_table(
-            json!({ "job": id, "tasks": points.len() }),
-            vec!["job".into(), "tasks".into()],
-            vec![vec![id.clone(), points.len().to_string()]],
-        )
-        .note(format!(
-            "queued for worker {labourer}; collect with: stratus jobs results {id}"
-        )));
+    let results = match results {
+        Ok(results) => results,
+        Err(status) => {
+            let done = status.completed + status.dead;
+            return Ok(Output::text_table(
+                json!({ "job": id, "tasks": points.len(), "done": done, "status": status }),
+                vec!["job".into(), "tasks".into(), "done".into()],
+                vec![vec![id.clone(), points.len().to_string(), done.to_string()]],
+            )
+            .note(format!(
+                "queued for worker {labourer} ({done} of {} done); run the same command again to rank the results once the workers finish (progress: stratus jobs status {id})",
+                points.len()
+            )));
+        }
     };
     let index_of = |task: &str| -> Option<usize> { task.rsplit('_').next()?.parse().ok() };
     let mut ranked: Vec<(usize, f64, &Value)> = Vec::new();
@@ -319,8 +330,13 @@ pub(crate) fn run(
         }).collect::<Vec<_>>(),
         "dead": results.dead.iter().map(|d| json!({"task": d.task, "error": d.error})).collect::<Vec<_>>(),
     });
+    let ran_on = if labourer == "local" {
+        format!("{workers} local worker(s)")
+    } else {
+        format!("worker {labourer}")
+    };
     let mut output = Output::table(json, header, rows).note(format!(
-        "{} backtests of job {id} on {workers} local worker(s), ranked by {rank_by} ({} first)",
+        "{} backtests of job {id} on {ran_on}, ranked by {rank_by} ({} first)",
         ranked.len(),
         if lower { "lowest" } else { "highest" }
     ));

@@ -397,3 +397,34 @@ fn the_command_line_binary_is_not_packaged_as_the_lambda_handler() {
     );
     assert!(!zip.exists());
 }
+
+#[test]
+fn serve_refuses_a_job_worker_count_that_is_not_one_before_listening() {
+    let h = home();
+    for bad in ["lots", "-1", "70000", "2.5", "0x2"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stratus"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("STRATUS_HOME", h.path())
+            .env("STRATUS_SERVE_WORKERS", bad)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("STRATUS_SERVE_WORKERS={bad:?}: the server started");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{bad:?}: {stderr}");
+        assert!(
+            stderr.contains("STRATUS_SERVE_WORKERS") && stderr.contains(bad),
+            "{bad:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{bad:?}: nothing served");
+    }
+}

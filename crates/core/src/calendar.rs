@@ -101,11 +101,12 @@ impl TradingCalendar {
         let origin = ymd(FIRST_YEAR, 1, 1);
         let end = ymd(LAST_YEAR, 12, 31);
         let days = usize::try_from((end - origin).num_days() + 1).expect("positive span");
-        let mut is_session = vec![false; days];
-        for (offset, slot) in is_session.iter_mut().enumerate() {
-            let date = origin + Duration::days(offset as i64);
-            *slot = !is_weekend(date);
-        }
+        // Weekdays by counting from the origin's (date arithmetic per day was most of the cost
+        // of a short command's first use of the calendar).
+        let first_weekday = origin.weekday().num_days_from_monday() as usize;
+        let mut is_session: Vec<bool> = (0..days)
+            .map(|offset| (first_weekday + offset) % 7 < 5)
+            .collect();
         for year in FIRST_YEAR..=LAST_YEAR {
             for holiday in holidays(kind, year) {
                 if let Some(i) = index_of(origin, days, holiday) {
@@ -371,6 +372,27 @@ mod tests {
             "2022-11-11", // Veterans Day
         ] {
             assert!(nyse.is_session(d(open)), "{open} should be open");
+        }
+    }
+
+    #[test]
+    fn every_day_of_the_table_is_a_session_exactly_when_a_weekday_and_no_closure() {
+        for kind in [CalendarKind::Nyse, CalendarKind::Bond] {
+            let calendar = TradingCalendar::get(kind);
+            let mut closed: std::collections::HashSet<NaiveDate> = (FIRST_YEAR..=LAST_YEAR)
+                .flat_map(|y| holidays(kind, y))
+                .collect();
+            let one_off = match kind {
+                CalendarKind::Nyse => NYSE_ONE_OFF_CLOSURES,
+                CalendarKind::Bond => BOND_ONE_OFF_CLOSURES,
+            };
+            closed.extend(one_off.iter().map(|&(y, m, d)| ymd(y, m, d)));
+            let mut day = ymd(FIRST_YEAR, 1, 1);
+            while day <= ymd(LAST_YEAR, 12, 31) {
+                let expected = !is_weekend(day) && !closed.contains(&day);
+                assert_eq!(calendar.is_session(day), expected, "{kind:?} {day}");
+                day += Duration::days(1);
+            }
         }
     }
 

@@ -293,10 +293,15 @@ fn ledoit_wolf_shrinkage(x: MatRef<'_, f64>, empirical: &Mat<f64>) -> f64 {
     let (n, pf) = (days as f64, p as f64);
     let trace = trace(empirical);
     let mu = trace / pf;
-    // Σᵢⱼ (X²ᵀX²)ᵢⱼ = Σₜ (Σᵢ xₜᵢ²)²; ‖XᵀX‖²/n² = ‖S‖².
-    let beta_sum: f64 = (0..days)
-        .map(|t| (0..p).map(|i| x[(t, i)] * x[(t, i)]).sum::<f64>().powi(2))
-        .sum();
+    // Σᵢⱼ (X²ᵀX²)ᵢⱼ = Σₜ (Σᵢ xₜᵢ²)²; ‖XᵀX‖²/n² = ‖S‖². The row sums are accumulated a column
+    // at a time (contiguous reads, the same order of additions as row by row).
+    let mut row_sums = vec![0.0; days];
+    for i in 0..p {
+        for (sum, v) in row_sums.iter_mut().zip(x.col(i).iter()) {
+            *sum += v * v;
+        }
+    }
+    let beta_sum: f64 = row_sums.iter().map(|s| s.powi(2)).sum();
     let delta_sum = frobenius_squared(empirical);
     let beta = (beta_sum / n - delta_sum) / (pf * n);
     let delta = (delta_sum - 2.0 * mu * trace + pf * mu * mu) / pf;

@@ -30,8 +30,9 @@ impl PriceSeries {
         points: impl IntoIterator<Item = (NaiveDate, f64)>,
     ) -> Result<Self, AnalyticsError> {
         let ticker = ticker.into();
-        let mut dates = Vec::new();
-        let mut closes = Vec::new();
+        let points = points.into_iter();
+        let mut dates = Vec::with_capacity(points.size_hint().0);
+        let mut closes = Vec::with_capacity(points.size_hint().0);
         for (date, close) in points {
             if !(close.is_finite() && close > 0.0) {
                 return Err(AnalyticsError::InvalidPrice {

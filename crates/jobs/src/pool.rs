@@ -189,8 +189,10 @@ pub async fn run(
     let invoker = LocalInvoker { queue: sender };
     // The scavenger runs beside the orchestrator, so archiving never holds up claiming.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = Arc::new(Notify::new());
     let scavenger = options.scavenge.then(|| {
         let (jobs, stop, errors) = (jobs.clone(), stop.clone(), errors.clone());
+        let stopping = stopping.clone();
         let (labourer, every) = (options.labourer_id.clone(), options.scavenge_every);
         tokio::spawn(async move {
             let idle = LocalInvoker {
@@ -204,13 +206,15 @@ pub async fn run(
                         .get_or_insert(e);
                     break;
                 }
-                tokio::time::sleep(every).await;
+                // Woken early when the pool stops, so stopping does not wait out the interval.
+                let _ = tokio::time::timeout(every, stopping.notified()).await;
             }
         })
     });
     let mut last_status: Option<JobStatus> = None;
     let mut idle_since: Option<tokio::time::Instant> = None;
     let mut last_check = tokio::time::Instant::now() - Duration::from_secs(60);
+    let mut finished_at_check = 0u64;
     let result = loop {
         if let Some(e) = errors.lock().unwrap_or_else(|p| p.into_inner()).take() {
             break Err(e);
@@ -236,14 +240,19 @@ pub async fn run(
             }
         }
         // Reading a job's state can mean scanning its tasks (DynamoDB has no index on the job):
-        // often when the pool has nothing to do (is the job done?), rarely while it is busy.
-        let check_every = if started == 0 && busy.load(Ordering::SeqCst) == 0 {
+        // often when the pool has nothing to do (is the job done?), rarely while it is busy —
+        // and at once when the last running task has just finished, so a job that is done ends
+        // the pool without waiting out the interval.
+        let idle = started == 0 && busy.load(Ordering::SeqCst) == 0;
+        let check_every = if idle {
             options.poll.max(Duration::from_millis(500))
         } else {
             Duration::from_secs(5)
         };
-        if last_check.elapsed() >= check_every {
+        let finished = completed.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
+        if last_check.elapsed() >= check_every || (idle && finished != finished_at_check) {
             last_check = tokio::time::Instant::now();
+            finished_at_check = finished;
             match &options.until {
                 Until::JobDone(job) => match jobs.status(job).await {
                     Ok(status) => {
@@ -283,6 +292,7 @@ pub async fn run(
         let _ = worker.await;
     }
     stop.store(true, Ordering::SeqCst);
+    stopping.notify_one();
     if let Some(scavenger) = scavenger {
         let _ = scavenger.await;
     }

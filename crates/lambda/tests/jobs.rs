@@ -25,7 +25,8 @@ fn cli(home: &Path, args: &[&str]) -> Value {
     argv.extend(args.iter().map(|a| (*a).to_string()));
     let home = home.display().to_string();
     let (out, err) = std::thread::spawn(move || {
-        let cli = stratus_cli::args::Cli::try_parse_from(argv).unwrap();
+        let mut cli = stratus_cli::args::Cli::try_parse_from(&argv).unwrap();
+        cli.argv = argv.iter().map(std::ffi::OsString::from).collect();
         let env = move |k: &str| (k == "STRATUS_HOME").then(|| home.clone());
         let (mut out, mut err) = (Vec::new(), Vec::new());
         stratus_cli::run(cli, &env, &mut out, &mut err);
@@ -276,4 +277,100 @@ async fn the_orchestrator_invokes_real_worker_functions_through_the_lambda_api()
     )
     .await;
     assert_eq!(stale["applied"], false);
+}
+
+/// `backtest --sweep` with `labourer = "worker"`: the grid is queued for deployed workers (here
+/// real worker functions behind the Lambda API), and the same command run again once they are
+/// done ranks their results — each the backtest the point names, as run alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backtest_sweep_runs_on_worker_functions_and_is_ranked_when_run_again() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    cli(home, &["tickers"]);
+    cli(
+        home,
+        &[
+            "jobs",
+            "config",
+            "set",
+            "task_config.labourers.worker",
+            r#"{"arn": "worker", "max_simultaneous_invocations": 3}"#,
+        ],
+    );
+    let invoke = FakeInvokeApi::start().await;
+    let worker = function("worker", "jobs-worker", home, &invoke).await;
+    let assistant = function("assistant", "jobs-assistant", home, &invoke).await;
+    invoke.register("worker", worker.runtime.clone(), 60);
+    invoke.register("assistant", assistant.runtime.clone(), 60);
+    let mut orchestrator = function("orchestrator", "jobs-orchestrator", home, &invoke).await;
+
+    let grid = home.join("grid.toml");
+    std::fs::write(
+        &grid,
+        "strategies = [\"min-variance\", \"risk-parity\", \"equal-weight\"]\nlabourer = \"worker\"\n",
+    )
+    .unwrap();
+    let grid = grid.display().to_string();
+    let base = [
+        "backtest",
+        "--tickers",
+        "AAPL",
+        "MSFT",
+        "JPM",
+        "XOM",
+        "--start",
+        "2021-01-04",
+        "--end",
+        "2022-12-28",
+        "--lookback",
+        "252",
+        "--rebalance",
+        "quarterly",
+    ];
+    let sweep: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--sweep", grid.as_str()])
+        .collect();
+    let queued = cli(home, &sweep);
+    assert_eq!(
+        (queued["tasks"].as_u64(), queued["done"].as_u64()),
+        (Some(3), Some(0)),
+        "{queued}"
+    );
+    let job = queued["job"].as_str().unwrap().to_string();
+    // Nothing ran here: asked again before the workers ran, it is still queued.
+    assert_eq!(cli(home, &sweep)["done"], 0);
+
+    let report = call(&mut orchestrator, json!({})).await;
+    assert_eq!(report["worker"]["invoked"], 3, "{report}");
+    wait_until(home, &job, 3).await;
+    let ranked = cli(home, &sweep);
+    assert_eq!(ranked["job"], job.as_str(), "{ranked}");
+    let points = ranked["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3, "{ranked}");
+    let sharpe: Vec<f64> = points
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert!(sharpe.windows(2).all(|w| w[0] >= w[1]), "{sharpe:?}");
+    for point in points {
+        let strategy = point["strategy"].as_str().unwrap();
+        let alone_args: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain(["--strategy", strategy])
+            .collect();
+        let alone = cli(home, &alone_args);
+        assert_eq!(
+            point["result"]["risk_report"], alone["strategies"][0]["risk_report"],
+            "{strategy}: a worker function's backtest differs from the same backtest run here"
+        );
+    }
+    let to_workers = invoke
+        .invocations()
+        .iter()
+        .filter(|(f, _)| f == "worker")
+        .count();
+    assert_eq!(to_workers, 3, "each point ran once, on a worker function");
 }

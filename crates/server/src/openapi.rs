@@ -257,7 +257,9 @@ fn parameter_schema(p: &ParamDoc, known: &[String]) -> Value {
     if !p.choices.is_empty() {
         schema["enum"] = json!(p.choices);
     }
-    if let Some(domain) = p.domain {
+    // Bounds describe numbers only (`--benchmark` is a return on covariance, a ticker on a
+    // backtest).
+    if let Some(domain) = p.domain.filter(|_| matches!(p.kind, "number" | "integer")) {
         for (key, bound) in [
             ("minimum", domain.minimum),
             ("maximum", domain.maximum),
@@ -276,6 +278,9 @@ fn parameter_schema(p: &ParamDoc, known: &[String]) -> Value {
         "boolean" => None,
         _ => Some(json!(d)),
     });
+    if let Some(words) = p.domain.map(|d| d.words).filter(|w| !w.is_empty()) {
+        schema = json!({"anyOf": [schema, {"type": "string", "enum": words}]});
+    }
     if let Some(default) = default {
         schema["default"] = default;
     }

@@ -563,6 +563,25 @@ async fn the_openapi_document_describes_every_verb_and_its_parameters() {
         method["schema"]["enum"],
         json!(["moments", "percentiles", "likelihood"])
     );
+    let backtest = doc["paths"]["/api/backtest"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let schema_of = |name: &str| {
+        backtest
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["schema"].clone())
+            .unwrap_or_else(|| panic!("backtest has no {name}"))
+    };
+    // A number of sessions in the parsers' range, or the word.
+    assert_eq!(
+        schema_of("lookback"),
+        json!({"anyOf": [{"type": "integer", "minimum": 20.0, "maximum": 10000.0},
+                         {"type": "string", "enum": ["expanding"]}], "default": 756})
+    );
+    // A backtest's benchmark is a ticker, not covariance's benchmark return.
+    assert_eq!(schema_of("benchmark")["type"], "string");
+    assert!(schema_of("benchmark").get("exclusiveMinimum").is_none());
     let docs = get(&app, "/docs").await;
     assert!(String::from_utf8_lossy(&docs.body).contains("/openapi.json"));
     let page = get(&app, "/").await;

@@ -269,6 +269,14 @@ impl PriceStore for SnapshotStore {
     ) -> StoreResult<Vec<PriceRow>> {
         self.current().await?.prices(ticker, start, end).await
     }
+    async fn closes(
+        &self,
+        ticker: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, f64)>> {
+        self.current().await?.closes(ticker, start, end).await
+    }
     async fn tickers(&self) -> StoreResult<Vec<TickerSummary>> {
         self.current().await?.tickers().await
     }

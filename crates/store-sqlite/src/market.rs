@@ -47,6 +47,39 @@ impl PriceStore for SqliteStore {
         .await
     }
 
+    async fn closes(
+        &self,
+        ticker: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, f64)>> {
+        let ticker = ticker.to_string();
+        // Sessions in the range, at most: one allocation for the whole history.
+        let capacity =
+            usize::try_from((end - start).num_days().clamp(0, 40_000) * 5 / 7 + 1).unwrap_or(0);
+        self.read(move |conn| {
+            // Answered from the covering index alone.
+            let mut query = conn
+                .prepare_cached(
+                    "SELECT date, close FROM prices WHERE ticker = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date",
+                )
+                .map_err(query_failed)?;
+            let mut rows = query
+                .query(params![ticker, date_text(start), date_text(end)])
+                .map_err(query_failed)?;
+            let mut out = Vec::with_capacity(capacity);
+            while let Some(row) = rows.next().map_err(query_failed)? {
+                let date = parse_date("prices", row.get_ref(0).and_then(|v| v.as_str().map_err(Into::into)).map_err(query_failed)?)?;
+                let close = row.get::<_, Option<f64>>(1).map_err(query_failed)?.ok_or_else(|| {
+                    StoreError::new(StoreErrorKind::Invalid, format!("prices row {ticker} {date} has no close"))
+                })?;
+                out.push((date, close));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn tickers(&self) -> StoreResult<Vec<TickerSummary>> {
         self.read(|conn| {
             let mut query = conn

@@ -312,3 +312,90 @@ async fn malformed_rows_are_reported_not_panicked_on() {
         .unwrap_err();
     assert!(err.message.contains("has no close"));
 }
+
+#[tokio::test]
+async fn closes_report_malformed_rows_as_prices_does() {
+    let (_dir, store) = fresh();
+    store
+        .run(|c| {
+            c.execute_batch(
+                "INSERT INTO prices VALUES ('Y','2022-01-03',1,NULL); \
+                 INSERT INTO prices VALUES ('Z','2022-13-03',1,2);",
+            )
+            .map_err(query_failed)
+        })
+        .await
+        .unwrap();
+    let (start, end) = ("2022-01-01".parse().unwrap(), "2022-12-31".parse().unwrap());
+    let err = store.closes("Y", start, end).await.unwrap_err();
+    assert!(err.message.contains("Y 2022-01-03 has no close"), "{err}");
+    // '2022-13-03' sorts inside the range as text; its month is impossible.
+    let err = store
+        .closes("Z", start, "2023-01-01".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("malformed date \"2022-13-03\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_fast_date_reader_agrees_with_chrono() {
+    let mut day = NaiveDate::from_ymd_opt(1800, 1, 1).unwrap();
+    while chrono::Datelike::year(&day) < 2200 {
+        let text = day.format("%Y-%m-%d").to_string();
+        assert_eq!(parse_date("prices", &text).unwrap(), day);
+        assert_eq!(
+            parse_date("prices", &format!("{text} 00:00:00")).unwrap(),
+            day
+        );
+        day += chrono::Duration::days(3);
+    }
+    for odd in [
+        "2022-02-30",
+        "2022-00-10",
+        "2022-01-00",
+        "2022-1-05",
+        "2022/01/05",
+        "20220105",
+        "",
+        "2022-01-0",
+        "２０２２-01-05",
+        "+2022-01-05",
+        "-001-01-01",
+        "2022-01-05x",
+    ] {
+        let chrono_reads = odd.get(..10).and_then(|t| t.parse::<NaiveDate>().ok());
+        assert_eq!(parse_date("prices", odd).ok(), chrono_reads, "{odd:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_write_leaves_no_write_ahead_log_behind() {
+    let (dir, store) = fresh();
+    let first = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+    let rows: Vec<PriceRow> = (0..BULK_ROWS as i64)
+        .map(|i| PriceRow {
+            ticker: format!("T{}", i % 4),
+            date: first + chrono::Duration::days(i / 4),
+            open: Some(1.0),
+            close: 2.0,
+        })
+        .collect();
+    let wal = dir.path().join("cache.db-wal");
+    store.put_prices(&rows[..10]).await.unwrap();
+    let small = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert!(small > 0, "a small write stays in the log");
+    store.put_prices(&rows).await.unwrap();
+    assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
+    let back = store
+        .closes(
+            "T1",
+            first,
+            first + chrono::Duration::days(BULK_ROWS as i64),
+        )
+        .await
+        .unwrap();
+    assert_eq!(back.len(), BULK_ROWS / 4);
+}

@@ -46,6 +46,37 @@ pub async fn prices_round_trip_in_date_order(store: &dyn Store) {
     assert_eq!(closes, vec![1.0, 2.0, 3.0]);
     assert_eq!(got[0].open, Some(0.5));
     assert_eq!(got[1].open, None);
+    // The lean read is the projection of the full one, over any range.
+    for (start, end) in [
+        ("2022-01-01", "2022-12-31"),
+        ("2022-01-04", "2022-01-05"),
+        ("2022-01-05", "2022-01-03"),
+    ] {
+        let closes = store.closes("MSFT", d(start), d(end)).await.unwrap();
+        let projected: Vec<(NaiveDate, f64)> = store
+            .prices("MSFT", d(start), d(end))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.date, r.close))
+            .collect();
+        assert_eq!(closes, projected, "closes of MSFT {start}..{end}");
+    }
+    assert_eq!(
+        store
+            .closes("MSFT", d("2022-01-01"), d("2022-12-31"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        store
+            .closes("NOPE", d("2022-01-01"), d("2022-12-31"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let inner = store
         .prices("MSFT", d("2022-01-04"), d("2022-01-04"))
         .await

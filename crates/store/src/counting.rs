@@ -99,6 +99,15 @@ impl PriceStore for Counting {
         self.count("prices");
         self.inner.prices(ticker, start, end).await
     }
+    async fn closes(
+        &self,
+        ticker: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, f64)>> {
+        self.count("closes");
+        self.inner.closes(ticker, start, end).await
+    }
     async fn tickers(&self) -> StoreResult<Vec<TickerSummary>> {
         self.count("tickers");
         self.inner.tickers().await

@@ -301,6 +301,22 @@ pub trait PriceStore: Send + Sync {
         start: NaiveDate,
         end: NaiveDate,
     ) -> StoreResult<Vec<PriceRow>>;
+    /// The dates and closes of `ticker` in `[start, end]`, ascending — all the analytics read,
+    /// and the read a long backtest repeats for every ticker. The default projects
+    /// [`Self::prices`]; a backend that can read less (no open, no ticker per row) overrides it.
+    async fn closes(
+        &self,
+        ticker: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, f64)>> {
+        Ok(self
+            .prices(ticker, start, end)
+            .await?
+            .into_iter()
+            .map(|row| (row.date, row.close))
+            .collect())
+    }
     /// Every ticker held, sorted by symbol.
     async fn tickers(&self) -> StoreResult<Vec<TickerSummary>>;
     /// The last date with a price for `ticker`, or `None` if the ticker is unknown.

@@ -110,6 +110,8 @@ pub struct NumberDomain {
     pub exclusive_maximum: Option<f64>,
     /// Whole numbers only.
     pub integer: bool,
+    /// Words accepted instead of a number (`--lookback expanding`).
+    pub words: &'static [&'static str],
 }
 
 /// Largest magnitude of a yearly rate given as a decimal (`--risk-free`, `--discount`).
@@ -193,6 +195,13 @@ pub fn number_domain(long: &str) -> Option<NumberDomain> {
         "benchmark" => NumberDomain {
             exclusive_minimum: Some(-1.0),
             exclusive_maximum: Some(1.0),
+            ..domain
+        },
+        "lookback" => NumberDomain {
+            minimum: Some(stratus_analytics::backtest::MIN_LOOKBACK as f64),
+            maximum: Some(backtest::MAX_LOOKBACK as f64),
+            integer: true,
+            words: &["expanding"],
             ..domain
         },
         "max-assets" => NumberDomain {

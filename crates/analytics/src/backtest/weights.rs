@@ -2,7 +2,6 @@
 //! returns — mean, EMA, CAPM against the market proxy, or a Black–Litterman posterior) and the
 //! same synchronous solvers the verbs use.
 
-use faer::Mat;
 use stratus_core::black_litterman::{implied_prior, posterior};
 use stratus_core::optimize::Problem;
 use stratus_core::risk_models::{RiskModel, capm_means, exponential_means};
@@ -34,12 +33,22 @@ pub(super) fn target_weights(
     held: Holdings<'_>,
 ) -> Result<Vec<f64>, AppError> {
     let n = strategy.request.tickers.len();
-    let returns = Mat::from_fn(last - first + 1, n, |t, j| panel.returns(j, first + t));
+    let returns = panel
+        .returns
+        .as_ref()
+        .subrows(first, last - first + 1)
+        .subcols(0, n);
     let (mut mean, (covariance, _)) =
         simple_estimates(returns.as_ref(), strategy.request.risk_model)?;
     let market = || -> Vec<f64> {
         let col = market_col.unwrap_or_else(|| unreachable!("loaded when needed"));
-        (first..=last).map(|k| panel.returns(col, k)).collect()
+        panel
+            .returns
+            .col(col)
+            .subrows(first, last - first + 1)
+            .iter()
+            .copied()
+            .collect()
     };
     match &strategy.request.mu {
         ExpectedReturns::Mean => {}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::Args;
+use stratus_analytics::backtest::MIN_LOOKBACK;
 use stratus_core::backtest::Schedule;
 
 use super::{RoundingArg, Verb, WindowArgs, parse_amount, parse_number, parse_probability};
@@ -181,9 +182,9 @@ pub(super) fn parse_lookback(text: &str) -> Result<LookbackArg, String> {
         return Ok(LookbackArg::Expanding);
     }
     match text.parse::<usize>() {
-        Ok(n) if (20..=MAX_LOOKBACK).contains(&n) => Ok(LookbackArg::Sessions(n)),
+        Ok(n) if (MIN_LOOKBACK..=MAX_LOOKBACK).contains(&n) => Ok(LookbackArg::Sessions(n)),
         _ => Err(format!(
-            "{text:?} is not a lookback; give a number of sessions from 20 to {MAX_LOOKBACK} (756 ≈ 3 years) or expanding"
+            "{text:?} is not a lookback; give a number of sessions from {MIN_LOOKBACK} to {MAX_LOOKBACK} (756 ≈ 3 years) or expanding"
         )),
     }
 }
@@ -269,7 +270,7 @@ pub struct BacktestArgs {
     pub window: WindowArgs,
     /// Sessions of returns each rebalance estimates from (ending the session before), or
     /// expanding.
-    #[arg(long, default_value = "756", value_name = "N", value_parser = parse_lookback)]
+    #[arg(long, default_value = "756", value_name = "N|expanding", value_parser = parse_lookback)]
     pub lookback: LookbackArg,
     /// When to rebalance: daily, weekly, monthly, quarterly (the first session of each period),
     /// every N sessions, or dates:YYYY-MM-DD,… (the first session on or after each).
