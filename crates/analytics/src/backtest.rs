@@ -11,6 +11,7 @@
 //! compounds simple returns, and scrilla's log-return drift has no meaning for a rebalanced book.
 
 use faer::Mat;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use stratus_core::backtest::{Book, Schedule, limit_turnover};
 use stratus_core::discrete::{Rounding, allocate};
@@ -167,6 +168,9 @@ pub struct Backtest {
     /// Risk-free rate of the reports' Sharpe and Sortino ratios (as of the last session).
     pub risk_free: f64,
 }
+
+/// Price histories read at once by a backtest.
+const READS_IN_FLIGHT: usize = 4;
 
 /// Prices of several tickers on the dates all share.
 struct Panel {
@@ -371,17 +375,17 @@ impl Analytics {
             });
         }
         let window = Window { start: first, end };
-        let mut common: Option<PriceSeries> = None;
-        let mut series = Vec::with_capacity(names.len());
-        for name in names {
-            let s = self.series(name, window).await?;
-            common = Some(match common {
-                None => s.clone(),
-                Some(c) => c.restricted_to_dates_of(&s),
-            });
-            series.push(s);
+        // Several histories in flight: on a file store another core decodes the next while one
+        // is read, and a network store answers several round trips at once.
+        let reads: Vec<_> = names.iter().map(|n| self.series(n, window)).collect();
+        let series: Vec<PriceSeries> = stream::iter(reads)
+            .buffered(READS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut common = series[0].clone();
+        for s in &series[1..] {
+            common = common.restricted_to_dates_of(s);
         }
-        let common = common.unwrap_or_else(|| unreachable!("names is not empty"));
         let prices = series
             .iter()
             .map(|s| s.restricted_to_dates_of(&common).closes().to_vec())

@@ -235,21 +235,27 @@ pub fn estimate_covariance(
 
 fn first_non_finite(returns: MatRef<'_, f64>) -> Option<(usize, usize)> {
     (0..returns.ncols()).find_map(|j| {
-        (0..returns.nrows())
-            .find(|&t| !returns[(t, j)].is_finite())
+        returns
+            .col(j)
+            .iter()
+            .position(|v| !v.is_finite())
             .map(|t| (t, j))
     })
 }
 
-/// Each column minus its mean.
+/// Each column minus its mean, a column at a time (a backtest centres a window of returns at
+/// every rebalance).
 fn centred(returns: MatRef<'_, f64>) -> Mat<f64> {
     let days = returns.nrows() as f64;
-    let means: Vec<f64> = (0..returns.ncols())
-        .map(|j| returns.col(j).iter().sum::<f64>() / days)
-        .collect();
-    Mat::from_fn(returns.nrows(), returns.ncols(), |t, j| {
-        returns[(t, j)] - means[j]
-    })
+    let mut out = Mat::<f64>::zeros(returns.nrows(), returns.ncols());
+    for j in 0..returns.ncols() {
+        let column = returns.col(j);
+        let mean = column.iter().sum::<f64>() / days;
+        for (o, v) in out.col_mut(j).iter_mut().zip(column.iter()) {
+            *o = v - mean;
+        }
+    }
+    out
 }
 
 fn scaled(mut m: Mat<f64>, scale: f64) -> Mat<f64> {
