@@ -33,8 +33,8 @@ pub fn tables_of(operation: &str) -> Vec<(TableKind, bool)> {
     use TableKind::{Correlations, Interest, Prices, Profile};
     let (kinds, write): (&[TableKind], bool) = match operation {
         "put_prices" | "replace_prices" => (&[Prices], true),
-        "prices" | "tickers" | "latest_price_date" | "first_price_date" | "has_prices"
-        | "date_ranges" => (&[Prices], false),
+        "prices" | "closes" | "tickers" | "latest_price_date" | "first_price_date"
+        | "has_prices" | "date_ranges" => (&[Prices], false),
         "put_rates" => (&[Interest], true),
         "rates" | "latest_rate_date" | "publication" => (&[Interest], false),
         "profile" | "all_profiles" => (&[Profile], false),
