@@ -22,7 +22,7 @@
 
 use faer::{Mat, MatRef, Side};
 
-use crate::covariance::{Par, gram};
+use crate::covariance::{Par, covariance_matrix, gram, mirror_lower};
 
 use crate::AnalyticsError;
 
@@ -175,10 +175,7 @@ pub fn estimate_covariance(
     }
     let t = days as f64;
     let (matrix, shrinkage) = match model {
-        RiskModel::Sample => {
-            let centred = centred(returns);
-            (gram(centred.as_ref(), scale / (t - 1.0), par), None)
-        }
+        RiskModel::Sample => (covariance_matrix(returns, scale, par), None),
         RiskModel::LedoitWolf | RiskModel::Oas => {
             let centred = centred(returns);
             let empirical = gram(centred.as_ref(), 1.0 / t, par);
@@ -219,11 +216,7 @@ pub fn estimate_covariance(
     };
     let mut matrix = matrix;
     // Products of three factors are not commutative in floating point: mirror the lower triangle.
-    for j in 0..assets {
-        for i in 0..j {
-            matrix[(i, j)] = matrix[(j, i)];
-        }
-    }
+    mirror_lower(matrix.as_mut());
     let mut estimate = CovarianceEstimate {
         matrix,
         shrinkage,
