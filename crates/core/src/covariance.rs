@@ -2,7 +2,7 @@
 //!
 //! The covariance matrix is the hot kernel of portfolio work (2000 assets × 2520 days is 10¹⁰
 //! flops). It is computed as a symmetric rank-k update: only the lower triangle is multiplied (the
-//! cost of BLAS `syrk`; see [`triangle`]), then mirrored.
+//! cost of BLAS `syrk`; see `triangle`), then mirrored.
 //! At these sizes the product runs at the core's peak, so what is left to win is memory: a centred
 //! copy of the whole history (40 MB of fresh pages at 2 000 assets × 10 years) costs a tenth of
 //! the product. The sample covariance therefore multiplies the returns as they are and subtracts
