@@ -188,11 +188,11 @@ pub fn estimate_covariance(
         }
         RiskModel::LedoitWolfConstantCorrelation => {
             let (m, s) = constant_correlation(returns, par);
-            (scaled(m, scale), Some(s))
+            (scaled_and_mirrored(m, scale), Some(s))
         }
         RiskModel::LedoitWolfSingleFactor => {
             let (m, s) = single_factor(returns, par);
-            (scaled(m, scale), Some(s))
+            (scaled_and_mirrored(m, scale), Some(s))
         }
         RiskModel::Exponential { span } => {
             let alpha = 2.0 / (span + 1.0);
@@ -214,9 +214,6 @@ pub fn estimate_covariance(
             (gram(drops.as_ref(), scale / t, par), None)
         }
     };
-    let mut matrix = matrix;
-    // Products of three factors are not commutative in floating point: mirror the lower triangle.
-    mirror_lower(matrix.as_mut());
     let mut estimate = CovarianceEstimate {
         matrix,
         shrinkage,
@@ -251,13 +248,17 @@ fn centred(returns: MatRef<'_, f64>) -> Mat<f64> {
     out
 }
 
-fn scaled(mut m: Mat<f64>, scale: f64) -> Mat<f64> {
+/// The shrinkage targets' estimate times `scale`, its lower triangle mirrored: their products of
+/// three factors are not commutative in floating point (the other models come from `gram`,
+/// which is symmetric already).
+fn scaled_and_mirrored(mut m: Mat<f64>, scale: f64) -> Mat<f64> {
     let n = m.nrows();
     for j in 0..n {
         for i in 0..n {
             m[(i, j)] *= scale;
         }
     }
+    mirror_lower(m.as_mut());
     m
 }
 
